@@ -1,0 +1,72 @@
+"""Execute the main job on the local Dagster instance and print what it did (used by `make run`)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import dagster as dg
+import duckdb
+
+from bp_pipelines import settings
+
+# Metadata keys printed per asset when present (assets may add more; the UI plots them all).
+SUMMARY_KEYS = ("rows_inserted", "rows_updated", "rows_deleted", "rows_quarantined", "api_calls", "throttled")
+
+
+def _partition_key(job: dg.JobDefinition) -> str | None:
+    partitions = job.partitions_def
+    if partitions is None:
+        return None
+    return partitions.get_last_partition_key(current_time=datetime.now(UTC))
+
+
+def _metadata_value(value: object) -> object:
+    return getattr(value, "value", value)
+
+
+def print_materializations(result: dg.ExecuteInProcessResult) -> None:
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization  # type: ignore[union-attr]
+        meta = {k: _metadata_value(v) for k, v in mat.metadata.items()}
+        parts = [f"{key}={meta[key]}" for key in SUMMARY_KEYS if key in meta]
+        print(f"  {mat.asset_key.to_user_string():<28} {' '.join(parts)}")
+
+
+def open_quarantine() -> int:
+    """Unresolved quarantined records in the published warehouse (0 when the table does not exist)."""
+    path = settings.warehouse_path()
+    if not path.exists():
+        return 0
+    with duckdb.connect(str(path), read_only=True) as conn:
+        try:
+            row = conn.execute("SELECT count(*) FROM _sync.quarantine WHERE resolved_at IS NULL").fetchone()
+        except duckdb.CatalogException:
+            return 0
+    return int(row[0]) if row else 0
+
+
+def execute_main_job(job_name: str) -> int:
+    from bp_pipelines.definitions import defs
+
+    job = defs.resolve_job_def(job_name)
+    partition_key = _partition_key(job)
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False)
+    print(f"run {result.run_id} ({job_name}{', partition ' + partition_key if partition_key else ''}): "
+          f"{'SUCCESS' if result.success else 'FAILURE'}")
+    print_materializations(result)
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                print(f"  step {event.step_key} failed: {event.event_specific_data.error.message.strip()}",  # type: ignore[union-attr]
+                      file=sys.stderr)
+        return 1
+    quarantined = open_quarantine()
+    print(f"warehouse: {settings.warehouse_path()}")
+    if quarantined:
+        print(f"{quarantined} record(s) dead-lettered: see `SELECT * FROM _sync.quarantine WHERE resolved_at IS NULL` "
+              "in the warehouse; they are retried on the next run.")
+    else:
+        print("no records dead-lettered.")
+    return 0
