@@ -35,7 +35,9 @@ CREATE TABLE IF NOT EXISTS products (
     variations_json TEXT,                             -- [{optionId, optionName, optionValueId, optionValue}]
     price TEXT, cost TEXT, weight TEXT,
     created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 1,
-    deleted INTEGER NOT NULL DEFAULT 0);
+    deleted INTEGER NOT NULL DEFAULT 0,
+    category_codes TEXT NOT NULL DEFAULT '',          -- comma list of Brightpearl category codes, first = primary
+    primary_supplier_id INTEGER);
 CREATE INDEX IF NOT EXISTS products_updated ON products(updated_ms);
 CREATE INDEX IF NOT EXISTS products_sku ON products(sku);
 
@@ -56,7 +58,10 @@ CREATE TABLE IF NOT EXISTS contacts (
     price_list_id INTEGER, credit_limit TEXT NOT NULL DEFAULT '0', credit_term_days INTEGER NOT NULL DEFAULT 0,
     currency_id INTEGER, phone TEXT, mobile TEXT,
     address_json TEXT,                                -- {addressLine1..4, postalCode, countryIsoCode}
-    created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0);
+    created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+    def_address_id INTEGER, bil_address_id INTEGER, del_address_id INTEGER,  -- postal_addresses ids
+    contact_tags TEXT NOT NULL DEFAULT '',            -- comma list of contact tag ids
+    newsletter INTEGER NOT NULL DEFAULT 0, last_ordered_ms INTEGER);
 CREATE INDEX IF NOT EXISTS contacts_updated ON contacts(updated_ms);
 CREATE INDEX IF NOT EXISTS contacts_email ON contacts(email);
 
@@ -76,7 +81,8 @@ CREATE TABLE IF NOT EXISTS orders (
     placed_on_ms INTEGER, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, closed_ms INTEGER,
     created_by_id INTEGER NOT NULL DEFAULT 4, staff_owner_contact_id INTEGER NOT NULL DEFAULT 0,
     installed_integration_instance_id INTEGER, version INTEGER NOT NULL DEFAULT 1,
-    deleted INTEGER NOT NULL DEFAULT 0);
+    deleted INTEGER NOT NULL DEFAULT 0,
+    billing_address_id INTEGER, delivery_address_id INTEGER);  -- postal_addresses snapshot ids
 CREATE INDEX IF NOT EXISTS orders_updated ON orders(updated_ms);
 CREATE INDEX IF NOT EXISTS orders_created ON orders(created_ms);
 CREATE INDEX IF NOT EXISTS orders_external_ref ON orders(external_ref);
@@ -109,6 +115,11 @@ CREATE TABLE IF NOT EXISTS goods_out_note_rows (
     note_id INTEGER NOT NULL, order_row_id INTEGER NOT NULL, product_id INTEGER NOT NULL,
     quantity INTEGER NOT NULL, location_id INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (note_id, order_row_id, product_id));
+
+-- Postal addresses are immutable snapshots: a contact edit adds a new row, so old orders keep theirs.
+CREATE TABLE IF NOT EXISTS postal_addresses (
+    id INTEGER PRIMARY KEY, address_json TEXT NOT NULL);  -- addressLine1..4, postalCode, countryIsoCode
+                                                          -- (+ optional addressFullName/companyName/email/telephone)
 
 CREATE TABLE IF NOT EXISTS order_notes (
     id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, text TEXT NOT NULL, is_public INTEGER NOT NULL DEFAULT 0,
@@ -181,3 +192,16 @@ CREATE TABLE IF NOT EXISTS bc_customers (
     origin_channel_id INTEGER NOT NULL DEFAULT 1,
     date_created_ms INTEGER NOT NULL, date_modified_ms INTEGER NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS bc_customers_email ON bc_customers(lower(email));
+
+-- ---------------------------------------------------------------- BigCommerce emulator extras
+-- Owned by bp_pipelines/sandbox/bigcommerce/. Side tables for API fields the bc_* tables above do
+-- not hold; every read LEFT JOINs them, so rows written by the generator need no extras row.
+CREATE TABLE IF NOT EXISTS bc_shipment_extras (
+    shipment_id INTEGER PRIMARY KEY, tracking_link TEXT NOT NULL DEFAULT '',
+    merchant_shipping_cost TEXT NOT NULL DEFAULT '0.0000');
+CREATE TABLE IF NOT EXISTS bc_customer_extras (
+    customer_id INTEGER PRIMARY KEY,
+    extras_json TEXT NOT NULL DEFAULT '{}');         -- tax_exempt_category, addresses, channel_ids, ...
+CREATE TABLE IF NOT EXISTS bc_customer_group_extras (
+    group_id INTEGER PRIMARY KEY, discount_rules_json TEXT NOT NULL DEFAULT '[]',
+    is_group_for_guests INTEGER NOT NULL DEFAULT 0, date_created_ms INTEGER, date_modified_ms INTEGER);

@@ -1,0 +1,1 @@
+"""BigCommerce emulator (V2 orders/shipments/customer groups, V3 catalog/inventory/customers)."""
