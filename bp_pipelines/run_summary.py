@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
@@ -18,7 +17,7 @@ def _partition_key(job: dg.JobDefinition) -> str | None:
     partitions = job.partitions_def
     if partitions is None:
         return None
-    return partitions.get_last_partition_key(current_time=datetime.now(UTC))
+    return partitions.get_last_partition_key()
 
 
 def _metadata_value(value: object) -> object:
