@@ -1,0 +1,1 @@
+"""Dagster resources: `brightpearl` (API client), `bigcommerce` (storefront client), `warehouse` (DuckDB)."""
