@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import dagster as dg
 import duckdb
@@ -10,6 +11,8 @@ import duckdb
 from bp_pipelines import settings
 
 # Metadata keys printed per asset when present (assets may add more; the UI plots them all).
+# Step-level DEBUG events stay in the run's event log (and the UI); the terminal gets warnings and the summary.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 SUMMARY_KEYS = ("rows_inserted", "rows_updated", "rows_deleted", "rows_quarantined", "api_calls", "throttled")
 
 
@@ -32,6 +35,14 @@ def print_materializations(result: dg.ExecuteInProcessResult) -> None:
         print(f"  {mat.asset_key.to_user_string():<28} {' '.join(parts)}")
 
 
+def print_checks(result: dg.ExecuteInProcessResult) -> None:
+    evaluations = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    failed = [ev for ev in evaluations if not ev.passed]  # type: ignore[union-attr]
+    print(f"asset checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
+    for ev in failed:
+        print(f"  FAILED {ev.asset_key.to_user_string()}:{ev.check_name} ({ev.severity.value})")  # type: ignore[union-attr]
+
+
 def open_quarantine() -> int:
     """Unresolved quarantined records in the published warehouse (0 when the table does not exist)."""
     path = settings.warehouse_path()
@@ -46,15 +57,19 @@ def open_quarantine() -> int:
 
 
 def execute_main_job(job_name: str) -> int:
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
     from bp_pipelines.definitions import defs
 
     job = defs.resolve_job_def(job_name)
     partition_key = _partition_key(job)
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance, partition_key=partition_key, raise_on_error=False, run_config=QUIET_CONSOLE
+        )
     print(f"run {result.run_id} ({job_name}{', partition ' + partition_key if partition_key else ''}): "
           f"{'SUCCESS' if result.success else 'FAILURE'}")
     print_materializations(result)
+    print_checks(result)
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
