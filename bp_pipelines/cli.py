@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
 
 from bp_pipelines import settings
-from bp_pipelines.sandbox_process import SandboxProcess
+from bp_pipelines.sandbox_process import SandboxProcess, SandboxStartError
 
 MAIN_JOB = "brightpearl_sync"
 DEFAULT_SANDBOX_ORDERS = 5000
@@ -44,17 +50,154 @@ def run(orders: int) -> int:
         return execute_main_job(MAIN_JOB)
 
 
-def dev(orders: int) -> int:
-    with pipeline_environment(orders) as target:
-        print(f"bp_pipelines: Dagster UI against {target}", flush=True)
-        cmd = ["dagster", "dev", "-w", str(settings.REPO_ROOT / "workspace.yaml")]
-        # dagster dev maps SIGTERM onto SIGINT, which background jobs ignore: reset it so Ctrl-C/kill stop it.
-        proc = subprocess.Popen(cmd, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+# --- make dev -----------------------------------------------------------------------------------------------------
+DEV_HOST = "127.0.0.1"  # loopback only: the UI has no auth and can launch runs
+DEFAULT_DEV_PORT = 3000
+DEV_STOP_TIMEOUT_S = 15.0  # dagster dev itself waits up to 60 s per child; we escalate to SIGKILL sooner
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM/SIGHUP unwind like Ctrl-C so every `finally` below runs (Python's default SIGTERM just exits).
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def dagster_home() -> Path:
+    """$DAGSTER_HOME (the Makefile sets `.dagster_home`), created with a copy of the repo's dagster.yaml if missing."""
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.REPO_ROOT / ".dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config, shipped = home / "dagster.yaml", settings.REPO_ROOT / "dagster.yaml"
+    if not config.exists():  # the instance config: telemetry off, concurrency pools, queued run coordinator
+        shutil.copyfile(shipped, config)
+    elif config.read_bytes() != shipped.read_bytes():
+        # `make install` never overwrites the copy (it may be edited on purpose): say so, or a changed pool
+        # limit in the repo would silently not apply.
+        print(
+            f"bp_pipelines: note: {config} differs from the repo's dagster.yaml (delete it to use the repo's)",
+            flush=True,
+        )
+    return home
+
+
+def dev_port() -> int:
+    raw = os.environ.get("BP_DEV_PORT") or str(DEFAULT_DEV_PORT)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise settings.ConfigError(f"BP_DEV_PORT={raw!r} is not a TCP port: use e.g. 3001.")
+    return int(raw)
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Like the webserver: connections in TIME_WAIT from the last session must not count as "in use".
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            return proc.wait()
-        except KeyboardInterrupt:
-            proc.send_signal(signal.SIGINT)
-            return proc.wait()
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _ui_ready(url: str) -> bool:
+    request = urllib.request.Request(
+        f"{url}/graphql",
+        data=json.dumps({"query": "{ version }"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _stop_process_group(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """SIGTERM dagster dev (it shuts its webserver, daemon and code servers down), then SIGKILL what is left."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            print(f"bp_pipelines: dagster dev did not stop within {timeout_s:.0f} s, killing it", flush=True)
+    # The group also holds code servers and run workers: none may outlive `make dev`.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _ignore_stop_signals() -> None:
+    # Shutdown is bounded (timeouts below): a second Ctrl-C must not abort the cleanup half-way.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def _serve(cmd: list[str], env: dict[str, str], url: str, cwd: Path) -> int:
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        # Own session: one killpg stops the whole dagster tree, and a terminal Ctrl-C reaches it only through us.
+        # dagster dev maps SIGTERM onto SIGINT, so it must not inherit an ignored SIGINT (what a backgrounded
+        # `make dev &` gets): dev() installs handlers first, and exec resets handled signals to the default.
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, start_new_session=True)
+        announced = False
+        while proc.poll() is None:
+            if not announced and _ui_ready(url):
+                print(f"bp_pipelines: Dagster UI ready at {url} (Ctrl-C stops everything)", flush=True)
+                announced = True
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5 if announced else 0.5)
+        print(f"bp_pipelines: dagster dev exited with code {proc.returncode}", flush=True)
+        return proc.returncode
+    finally:
+        _ignore_stop_signals()
+        if proc is not None:
+            if proc.poll() is None:
+                print("bp_pipelines: stopping Dagster and the sandbox", flush=True)
+            _stop_process_group(proc, DEV_STOP_TIMEOUT_S)
+
+
+def dev(orders: int) -> int:
+    """`make dev`: sandbox (without credentials) + `dagster dev` (webserver + daemon) until Ctrl-C or SIGTERM."""
+    port = dev_port()
+    url = f"http://{DEV_HOST}:{port}"
+    if _port_in_use(DEV_HOST, port):
+        # Checked up front: dagster dev would only log the webserver's bind error and still exit 0.
+        print(
+            f"bp_pipelines: port {port} is in use (another `make dev`?); pick another with "
+            f"BP_DEV_PORT, e.g. `make dev BP_DEV_PORT={port + 1}`",
+            file=sys.stderr,
+        )
+        return 1
+    home = dagster_home()
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    workspace = str(settings.REPO_ROOT / "workspace.yaml")
+    cmd = [sys.executable, "-m", "dagster", "dev", "-w", workspace, "-h", DEV_HOST, "-p", str(port)]
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _raise_interrupt)
+    sandbox = SandboxProcess(orders=orders) if settings.using_sandbox() else None
+    try:
+        if sandbox is None:
+            target = f"Brightpearl at {os.environ.get('BRIGHTPEARL_BASE_URL', settings.DEFAULT_BRIGHTPEARL_BASE_URL)}"
+        else:
+            # Started by hand rather than `with`: a signal during start() must still stop the half-started sandbox.
+            sandbox.start()
+            env.update(sandbox.env())
+            target = f"the sandbox (seed 42, {orders} orders; control API {sandbox.control_url})"
+        print(
+            f"bp_pipelines: starting the Dagster UI at {url} against {target}\n"
+            f"  DAGSTER_HOME={env['DAGSTER_HOME']}  warehouse={settings.warehouse_path()}",
+            flush=True,
+        )
+        # cwd = DAGSTER_HOME: from the repo root dagster dev warns that the root dagster.yaml "will not be used"
+        # (true, the copy in DAGSTER_HOME is), which misleads. Code and paths do not depend on the cwd.
+        return _serve(cmd, env, url, home)
+    except KeyboardInterrupt:
+        return 0  # a requested stop is a clean exit
+    except SandboxStartError as exc:
+        print(f"bp_pipelines: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        _ignore_stop_signals()
+        if sandbox is not None:
+            sandbox.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -76,6 +76,14 @@ class SandboxProcess:
                "--bp-port", "0", "--bc-port", "0", "--state-file", str(state_file), *self.extra_args]
         with log_file.open("wb") as log:
             self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+        try:
+            self._wait_for_state(state_file, log_file, cmd)
+        except BaseException:
+            self.stop()  # never leave a sandbox behind on Ctrl-C or a failed start
+            raise
+
+    def _wait_for_state(self, state_file: Path, log_file: Path, cmd: list[str]) -> None:
+        assert self._proc is not None
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if state_file.exists() and state_file.stat().st_size > 0:
@@ -88,7 +96,6 @@ class SandboxProcess:
                 break
             time.sleep(0.1)
         output = log_file.read_text(errors="replace")[-4000:]
-        self.stop()
         raise SandboxStartError(f"sandbox did not start (command: {' '.join(cmd)}):\n{output}")
 
     def stop(self) -> None:
