@@ -1,0 +1,1 @@
+"""Brightpearl public API emulator (`/public-api/{account}/...`) over the sandbox Store."""

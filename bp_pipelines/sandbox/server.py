@@ -1,0 +1,139 @@
+"""Run both emulators in one process: two uvicorn servers (threads) on loopback over one Store.
+
+Sockets are bound before the servers start, so port 0 yields a known ephemeral port immediately; the state
+(URLs + fixed sandbox credentials) is published only once both servers accept connections.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from . import control
+from .bigcommerce.app import create_app as create_bigcommerce_app
+from .brightpearl.app import create_app as create_brightpearl_app
+from .generator import DEFAULT_CLOCK_MS, BuildStats, ensure_world, working_copy
+from .state import Store
+
+
+@dataclass
+class SandboxConfig:
+    seed: int = 42
+    orders: int = 5000
+    host: str = "127.0.0.1"
+    bp_port: int = 0
+    bc_port: int = 0
+    rate_window_scale: float = 1.0
+    state_file: Path | None = None
+    data_dir: Path | None = None
+    clock_ms: int = DEFAULT_CLOCK_MS
+    workers: int | None = None
+
+
+@dataclass
+class RunningSandbox:
+    config: SandboxConfig
+    store: Store
+    work_dir: Path
+    servers: list[uvicorn.Server] = field(default_factory=list)
+    threads: list[threading.Thread] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+    build: BuildStats | None = None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        for server in self.servers:
+            server.should_exit = True
+        for thread in self.threads:
+            thread.join(timeout)
+        self.store.close()
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _serve(app: Starlette, sock: socket.socket) -> tuple[uvicorn.Server, threading.Thread]:
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+                              name=f"uvicorn-{sock.getsockname()[1]}")
+    thread.start()
+    return server, thread
+
+
+def build_apps(store: Store) -> tuple[Starlette, Starlette]:
+    bp_app = create_brightpearl_app(store, control.routes(store))
+    bc_app = Starlette(routes=[*control.routes(store), Mount("/", app=create_bigcommerce_app(store))])
+    return bp_app, bc_app
+
+
+def _remove_orphaned_work_dirs() -> None:
+    """Working copies of killed sandboxes (SIGKILL skips cleanup) can be 1.5 GB each: reclaim them."""
+    for work_dir in Path(tempfile.gettempdir()).glob("bp_sandbox_*"):
+        pid_file = work_dir / "pid"
+        try:
+            os.kill(int(pid_file.read_text()), 0)
+        except ProcessLookupError:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        except (OSError, ValueError):
+            continue  # no pid file yet, or the owner is alive / not ours
+
+
+def start(config: SandboxConfig) -> RunningSandbox:
+    world, stats = ensure_world(config.seed, config.orders, config.clock_ms, config.data_dir, config.workers)
+    _remove_orphaned_work_dirs()
+    work_dir = Path(tempfile.mkdtemp(prefix="bp_sandbox_"))
+    (work_dir / "pid").write_text(str(os.getpid()))
+    store = Store(working_copy(world, work_dir))
+    store.rate_window_scale = config.rate_window_scale
+    running = RunningSandbox(config, store, work_dir, build=stats)
+    bp_sock, bc_sock = _bind(config.host, config.bp_port), _bind(config.host, config.bc_port)
+    for app, sock in zip(build_apps(store), (bp_sock, bc_sock), strict=True):
+        server, thread = _serve(app, sock)
+        running.servers.append(server)
+        running.threads.append(thread)
+    deadline = time.monotonic() + 30
+    while not all(s.started for s in running.servers):
+        if time.monotonic() > deadline or not all(t.is_alive() for t in running.threads):
+            running.stop()
+            raise RuntimeError("sandbox servers did not start")
+        time.sleep(0.01)
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    bp_url = f"http://{host}:{bp_sock.getsockname()[1]}"
+    running.state = {
+        "brightpearl_base_url": bp_url,
+        "brightpearl_account": store.get_meta("bp_account"),
+        "brightpearl_app_ref": store.get_meta("bp_app_ref"),
+        "brightpearl_account_token": store.get_meta("bp_account_token"),
+        "bigcommerce_base_url": f"http://{host}:{bc_sock.getsockname()[1]}",
+        "bigcommerce_store_hash": store.get_meta("bc_store_hash"),
+        "bigcommerce_access_token": store.get_meta("bc_access_token"),
+        "control_url": f"{bp_url}/_sandbox",
+        "seed": config.seed,
+        "orders": config.orders,
+        "world_file": str(world),
+        "generation_seconds": round(stats.seconds, 2) if stats else None,
+    }
+    if config.state_file is not None:
+        tmp = config.state_file.with_name(config.state_file.name + ".tmp")
+        tmp.write_text(json.dumps(running.state, indent=2))
+        tmp.replace(config.state_file)  # atomic: readers never see a half-written file
+    return running
