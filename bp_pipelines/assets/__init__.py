@@ -1,0 +1,1 @@
+"""Dagster assets, one package per source system (`brightpearl/`, `analytics/`, ...)."""

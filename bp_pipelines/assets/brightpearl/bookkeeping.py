@@ -1,0 +1,103 @@
+"""The `_sync` schema: watermarks, the quarantine (dead letters) and the per-asset run log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+# Quarantine record ids that are not a single record: a GET batch and a search window.
+IDS_PREFIX = "ids:"
+WINDOW_PREFIX = "window:"
+# Payloads larger than this are cut (a pathological page must not bloat the warehouse).
+MAX_PAYLOAD_CHARS = 200_000
+
+
+@dataclass(frozen=True)
+class Watermark:
+    watermark: datetime | None
+    last_reconciled_at: datetime | None
+    updated_at: datetime | None
+
+
+def get_watermark(conn: duckdb.DuckDBPyConnection, resource: str) -> Watermark:
+    row = conn.execute(
+        "SELECT watermark, last_reconciled_at, updated_at FROM _sync.watermarks WHERE resource = ?", [resource]
+    ).fetchone()
+    return Watermark(*row) if row else Watermark(None, None, None)
+
+
+def set_watermark(conn: duckdb.DuckDBPyConnection, resource: str, watermark: datetime | None, now: datetime, *,
+                  mode: str, window: tuple[datetime | None, datetime | None], run_id: str,
+                  reconciled: bool = False) -> None:
+    """Store the watermark (never moved backwards) and what the last run covered."""
+    conn.execute(
+        """INSERT INTO _sync.watermarks AS w (resource, watermark, updated_at, last_mode, last_window_from,
+               last_window_to, last_run_id, last_reconciled_at)
+           VALUES (?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?,
+                   CASE WHEN ? THEN ?::TIMESTAMPTZ END)
+           ON CONFLICT (resource) DO UPDATE SET
+               watermark = greatest(w.watermark, excluded.watermark),
+               updated_at = excluded.updated_at, last_mode = excluded.last_mode,
+               last_window_from = excluded.last_window_from, last_window_to = excluded.last_window_to,
+               last_run_id = excluded.last_run_id,
+               last_reconciled_at = coalesce(excluded.last_reconciled_at, w.last_reconciled_at)""",
+        [resource, watermark, now, mode, window[0], window[1], run_id, reconciled, now],
+    )
+
+
+def _payload_json(payload: Any) -> str | None:
+    if payload is None:
+        return None
+    text = json.dumps(payload, default=str, sort_keys=True)
+    if len(text) > MAX_PAYLOAD_CHARS:
+        text = json.dumps({"truncated": True, "prefix": text[:MAX_PAYLOAD_CHARS]})
+    return text
+
+
+def quarantine(conn: duckdb.DuckDBPyConnection, resource: str, record_id: str, reason: str, payload: Any,
+               now: datetime) -> None:
+    """Add (or re-open, attempts + 1) a dead letter. The payload is what Brightpearl sent, never credentials."""
+    conn.execute(
+        """INSERT INTO _sync.quarantine AS q (resource, record_id, reason, payload, first_seen, last_seen, attempts,
+               resolved_at)
+           VALUES (?, ?, ?, ?::JSON, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, 1, NULL)
+           ON CONFLICT (resource, record_id) DO UPDATE SET reason = excluded.reason, payload = excluded.payload,
+               last_seen = excluded.last_seen, attempts = q.attempts + 1, resolved_at = NULL""",
+        [resource, record_id, reason[:2000], _payload_json(payload), now, now],
+    )
+
+
+def open_quarantine(conn: duckdb.DuckDBPyConnection, resource: str) -> list[tuple[str, str]]:
+    """Unresolved (record_id, reason) of a resource, oldest first."""
+    return [(r[0], r[1]) for r in conn.execute(
+        "SELECT record_id, reason FROM _sync.quarantine WHERE resource = ? AND resolved_at IS NULL "
+        "ORDER BY first_seen, record_id", [resource]).fetchall()]
+
+
+def resolve(conn: duckdb.DuckDBPyConnection, resource: str, record_ids: Iterable[str], now: datetime) -> int:
+    ids = sorted(set(record_ids))
+    if not ids:
+        return 0
+    return len(conn.execute(
+        "UPDATE _sync.quarantine SET resolved_at = ?::TIMESTAMPTZ WHERE resource = ? AND resolved_at IS NULL "
+        "AND record_id IN (SELECT unnest(?::VARCHAR[])) RETURNING 1", [now, resource, ids]).fetchall())
+
+
+def open_unknown_reference_count(conn: duckdb.DuckDBPyConnection) -> int:
+    """Dead letters waiting for reference data (forces a reference refresh)."""
+    return conn.execute(
+        "SELECT count(*) FROM _sync.quarantine WHERE resolved_at IS NULL AND reason LIKE 'unknown %'"
+    ).fetchone()[0]  # type: ignore[index]
+
+
+def record_run(conn: duckdb.DuckDBPyConnection, values: Mapping[str, Any]) -> None:
+    cols = list(values)
+    conn.execute(
+        f"INSERT OR REPLACE INTO _sync.runs ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+        [values[c] for c in cols],
+    )

@@ -1,0 +1,137 @@
+"""Batch upserts into DuckDB: stage one batch, count what really changed, write only that.
+
+A batch travels as one list per column bound to `unnest(?)` (Arrow-free and ~100x faster than executemany);
+money goes as decimal text and is cast to DECIMAL in SQL. Rows whose values did not change are not rewritten,
+so `rows_updated` means "changed in Brightpearl" and `_synced_at` means "last changed here".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from .tables import Table
+
+
+@dataclass
+class Counts:
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0  # marked is_deleted (or, for child rows, removed from their re-fetched parent)
+    undeleted: int = 0
+
+    def add(self, other: Counts) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.deleted += other.deleted
+        self.undeleted += other.undeleted
+
+
+def _wire(value: Any, sql_type: str) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return str(value)
+    if sql_type == "JSON" and not isinstance(value, str):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
+
+
+def _select_expr(sql_type: str) -> str:
+    """How one bound list is unnested: exact types are cast from text, the rest bind directly."""
+    if sql_type.startswith("DECIMAL") or sql_type == "JSON":
+        return f"unnest(?::VARCHAR[])::{sql_type}"
+    return f"unnest(?::{sql_type}[])"
+
+
+def stage(conn: duckdb.DuckDBPyConnection, table: Table, rows: Sequence[Mapping[str, Any]]) -> str:
+    """Load rows into a temp table `stg_<name>` (last row wins per key) and return its name."""
+    name = f"stg_{table.name}"
+    cols = table.columns
+    # A key twice in one batch keeps its last row (ON CONFLICT cannot touch a row twice in one statement).
+    keys = [tuple(row.get(k) for k in table.key) for row in rows]
+    if len(set(keys)) != len(keys):
+        rows = list({key: row for key, row in zip(keys, rows, strict=True)}.values())
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} (" + ", ".join(f"{c} {t}" for c, t in cols) + ")")
+    if rows:
+        lists = [[_wire(row.get(c), t) for row in rows] for c, t in cols]
+        conn.execute(f"INSERT INTO {name} SELECT {', '.join(_select_expr(t) for _, t in cols)}", lists)
+    return name
+
+
+def _differs(table: Table, s: str = "s", t: str = "t") -> str:
+    parts = []
+    for col in table.value_columns:
+        new = f"coalesce({s}.{col}, {t}.{col})" if col in table.sticky else f"{s}.{col}"
+        parts.append(f"{new} IS DISTINCT FROM {t}.{col}")
+    return "(" + " OR ".join(parts or ["false"]) + f" OR {t}.is_deleted)"
+
+
+def upsert(conn: duckdb.DuckDBPyConnection, table: Table, rows: Sequence[Mapping[str, Any]], now: datetime,
+           parent_ids: Iterable[int] | None = None) -> Counts:
+    """Insert new keys, update changed ones (and undelete), leave identical rows untouched.
+
+    For a child table, `parent_ids` are the parents re-fetched in this batch: their rows missing from `rows`
+    are removed (a row deleted from an order in Brightpearl disappears here too).
+    """
+    stg = stage(conn, table, rows)
+    join = " AND ".join(f"t.{k} = s.{k}" for k in table.key)
+    cols = table.column_names
+    select_cols = ", ".join(f"coalesce(s.{c}, t.{c}) AS {c}" if c in table.sticky else f"s.{c}" for c in cols)
+    # One join with the target finds what is new or changed; only those rows are written.
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE chg_{table.name} AS SELECT {select_cols}, t.{table.key[0]} IS NULL AS _new, "
+        f"coalesce(t.is_deleted, false) AS _undeleted FROM {stg} s LEFT JOIN {table.qualified} t ON {join} "
+        f"WHERE t.{table.key[0]} IS NULL OR {_differs(table)}")
+    counts = Counts()
+    counts.inserted, counts.updated, counts.undeleted = conn.execute(
+        f"SELECT count(*) FILTER (WHERE _new), count(*) FILTER (WHERE NOT _new), count(*) FILTER (WHERE _undeleted) "
+        f"FROM chg_{table.name}").fetchone()  # type: ignore[misc]
+    if counts.inserted or counts.updated:
+        set_cols = ", ".join(f"{c} = excluded.{c}" for c in table.value_columns)
+        conn.execute(
+            f"INSERT INTO {table.qualified} ({', '.join(cols)}, is_deleted, deleted_seen_at, _synced_at) "
+            f"SELECT {', '.join(cols)}, false, NULL, ?::TIMESTAMPTZ FROM chg_{table.name} "
+            f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {set_cols}, is_deleted = false, "
+            "deleted_seen_at = NULL, _synced_at = excluded._synced_at",
+            [now],
+        )
+    if table.parent_key and parent_ids is not None:
+        ids = sorted(set(parent_ids))
+        if ids:
+            anti = " AND ".join(f"s.{k} = t.{k}" for k in table.key)
+            counts.deleted = len(conn.execute(
+                f"DELETE FROM {table.qualified} t WHERE t.{table.parent_key} IN (SELECT unnest(?::BIGINT[])) "
+                f"AND NOT EXISTS (SELECT 1 FROM {stg} s WHERE {anti}) RETURNING 1", [ids]).fetchall())
+    conn.execute(f"DROP TABLE IF EXISTS {stg}")
+    conn.execute(f"DROP TABLE IF EXISTS chg_{table.name}")
+    return counts
+
+
+def mark_deleted(conn: duckdb.DuckDBPyConnection, table: Table, column: str, ids: Sequence[int],
+                 now: datetime) -> int:
+    """Soft-delete rows whose `column` is in `ids` (records that vanished from Brightpearl); returns rows marked."""
+    if not ids:
+        return 0
+    return len(conn.execute(
+        f"UPDATE {table.qualified} SET is_deleted = true, deleted_seen_at = ?::TIMESTAMPTZ, "
+        f"_synced_at = ?::TIMESTAMPTZ WHERE {column} IN (SELECT unnest(?::BIGINT[])) AND NOT is_deleted RETURNING 1",
+        [now, now, list(ids)],
+    ).fetchall())
+
+
+def local_state(conn: duckdb.DuckDBPyConnection, table: Table, columns: Sequence[str],
+                ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
+    """{id: (is_deleted, *columns)} for the given ids of a single-key table."""
+    key = table.key[0]
+    select = ", ".join(["is_deleted", *columns])
+    rows = conn.execute(
+        f"SELECT {key}, {select} FROM {table.qualified} WHERE {key} IN (SELECT unnest(?::BIGINT[]))", [list(ids)]
+    ).fetchall()
+    return {row[0]: tuple(row[1:]) for row in rows}
