@@ -13,7 +13,15 @@ from bp_pipelines import settings
 # Metadata keys printed per asset when present (assets may add more; the UI plots them all).
 # Step-level DEBUG events stay in the run's event log (and the UI); the terminal gets warnings and the summary.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-SUMMARY_KEYS = ("rows_inserted", "rows_updated", "rows_deleted", "rows_quarantined", "api_calls", "throttled")
+SUMMARY_KEYS = (
+    "dagster/row_count",
+    "rows_inserted",
+    "rows_updated",
+    "rows_deleted",
+    "rows_quarantined",
+    "api_calls",
+    "throttled",
+)
 
 
 def _partition_key(job: dg.JobDefinition) -> str | None:
@@ -66,21 +74,27 @@ def execute_main_job(job_name: str) -> int:
         result = job.execute_in_process(
             instance=instance, partition_key=partition_key, raise_on_error=False, run_config=QUIET_CONSOLE
         )
-    print(f"run {result.run_id} ({job_name}{', partition ' + partition_key if partition_key else ''}): "
-          f"{'SUCCESS' if result.success else 'FAILURE'}")
+    print(
+        f"run {result.run_id} ({job_name}{', partition ' + partition_key if partition_key else ''}): "
+        f"{'SUCCESS' if result.success else 'FAILURE'}"
+    )
     print_materializations(result)
     print_checks(result)
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
-                print(f"  step {event.step_key} failed: {event.event_specific_data.error.message.strip()}",  # type: ignore[union-attr]
-                      file=sys.stderr)
+                print(
+                    f"  step {event.step_key} failed: {event.event_specific_data.error.message.strip()}",  # type: ignore[union-attr]
+                    file=sys.stderr,
+                )
         return 1
     quarantined = open_quarantine()
     print(f"warehouse: {settings.warehouse_path()}")
     if quarantined:
-        print(f"{quarantined} record(s) dead-lettered: see `SELECT * FROM _sync.quarantine WHERE resolved_at IS NULL` "
-              "in the warehouse; they are retried on the next run.")
+        print(
+            f"{quarantined} record(s) dead-lettered: see `SELECT * FROM _sync.quarantine WHERE resolved_at IS NULL` "
+            "in the warehouse; they are retried on the next run."
+        )
     else:
         print("no records dead-lettered.")
     return 0

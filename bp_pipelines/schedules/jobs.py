@@ -1,4 +1,5 @@
-"""Jobs: `brightpearl_sync` extracts every Brightpearl table (reference data included); `make run` runs it."""
+"""Jobs: `brightpearl_sync` extracts every Brightpearl table (reference data included) and rebuilds the analyst
+marts; `make run` runs it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ BRIGHTPEARL_SYNC = "brightpearl_sync"
 
 brightpearl_sync = dg.define_asset_job(
     name=BRIGHTPEARL_SYNC,
-    selection=dg.AssetSelection.groups("brightpearl"),
+    # The marts ride along so every sync leaves analysts a consistent set of tables (they need no config).
+    selection=dg.AssetSelection.groups("brightpearl", "analytics"),
     description=(
         "Sync every Brightpearl table into the DuckDB warehouse. Default mode 'auto': incremental on today's "
         "partition (or without one), partition mode for backfills of past days; set ops.<op>.config.mode to "
