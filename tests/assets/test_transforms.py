@@ -16,14 +16,11 @@ from bp_pipelines.assets.brightpearl import reference as ref
 from bp_pipelines.assets.brightpearl import transforms as tf
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-RECORDED = Path(os.environ.get("BP_RECORDED_CASSETTES",
-                               REPO_ROOT.parent / "shared" / "reference" / "recorded" / "brightpearl"))
+RECORDED = Path(os.environ.get("BP_RECORDED_CASSETTES", REPO_ROOT / "tests/fixtures/recorded/brightpearl"))
 
 
 def recorded(name: str) -> Any:
     path = RECORDED / f"{name}.yml"
-    if not path.exists():
-        pytest.skip(f"recorded exchanges not found at {RECORDED} (set BP_RECORDED_CASSETTES)")
     interaction = yaml.safe_load(path.read_text())["http_interactions"][0]
     return json.loads(interaction["response"]["body"]["string"])["response"]
 
