@@ -6,26 +6,18 @@ Loading needs no environment variable (tests, `dagster dev` before the sandbox i
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 from typing import Any
 
 import dagster as dg
 
 from bp_pipelines import settings
+from bp_pipelines.assets.analytics import analytics_assets
 from bp_pipelines.assets.brightpearl import brightpearl_assets
+from bp_pipelines.checks import brightpearl_checks
 from bp_pipelines.resources.brightpearl import BrightpearlResource
 from bp_pipelines.resources.warehouse import WarehouseResource
 from bp_pipelines.schedules import brightpearl_schedules, jobs
-
-
-def _optional(module: str, attribute: str) -> list[Any]:
-    """Engineer-owned modules that may not exist yet in a checkout (marts, checks): included when present.
-    A module that exists but fails to import still raises: a broken module must not vanish silently."""
-    if importlib.util.find_spec(module) is None:
-        return []
-    return list(getattr(importlib.import_module(module), attribute, []))
 
 
 def _env_or(name: str, default: str) -> Any:
@@ -45,9 +37,6 @@ def resources() -> dict[str, Any]:
         "warehouse": WarehouseResource(path=_env_or("BP_WAREHOUSE_PATH", "")),
     }
 
-
-analytics_assets = _optional("bp_pipelines.assets.analytics", "analytics_assets")
-brightpearl_checks = _optional("bp_pipelines.checks", "brightpearl_checks")
 
 defs = dg.Definitions(
     assets=[*brightpearl_assets, *analytics_assets],

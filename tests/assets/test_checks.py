@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
-import pytest
 
 from bp_pipelines.assets.brightpearl.tables import GOODS_OUT_NOTE_ROWS, WAREHOUSES
 from bp_pipelines.checks import brightpearl_checks
@@ -161,7 +159,6 @@ def test_freshness_from_watermarks_and_run_log(tmp_path: Path) -> None:
     assert not results["orders:synced_recently"].passed  # 10 minutes > 5
 
 
-@pytest.mark.skipif(importlib.util.find_spec("bp_pipelines.definitions") is None, reason="no definitions yet")
 def test_checks_and_marts_load_in_the_code_location() -> None:
     from bp_pipelines.definitions import defs
 
