@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 # Left unescaped in query values: "/" separates PERIOD bounds and an encoded "/" breaks the request (AIRBYTE);
 # "," separates ID-set/column lists; ":" and "@" are legal in a query (RFC 3986) and keep timestamps readable.
@@ -63,12 +64,13 @@ class BodyNotJson(ValueError):
 
 def decode_body(response: httpx.Response) -> Any:
     """The JSON body, or None when the body is empty (DELETE may answer nothing)."""
-    text = response.text
-    if not text.strip():
+    content = response.content
+    if not content.strip():
         return None
     try:
-        return json.loads(text)
-    except ValueError as exc:
+        # orjson: search pages and 200-order GETs dominate the client's CPU time; it decodes them ~4x faster.
+        return orjson.loads(content)
+    except orjson.JSONDecodeError as exc:
         raise BodyNotJson(f"body is not JSON ({exc.msg} at char {exc.pos})") from None
 
 
