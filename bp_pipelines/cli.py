@@ -203,8 +203,12 @@ def dev(orders: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bp_pipelines.cli")
     parser.add_argument("command", choices=["run", "dev"])
-    parser.add_argument("--orders", type=int, default=int(os.environ.get("BP_SANDBOX_ORDERS", DEFAULT_SANDBOX_ORDERS)),
-                        help="sandbox scale when no credentials are set")
+    parser.add_argument(
+        "--orders",
+        type=int,
+        default=int(os.environ.get("BP_SANDBOX_ORDERS", DEFAULT_SANDBOX_ORDERS)),
+        help="sandbox scale when no credentials are set",
+    )
     args = parser.parse_args(argv)
     try:
         return run(args.orders) if args.command == "run" else dev(args.orders)

@@ -72,8 +72,22 @@ class SandboxProcess:
         self._dir = tempfile.TemporaryDirectory(prefix="bp_sandbox_")
         state_file = Path(self._dir.name) / "state.json"
         log_file = Path(self._dir.name) / "sandbox.log"
-        cmd = [sys.executable, "-m", "bp_pipelines.sandbox", "--seed", str(self.seed), "--orders", str(self.orders),
-               "--bp-port", "0", "--bc-port", "0", "--state-file", str(state_file), *self.extra_args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "bp_pipelines.sandbox",
+            "--seed",
+            str(self.seed),
+            "--orders",
+            str(self.orders),
+            "--bp-port",
+            "0",
+            "--bc-port",
+            "0",
+            "--state-file",
+            str(state_file),
+            *self.extra_args,
+        ]
         with log_file.open("wb") as log:
             self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
         try:

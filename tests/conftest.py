@@ -96,8 +96,10 @@ class SandboxHandle:
         return f"{self.brightpearl_base_url}/public-api/{self.brightpearl_account}"
 
     def bp_headers(self) -> dict[str, str]:
-        return {"brightpearl-app-ref": self.brightpearl_app_ref,
-                "brightpearl-account-token": self.brightpearl_account_token}
+        return {
+            "brightpearl-app-ref": self.brightpearl_app_ref,
+            "brightpearl-account-token": self.brightpearl_account_token,
+        }
 
     def bc_headers(self) -> dict[str, str]:
         return {"X-Auth-Token": self.bigcommerce_access_token, "Accept": "application/json"}
@@ -150,15 +152,40 @@ class SandboxHandle:
                 self.process.wait(5)
 
 
-def start_sandbox(work_dir: Path, *, seed: int = SESSION_SEED, orders: int = SESSION_ORDERS,
-                  rate_window_scale: float = SESSION_WINDOW_SCALE, data_dir: Path | None = None,
-                  timeout: float = 300.0, extra_args: list[str] | None = None) -> SandboxHandle:
+def start_sandbox(
+    work_dir: Path,
+    *,
+    seed: int = SESSION_SEED,
+    orders: int = SESSION_ORDERS,
+    rate_window_scale: float = SESSION_WINDOW_SCALE,
+    data_dir: Path | None = None,
+    timeout: float = 300.0,
+    extra_args: list[str] | None = None,
+) -> SandboxHandle:
     """Start `python -m bp_pipelines.sandbox` and wait for its state file (raises with the log on failure)."""
     work_dir.mkdir(parents=True, exist_ok=True)
     state_file, log_path = work_dir / "sandbox_state.json", work_dir / "sandbox.log"
-    cmd = [sys.executable, "-m", "bp_pipelines.sandbox", "--seed", str(seed), "--orders", str(orders),
-           "--host", "127.0.0.1", "--bp-port", "0", "--bc-port", "0", "--rate-window-scale", str(rate_window_scale),
-           "--state-file", str(state_file), *(["--data-dir", str(data_dir)] if data_dir else []), *(extra_args or [])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bp_pipelines.sandbox",
+        "--seed",
+        str(seed),
+        "--orders",
+        str(orders),
+        "--host",
+        "127.0.0.1",
+        "--bp-port",
+        "0",
+        "--bc-port",
+        "0",
+        "--rate-window-scale",
+        str(rate_window_scale),
+        "--state-file",
+        str(state_file),
+        *(["--data-dir", str(data_dir)] if data_dir else []),
+        *(extra_args or []),
+    ]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout

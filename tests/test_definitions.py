@@ -10,8 +10,19 @@ import dagster as dg
 
 from bp_pipelines.definitions import defs
 
-BRIGHTPEARL_TABLES = {"products", "contacts", "orders", "order_rows", "stock_levels", "goods_out_notes",
-                      "goods_out_note_rows", "order_statuses", "warehouses", "channels", "shipping_methods"}
+BRIGHTPEARL_TABLES = {
+    "products",
+    "contacts",
+    "orders",
+    "order_rows",
+    "stock_levels",
+    "goods_out_notes",
+    "goods_out_note_rows",
+    "order_statuses",
+    "warehouses",
+    "channels",
+    "shipping_methods",
+}
 
 
 def test_definitions_validate() -> None:
@@ -20,8 +31,10 @@ def test_definitions_validate() -> None:
 
 def test_loads_without_any_env_var() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIGHTPEARL_", "BIGCOMMERCE_", "BP_"))}
-    code = ("import dagster as dg; from bp_pipelines.definitions import defs; dg.Definitions.validate_loadable(defs);"
-            "print(len(defs.resolve_all_asset_keys()))")
+    code = (
+        "import dagster as dg; from bp_pipelines.definitions import defs; dg.Definitions.validate_loadable(defs);"
+        "print(len(defs.resolve_all_asset_keys()))"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert int(out.stdout.strip().splitlines()[-1]) >= len(BRIGHTPEARL_TABLES)

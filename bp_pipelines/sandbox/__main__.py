@@ -29,16 +29,29 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
     p.add_argument("--bc-port", type=int, default=0, help="BigCommerce port (0 = ephemeral)")
     p.add_argument("--rate-window-scale", type=float, default=1.0, help="0.01 turns 60 s windows into 0.6 s")
     p.add_argument("--state-file", type=Path, default=None)
-    p.add_argument("--data-dir", type=Path, default=None, help="world cache (default $BP_SANDBOX_DATA_DIR or "
-                                                              "~/.cache/bp_pipelines/sandbox)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="world cache (default $BP_SANDBOX_DATA_DIR or ~/.cache/bp_pipelines/sandbox)",
+    )
     p.add_argument("--clock", default=None, help="sandbox clock start, default 2026-11-20T12:00:00Z")
     p.add_argument("--workers", type=int, default=None, help="generator processes (default: CPU count)")
     a = p.parse_args(argv)
     if a.orders < 1 or a.rate_window_scale <= 0:
         p.error("--orders must be >= 1 and --rate-window-scale > 0")
-    return SandboxConfig(seed=a.seed, orders=a.orders, host=a.host, bp_port=a.bp_port, bc_port=a.bc_port,
-                         rate_window_scale=a.rate_window_scale, state_file=a.state_file, data_dir=a.data_dir,
-                         clock_ms=parse_clock(a.clock) if a.clock else DEFAULT_CLOCK_MS, workers=a.workers)
+    return SandboxConfig(
+        seed=a.seed,
+        orders=a.orders,
+        host=a.host,
+        bp_port=a.bp_port,
+        bc_port=a.bc_port,
+        rate_window_scale=a.rate_window_scale,
+        state_file=a.state_file,
+        data_dir=a.data_dir,
+        clock_ms=parse_clock(a.clock) if a.clock else DEFAULT_CLOCK_MS,
+        workers=a.workers,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

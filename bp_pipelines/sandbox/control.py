@@ -1,12 +1,12 @@
 """Control API under `/_sandbox/` (no auth, not counted, not rate limited), mounted on both servers.
 
-    GET  /_sandbox/clock                      -> {"clock_ms", "clock"}
-    POST /_sandbox/clock/advance {"seconds"}  -> {"clock_ms", "clock"}
-    POST /_sandbox/changes {"counts"?: {...}} -> {"clock_ms", "call", "changes": {kind: [ids]}}
-    POST /_sandbox/faults {Fault fields}      -> the fault (with id);  GET -> list;  DELETE -> clear all
-    GET|POST /_sandbox/rate-limit {"window_scale"?, "enabled"?}
-    GET|DELETE /_sandbox/requests             -> {"counts": {"brightpearl GET order-service/order-search": 3}}
-    GET  /_sandbox/info                       -> seed, scale, clock and the fixed sandbox credentials
+GET  /_sandbox/clock                      -> {"clock_ms", "clock"}
+POST /_sandbox/clock/advance {"seconds"}  -> {"clock_ms", "clock"}
+POST /_sandbox/changes {"counts"?: {...}} -> {"clock_ms", "call", "changes": {kind: [ids]}}
+POST /_sandbox/faults {Fault fields}      -> the fault (with id);  GET -> list;  DELETE -> clear all
+GET|POST /_sandbox/rate-limit {"window_scale"?, "enabled"?}
+GET|DELETE /_sandbox/requests             -> {"counts": {"brightpearl GET order-service/order-search": 3}}
+GET  /_sandbox/info                       -> seed, scale, clock and the fixed sandbox credentials
 """
 
 from __future__ import annotations
@@ -79,10 +79,14 @@ def routes(store: Store) -> list[BaseRoute]:
         try:
             body = await _body(request)
             extra = set(body) - FAULT_FIELDS
-            if extra or body.get("kind") not in get_args(FaultKind) or body.get("api") not in ("brightpearl",
-                                                                                                 "bigcommerce"):
-                raise ValueError(f"fields {sorted(FAULT_FIELDS)}; api brightpearl|bigcommerce; "
-                                 f"kind {'|'.join(get_args(FaultKind))}")
+            if (
+                extra
+                or body.get("kind") not in get_args(FaultKind)
+                or body.get("api") not in ("brightpearl", "bigcommerce")
+            ):
+                raise ValueError(
+                    f"fields {sorted(FAULT_FIELDS)}; api brightpearl|bigcommerce; kind {'|'.join(get_args(FaultKind))}"
+                )
             fault = store.faults.add(Fault(**body))
         except (ValueError, TypeError) as exc:
             return _error(400, str(exc))
@@ -109,8 +113,18 @@ def routes(store: Store) -> list[BaseRoute]:
         return JSONResponse({"counts": store.requests.snapshot()})
 
     async def info(_: Request) -> JSONResponse:
-        keys = ("seed", "orders", "bp_account", "bp_app_ref", "bp_account_token", "bc_store_hash",
-                "bc_access_token", "account_timezone", "storefront_channel_id", "bc_integration_instance_id")
+        keys = (
+            "seed",
+            "orders",
+            "bp_account",
+            "bp_app_ref",
+            "bp_account_token",
+            "bc_store_hash",
+            "bc_access_token",
+            "account_timezone",
+            "storefront_channel_id",
+            "bc_integration_instance_id",
+        )
         return JSONResponse({**{k: store.get_meta(k) for k in keys}, **_clock(store)})
 
     return [

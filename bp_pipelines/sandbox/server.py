@@ -73,8 +73,9 @@ def _bind(host: str, port: int) -> socket.socket:
 def _serve(app: Starlette, sock: socket.socket) -> tuple[uvicorn.Server, threading.Thread]:
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name=f"uvicorn-{sock.getsockname()[1]}")
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn-{sock.getsockname()[1]}"
+    )
     thread.start()
     return server, thread
 

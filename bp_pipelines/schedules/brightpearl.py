@@ -18,8 +18,12 @@ from .jobs import brightpearl_sync, sync_run_config
 INCREMENTAL_CRON = os.environ.get("BP_INCREMENTAL_CRON", "*/15 * * * *")
 RECONCILIATION_CRON = os.environ.get("BP_RECONCILIATION_CRON", "30 2 * * *")
 
-_ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-           dg.DagsterRunStatus.STARTED]
+_ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 
 def _busy(context: dg.ScheduleEvaluationContext) -> bool:
@@ -28,8 +32,7 @@ def _busy(context: dg.ScheduleEvaluationContext) -> bool:
         instance = context.instance
     except dg.DagsterInvariantViolationError:  # a context built in a test without an instance
         return False
-    runs = instance.get_runs(
-        filters=dg.RunsFilter(job_name=brightpearl_sync.name, statuses=_ACTIVE), limit=1)
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=brightpearl_sync.name, statuses=_ACTIVE), limit=1)
     return bool(runs)
 
 

@@ -22,9 +22,12 @@ WINDOW = (datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC))
 def setup(module_sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, dict[str, Any]]]:
     sb = module_sandbox(seed=5, orders=300)
     resources = {
-        "brightpearl": BrightpearlResource(base_url=sb.brightpearl_base_url, account=sb.brightpearl_account,
-                                           app_ref=sb.brightpearl_app_ref,
-                                           account_token=sb.brightpearl_account_token),
+        "brightpearl": BrightpearlResource(
+            base_url=sb.brightpearl_base_url,
+            account=sb.brightpearl_account,
+            app_ref=sb.brightpearl_app_ref,
+            account_token=sb.brightpearl_account_token,
+        ),
         "warehouse": WarehouseResource(path=str(tmp_path_factory.mktemp("backfill") / "warehouse.duckdb")),
     }
     yield sb, resources
@@ -34,7 +37,9 @@ def backfill(sb: Any, resources: dict[str, Any], **config: Any) -> tuple[dict[st
     """Materialize the partition range the way a single-run backfill launches it (range tags, one run)."""
     before = sb.request_counts()
     result = dg.materialize(
-        [orders_and_rows], resources=resources, instance=dg.DagsterInstance.ephemeral(),
+        [orders_and_rows],
+        resources=resources,
+        instance=dg.DagsterInstance.ephemeral(),
         tags={"dagster/asset_partition_range_start": START, "dagster/asset_partition_range_end": END},
         run_config={"ops": {"orders_and_rows": {"config": config}}} if config else None,
     )
@@ -44,14 +49,17 @@ def backfill(sb: Any, resources: dict[str, Any], **config: Any) -> tuple[dict[st
     events = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]
     orders = [m for m in events if m.asset_key == dg.AssetKey("orders")]  # type: ignore[union-attr]
     assert sorted(m.partition for m in orders) == [  # type: ignore[union-attr]
-        d.strftime("%Y-%m-%d") for d in (WINDOW[0] + timedelta(days=i) for i in range(90))]
+        d.strftime("%Y-%m-%d") for d in (WINDOW[0] + timedelta(days=i) for i in range(90))
+    ]
     return {k: getattr(v, "value", v) for k, v in orders[0].metadata.items()}, calls  # type: ignore[union-attr]
 
 
 def snapshot(resources: dict[str, Any]) -> list[tuple[Any, ...]]:
     with duckdb.connect(str(resources["warehouse"].published_path), read_only=True) as conn:
-        return conn.execute("SELECT * EXCLUDE (_synced_at) FROM brightpearl.orders ORDER BY order_id").fetchall() + \
-            conn.execute("SELECT * EXCLUDE (_synced_at) FROM brightpearl.order_rows ORDER BY 1, 2").fetchall()
+        return (
+            conn.execute("SELECT * EXCLUDE (_synced_at) FROM brightpearl.orders ORDER BY order_id").fetchall()
+            + conn.execute("SELECT * EXCLUDE (_synced_at) FROM brightpearl.order_rows ORDER BY 1, 2").fetchall()
+        )
 
 
 def test_backfill_of_90_partitions_is_one_run_with_one_ranged_search(setup: tuple[Any, dict[str, Any]]) -> None:
@@ -62,8 +70,11 @@ def test_backfill_of_90_partitions_is_one_run_with_one_ranged_search(setup: tupl
     assert calls["GET order-service/order-search"] == 1  # one ranged search for the whole window
     with resources["brightpearl"].get_client() as bp:
         period = "2025-01-01T00:00:00.000Z/2025-04-01T00:00:00.000Z"
-        expected = sorted(r["orderId"] for page in bp.search("order-service/order-search", {"updatedOn": period},
-                                                                columns=["orderId"]) for r in page.rows)
+        expected = sorted(
+            r["orderId"]
+            for page in bp.search("order-service/order-search", {"updatedOn": period}, columns=["orderId"])
+            for r in page.rows
+        )
     assert expected, "the sandbox should have orders updated in early 2025"
     assert calls["GET order-service/order/{ids}"] == -(-len(expected) // 200)
     with duckdb.connect(str(resources["warehouse"].published_path), read_only=True) as conn:

@@ -23,21 +23,56 @@ from bp_pipelines.assets.brightpearl.orders import orders_and_rows
 from bp_pipelines.resources.brightpearl import BrightpearlResource
 from bp_pipelines.resources.warehouse import WarehouseResource
 
-SEARCHES = {"contact-service/contact-search", "product-service/product-search", "order-service/order-search",
-            "warehouse-service/goods-note/goods-out-search"}
-TABLES = ["products", "contacts", "orders", "order_rows", "stock_levels", "goods_out_notes", "goods_out_note_rows",
-          "order_statuses", "warehouses", "channels", "shipping_methods"]
-NO_CHANGES = {k: 0 for k in ("contacts_created", "orders_created", "storefront_orders_created",
-                             "storefront_only_orders", "status_changes", "goods_out_created", "goods_out_shipped",
-                             "product_edits", "contact_edits", "stock_changes", "order_deletions",
-                             "contact_deletions", "silent_edits")}
+SEARCHES = {
+    "contact-service/contact-search",
+    "product-service/product-search",
+    "order-service/order-search",
+    "warehouse-service/goods-note/goods-out-search",
+}
+TABLES = [
+    "products",
+    "contacts",
+    "orders",
+    "order_rows",
+    "stock_levels",
+    "goods_out_notes",
+    "goods_out_note_rows",
+    "order_statuses",
+    "warehouses",
+    "channels",
+    "shipping_methods",
+]
+NO_CHANGES = {
+    k: 0
+    for k in (
+        "contacts_created",
+        "orders_created",
+        "storefront_orders_created",
+        "storefront_only_orders",
+        "status_changes",
+        "goods_out_created",
+        "goods_out_shipped",
+        "product_edits",
+        "contact_edits",
+        "stock_changes",
+        "order_deletions",
+        "contact_deletions",
+        "silent_edits",
+    )
+}
 
 
 def brightpearl(sb: Any, token: str | None = None) -> BrightpearlResource:
     # Short backoffs keep fault tests fast; the retry counts are the client's defaults otherwise.
-    return BrightpearlResource(base_url=sb.brightpearl_base_url, account=sb.brightpearl_account,
-                               app_ref=sb.brightpearl_app_ref, account_token=token or sb.brightpearl_account_token,
-                               backoff_base_seconds=0.01, backoff_max_seconds=0.05, max_attempts=3)
+    return BrightpearlResource(
+        base_url=sb.brightpearl_base_url,
+        account=sb.brightpearl_account,
+        app_ref=sb.brightpearl_app_ref,
+        account_token=token or sb.brightpearl_account_token,
+        backoff_base_seconds=0.01,
+        backoff_max_seconds=0.05,
+        max_attempts=3,
+    )
 
 
 @dataclass
@@ -49,13 +84,24 @@ class Env:
     def resources(self, token: str | None = None) -> dict[str, Any]:
         return {"brightpearl": brightpearl(self.sb, token), "warehouse": self.wh}
 
-    def run(self, mode: str = "incremental", assets: Sequence[Any] = tuple(brightpearl_assets),
-            raise_on_error: bool = True, token: str | None = None, **config: Any) -> Run:
+    def run(
+        self,
+        mode: str = "incremental",
+        assets: Sequence[Any] = tuple(brightpearl_assets),
+        raise_on_error: bool = True,
+        token: str | None = None,
+        **config: Any,
+    ) -> Run:
         before = self.sb.request_counts()
         run_config = {"ops": {a.node_def.name: {"config": {"mode": mode, **config}} for a in assets}}
-        result = dg.materialize(list(assets), resources=self.resources(token), run_config=run_config,
-                                partition_key=today(), instance=dg.DagsterInstance.ephemeral(),
-                                raise_on_error=raise_on_error)
+        result = dg.materialize(
+            list(assets),
+            resources=self.resources(token),
+            run_config=run_config,
+            partition_key=today(),
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=raise_on_error,
+        )
         after = self.sb.request_counts()
         calls = {k.split(" ", 1)[1]: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
         meta = metadata_of(result)
@@ -125,19 +171,37 @@ def test_full_sync_fills_every_table_like_the_sandbox(env: Env) -> None:
         order_ids = all_ids(bp, "order-service/order-search")
         orders = [o for batch in bp.get_by_ids("order-service/order", order_ids, batch_size=200) for o in batch]
         note_ids = all_ids(bp, "warehouse-service/goods-note/goods-out-search")
-        notes = {k: v for batch in bp.get_by_ids("warehouse-service/order/*/goods-note/goods-out", note_ids,
-                                                  batch_size=500) for k, v in batch.items()}
+        notes = {
+            k: v
+            for batch in bp.get_by_ids("warehouse-service/order/*/goods-note/goods-out", note_ids, batch_size=500)
+            for k, v in batch.items()
+        }
         product_ids = [r[0] for r in env.query("SELECT product_id FROM brightpearl.products")]
-        stock = sum(len(a["warehouses"]) for i in range(0, len(product_ids), 100)
-                    for a in bp.get("warehouse-service/product-availability/"
-                                    + ",".join(map(str, product_ids[i:i + 100]))).values())
-        reference = {t: len(bp.get(p)) for t, p in [("order_statuses", "order-service/order-status"),
-                                                    ("warehouses", "warehouse-service/warehouse"),
-                                                    ("channels", "product-service/channel"),
-                                                    ("shipping_methods", "warehouse-service/shipping-method")]}
+        stock = sum(
+            len(a["warehouses"])
+            for i in range(0, len(product_ids), 100)
+            for a in bp.get(
+                "warehouse-service/product-availability/" + ",".join(map(str, product_ids[i : i + 100]))
+            ).values()
+        )
+        reference = {
+            t: len(bp.get(p))
+            for t, p in [
+                ("order_statuses", "order-service/order-status"),
+                ("warehouses", "warehouse-service/warehouse"),
+                ("channels", "product-service/channel"),
+                ("shipping_methods", "warehouse-service/shipping-method"),
+            ]
+        }
     assert counts["order_rows"] == sum(len(o["orderRows"]) for o in orders)
-    assert counts["goods_out_note_rows"] == len({(n, r, line["productId"]) for n, note in notes.items()
-                                                 for r, lines in note["orderRows"].items() for line in lines})
+    assert counts["goods_out_note_rows"] == len(
+        {
+            (n, r, line["productId"])
+            for n, note in notes.items()
+            for r, lines in note["orderRows"].items()
+            for line in lines
+        }
+    )
     assert counts["stock_levels"] == stock
     assert {t: counts[t] for t in reference} == reference
     meta = run.meta
@@ -150,19 +214,27 @@ def test_full_sync_fills_every_table_like_the_sandbox(env: Env) -> None:
 
 
 def test_money_is_decimal_times_are_utc_and_no_token_anywhere(env: Env) -> None:
-    types = dict(env.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = "
-                           "'brightpearl' AND table_name = 'orders'"))
+    types = dict(
+        env.query(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = "
+            "'brightpearl' AND table_name = 'orders'"
+        )
+    )
     assert types["total_value"] == types["total_net"] == "DECIMAL(18,4)"
     assert types["placed_on"] == types["updated_on"] == "TIMESTAMP WITH TIME ZONE"
-    row_types = dict(env.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = "
-                               "'order_rows'"))
+    row_types = dict(
+        env.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'order_rows'")
+    )
     assert row_types["unit_price"] == row_types["row_net"] == "DECIMAL(18,4)"
-    floats = env.query("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = "
-                       "'brightpearl' AND data_type IN ('DOUBLE', 'FLOAT', 'REAL')")
+    floats = env.query(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = "
+        "'brightpearl' AND data_type IN ('DOUBLE', 'FLOAT', 'REAL')"
+    )
     assert floats == []
     # Totals add up exactly in DECIMAL, and a stored instant equals the API's offset time converted to UTC.
     order_id, net, tax, total, updated = env.query(
-        "SELECT order_id, total_net, total_tax, total_value, updated_on FROM brightpearl.orders ORDER BY 1 LIMIT 1")[0]
+        "SELECT order_id, total_net, total_tax, total_value, updated_on FROM brightpearl.orders ORDER BY 1 LIMIT 1"
+    )[0]
     assert isinstance(total, Decimal) and net + tax == total
     with api(env.sb) as bp:
         raw = bp.get(f"order-service/order/{order_id}")[0]
@@ -174,11 +246,14 @@ def test_money_is_decimal_times_are_utc_and_no_token_anywhere(env: Env) -> None:
 def assert_no_token(env: Env) -> None:
     token = env.sb.brightpearl_account_token
     assert env.metadata_text and not any(token in text for text in env.metadata_text)
-    columns = env.query("SELECT table_schema, table_name, column_name FROM information_schema.columns WHERE "
-                        "data_type IN ('VARCHAR', 'JSON') AND table_schema IN ('brightpearl', '_sync')")
+    columns = env.query(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns WHERE "
+        "data_type IN ('VARCHAR', 'JSON') AND table_schema IN ('brightpearl', '_sync')"
+    )
     for schema, table, column in columns:
-        hits = env.scalar(f'SELECT count(*) FROM {schema}.{table} WHERE CAST("{column}" AS VARCHAR) LIKE ?',
-                          [f"%{token}%"])
+        hits = env.scalar(
+            f'SELECT count(*) FROM {schema}.{table} WHERE CAST("{column}" AS VARCHAR) LIKE ?', [f"%{token}%"]
+        )
         assert hits == 0, f"token found in {schema}.{table}.{column}"
 
 
@@ -212,49 +287,63 @@ def test_incremental_run_picks_up_exactly_the_changes(env: Env) -> None:
     with api(env.sb) as bp:
         status_ids = sorted(set(changes["status_changes"]))
         live = {o["id"]: o for o in bp.get(f"order-service/order/{','.join(map(str, status_ids + created))}")}
-        shipped = bp.get("warehouse-service/order/*/goods-note/goods-out/"
-                         + ",".join(map(str, changes["goods_out_shipped"])))
-        products = {p["id"]: p for p in bp.get("product-service/product/"
-                                                + ",".join(map(str, sorted(set(changes["product_edits"])))))}
+        shipped = bp.get(
+            "warehouse-service/order/*/goods-note/goods-out/" + ",".join(map(str, changes["goods_out_shipped"]))
+        )
+        products = {
+            p["id"]: p
+            for p in bp.get("product-service/product/" + ",".join(map(str, sorted(set(changes["product_edits"])))))
+        }
     for order_id, raw in live.items():
-        stored = env.query("SELECT order_status_id, updated_on FROM brightpearl.orders WHERE order_id = ?",
-                           [order_id])
-        assert stored == [(raw["orderStatus"]["orderStatusId"],
-                           datetime.fromisoformat(raw["updatedOn"]).astimezone(UTC))]
+        stored = env.query("SELECT order_status_id, updated_on FROM brightpearl.orders WHERE order_id = ?", [order_id])
+        assert stored == [
+            (raw["orderStatus"]["orderStatusId"], datetime.fromisoformat(raw["updatedOn"]).astimezone(UTC))
+        ]
     for note_id in shipped:
-        assert env.query("SELECT shipped FROM brightpearl.goods_out_notes WHERE goods_out_note_id = ?",
-                         [int(note_id)]) == [(True,)]
+        assert env.query(
+            "SELECT shipped FROM brightpearl.goods_out_notes WHERE goods_out_note_id = ?", [int(note_id)]
+        ) == [(True,)]
     for pid, raw in products.items():
-        assert env.scalar("SELECT updated_on FROM brightpearl.products WHERE product_id = ?", [pid]) == \
-            datetime.fromisoformat(raw["updatedOn"]).astimezone(UTC)
+        assert env.scalar(
+            "SELECT updated_on FROM brightpearl.products WHERE product_id = ?", [pid]
+        ) == datetime.fromisoformat(raw["updatedOn"]).astimezone(UTC)
     # Nothing that did not change was rewritten: every order written by this run changed in Brightpearl.
-    rewritten = env.scalar("SELECT count(*) FROM brightpearl.orders WHERE _synced_at = (SELECT max(_synced_at) "
-                           "FROM brightpearl.orders)")
+    rewritten = env.scalar(
+        "SELECT count(*) FROM brightpearl.orders WHERE _synced_at = (SELECT max(_synced_at) FROM brightpearl.orders)"
+    )
     assert rewritten == meta["orders"]["rows_inserted"] + meta["orders"]["rows_updated"]
 
 
 def test_reconciliation_marks_deletions_and_catches_silent_edits(env: Env) -> None:
     env.sb.advance_clock(600)
-    changes = env.sb.apply_changes(**{**NO_CHANGES, "order_deletions": 1, "contact_deletions": 1,
-                                      "silent_edits": 3})
+    changes = env.sb.apply_changes(**{**NO_CHANGES, "order_deletions": 1, "contact_deletions": 1, "silent_edits": 3})
     # An incremental run sees neither deletions nor silent edits (updatedOn did not move).
     [deleted_order], [deleted_contact] = changes["order_deletions"], changes["contact_deletions"]
     blind = env.run()
     assert set(blind.calls) == {f"GET {s}" for s in SEARCHES}, blind.calls
     assert env.scalar("SELECT is_deleted FROM brightpearl.orders WHERE order_id = ?", [deleted_order]) is False
     silent = sorted(set(changes["silent_edits"]))
-    before = dict(env.query("SELECT order_id, customer_ref FROM brightpearl.orders WHERE order_id IN "
-                            "(SELECT unnest(?::BIGINT[]))", [silent]))
+    before = dict(
+        env.query(
+            "SELECT order_id, customer_ref FROM brightpearl.orders WHERE order_id IN (SELECT unnest(?::BIGINT[]))",
+            [silent],
+        )
+    )
     run = env.run("reconciliation")
-    assert env.query("SELECT is_deleted, deleted_seen_at IS NOT NULL FROM brightpearl.orders WHERE order_id = ?",
-                     [deleted_order]) == [(True, True)]
+    assert env.query(
+        "SELECT is_deleted, deleted_seen_at IS NOT NULL FROM brightpearl.orders WHERE order_id = ?", [deleted_order]
+    ) == [(True, True)]
     assert env.scalar("SELECT bool_and(is_deleted) FROM brightpearl.order_rows WHERE order_id = ?", [deleted_order])
     assert env.scalar("SELECT is_deleted FROM brightpearl.contacts WHERE contact_id = ?", [deleted_contact])
     assert run.meta["orders"]["rows_deleted"] == 1 and run.meta["contacts"]["rows_deleted"] == 1
     with api(env.sb) as bp:
         live = {o["id"]: o["reference"] for o in bp.get(f"order-service/order/{','.join(map(str, silent))}")}
-    after = dict(env.query("SELECT order_id, customer_ref FROM brightpearl.orders WHERE order_id IN "
-                           "(SELECT unnest(?::BIGINT[]))", [silent]))
+    after = dict(
+        env.query(
+            "SELECT order_id, customer_ref FROM brightpearl.orders WHERE order_id IN (SELECT unnest(?::BIGINT[]))",
+            [silent],
+        )
+    )
     assert after == live and after != before  # the silent edits (no updatedOn bump) are in
     assert run.meta["orders"]["rows_updated"] >= len(silent)
     assert run.meta["stock_levels"]["refresh"] == "all products"
@@ -265,8 +354,10 @@ def test_reconciliation_marks_deletions_and_catches_silent_edits(env: Env) -> No
 
 def test_a_deleted_record_that_reappears_is_undeleted(env: Env) -> None:
     with env.wh.connect() as conn:  # a false deletion (e.g. from an earlier sweep): the next sweep repairs it
-        conn.execute("UPDATE brightpearl.products SET is_deleted = true, deleted_seen_at = now() "
-                     "WHERE product_id = (SELECT min(product_id) FROM brightpearl.products)")
+        conn.execute(
+            "UPDATE brightpearl.products SET is_deleted = true, deleted_seen_at = now() "
+            "WHERE product_id = (SELECT min(product_id) FROM brightpearl.products)"
+        )
     run = env.run("reconciliation", assets=[a for a in brightpearl_assets if a.node_def.name == "products"])
     assert run.meta["products"]["rows_undeleted"] == 1
     assert env.scalar("SELECT count(*) FROM brightpearl.products WHERE is_deleted") == 0
@@ -278,33 +369,54 @@ def test_malformed_batch_and_unknown_reference_are_quarantined_then_retried(env:
     # A contact GET batch that stays malformed, and reference data gone stale (statuses unknown to the warehouse).
     env.sb.add_fault(api="brightpearl", kind="malformed", path="^contact-service/contact/", count=-1)
     with env.wh.connect() as conn:
-        conn.execute("DELETE FROM brightpearl.order_statuses WHERE order_status_id <> "
-                     "(SELECT min(order_status_id) FROM brightpearl.order_statuses)")
+        conn.execute(
+            "DELETE FROM brightpearl.order_statuses WHERE order_status_id <> "
+            "(SELECT min(order_status_id) FROM brightpearl.order_statuses)"
+        )
     try:
         run = env.run()
     finally:
         env.sb.clear_faults()
     assert run.result.success  # bad input never fails the run
     assert run.meta["contacts"]["rows_quarantined"] == 1 and run.meta["orders"]["rows_quarantined"] == 2
-    open_entries = env.query("SELECT resource, record_id, reason, attempts FROM _sync.quarantine "
-                             "WHERE resolved_at IS NULL ORDER BY 1, 2")
-    assert [(r[0], r[1].startswith("ids:")) for r in open_entries] == [("contacts", True), ("orders", False),
-                                                                       ("orders", False)]
+    open_entries = env.query(
+        "SELECT resource, record_id, reason, attempts FROM _sync.quarantine WHERE resolved_at IS NULL ORDER BY 1, 2"
+    )
+    assert [(r[0], r[1].startswith("ids:")) for r in open_entries] == [
+        ("contacts", True),
+        ("orders", False),
+        ("orders", False),
+    ]
     assert all("unknown order_status_id" in r[2] for r in open_entries if r[0] == "orders")
     assert {int(r[1]) for r in open_entries if r[0] == "orders"} == set(changes["orders_created"])
     payload = env.scalar("SELECT payload->>'id' FROM _sync.quarantine WHERE resource = 'orders' LIMIT 1")
     assert int(payload) in changes["orders_created"]  # the raw record is kept for diagnosis
-    assert env.scalar("SELECT count(*) FROM brightpearl.orders WHERE order_id IN (SELECT unnest(?::BIGINT[]))",
-                      [changes["orders_created"]]) == 0
+    assert (
+        env.scalar(
+            "SELECT count(*) FROM brightpearl.orders WHERE order_id IN (SELECT unnest(?::BIGINT[]))",
+            [changes["orders_created"]],
+        )
+        == 0
+    )
     # Next run: reference refresh is forced by the waiting entries, dead letters are retried first and resolve.
     retry = env.run()
     assert retry.meta["order_statuses"]["outcome"].startswith("full refresh")
     assert env.scalar("SELECT count(*) FROM _sync.quarantine WHERE resolved_at IS NULL") == 0
     assert retry.meta["orders"]["quarantine_resolved"] == 2 and retry.meta["contacts"]["quarantine_resolved"] >= 1
-    assert env.scalar("SELECT count(*) FROM brightpearl.orders WHERE order_id IN (SELECT unnest(?::BIGINT[]))",
-                      [changes["orders_created"]]) == 2
-    assert env.scalar("SELECT count(*) FROM brightpearl.contacts WHERE contact_id IN (SELECT unnest(?::BIGINT[]))",
-                      [changes["contacts_created"]]) == 2
+    assert (
+        env.scalar(
+            "SELECT count(*) FROM brightpearl.orders WHERE order_id IN (SELECT unnest(?::BIGINT[]))",
+            [changes["orders_created"]],
+        )
+        == 2
+    )
+    assert (
+        env.scalar(
+            "SELECT count(*) FROM brightpearl.contacts WHERE contact_id IN (SELECT unnest(?::BIGINT[]))",
+            [changes["contacts_created"]],
+        )
+        == 2
+    )
 
 
 def test_a_search_page_that_stays_malformed_quarantines_its_window(env: Env) -> None:
@@ -352,8 +464,12 @@ ANALYST = textwrap.dedent("""
 
 
 def test_an_open_analyst_session_never_blocks_the_sync_and_sees_a_consistent_snapshot(env: Env) -> None:
-    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(env.wh.published_path)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(env.wh.published_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert analyst.stdin and analyst.stdout
 
     def analyst_count() -> int:

@@ -23,8 +23,12 @@ def run_checks(wh: WarehouseResource, run_config: dict[str, Any] | None = None) 
     """Execute every check (no asset is materialized) -> {'asset:check': AssetCheckEvaluation}."""
     targets = {spec.asset_key for checks in brightpearl_checks for spec in checks.check_specs}
     job = dg.define_asset_job("checks_only", selection=dg.AssetSelection.all_asset_checks())
-    defs = dg.Definitions(assets=[dg.AssetSpec(k) for k in targets], asset_checks=brightpearl_checks,
-                          jobs=[job], resources={"warehouse": wh})
+    defs = dg.Definitions(
+        assets=[dg.AssetSpec(k) for k in targets],
+        asset_checks=brightpearl_checks,
+        jobs=[job],
+        resources={"warehouse": wh},
+    )
     result = defs.resolve_job_def("checks_only").execute_in_process(run_config=run_config or {})
     assert result.success
     return {e.asset_check_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
@@ -43,8 +47,11 @@ def test_clean_warehouse_passes_every_check(tmp_path: Path) -> None:
     wh = build_warehouse(tmp_path / "warehouse.duckdb")
     with wh.connect() as conn:
         mark_synced(conn, timedelta(minutes=5), FRESHNESS_RESOURCES)
-        insert(conn, "_sync.quarantine", [{"resource": "orders", "record_id": "1", "reason": "x",
-                                           "resolved_at": datetime.now(UTC)}])  # resolved: not counted
+        insert(
+            conn,
+            "_sync.quarantine",
+            [{"resource": "orders", "record_id": "1", "reason": "x", "resolved_at": datetime.now(UTC)}],
+        )  # resolved: not counted
     results = run_checks(wh)
     expected = len(KEYED_TABLES) * 2 + 1 + 4 + 2 * len(FRESHNESS_RESOURCES)
     assert len(results) == expected
@@ -62,15 +69,35 @@ def test_duplicate_and_null_keys_fail(tmp_path: Path) -> None:
         create_unconstrained(conn, WAREHOUSES)
         create_unconstrained(conn, GOODS_OUT_NOTE_ROWS)
     with wh.connect() as conn:
-        insert(conn, "warehouses", [{"warehouse_id": 1, "name": "A"}, {"warehouse_id": 1, "name": "A again"},
-                                    {"warehouse_id": 2, "name": "B"}, {"warehouse_id": None, "name": "?"}])
-        insert(conn, "goods_out_note_rows", [
-            {"goods_out_note_id": 5, "order_row_id": 1, "product_id": 7, "quantity": 1},
-            {"goods_out_note_id": 5, "order_row_id": 1, "product_id": 7, "quantity": 1, "is_deleted": True},
-            {"goods_out_note_id": 5, "order_row_id": 2, "product_id": 7, "quantity": 1},
-        ])
-        insert(conn, "products", [{"product_id": 1, "sku": "DUP"}, {"product_id": 2, "sku": "DUP"},
-                                  {"product_id": 3, "sku": "DUP", "is_deleted": True}, {"product_id": 4, "sku": "OK"}])
+        insert(
+            conn,
+            "warehouses",
+            [
+                {"warehouse_id": 1, "name": "A"},
+                {"warehouse_id": 1, "name": "A again"},
+                {"warehouse_id": 2, "name": "B"},
+                {"warehouse_id": None, "name": "?"},
+            ],
+        )
+        insert(
+            conn,
+            "goods_out_note_rows",
+            [
+                {"goods_out_note_id": 5, "order_row_id": 1, "product_id": 7, "quantity": 1},
+                {"goods_out_note_id": 5, "order_row_id": 1, "product_id": 7, "quantity": 1, "is_deleted": True},
+                {"goods_out_note_id": 5, "order_row_id": 2, "product_id": 7, "quantity": 1},
+            ],
+        )
+        insert(
+            conn,
+            "products",
+            [
+                {"product_id": 1, "sku": "DUP"},
+                {"product_id": 2, "sku": "DUP"},
+                {"product_id": 3, "sku": "DUP", "is_deleted": True},
+                {"product_id": 4, "sku": "OK"},
+            ],
+        )
     results = run_checks(wh)
     dup = results["warehouses:key_is_unique"]
     assert (dup.passed, dup.severity, meta(dup, "violations")) == (False, ERROR, 1)
@@ -78,8 +105,7 @@ def test_duplicate_and_null_keys_fail(tmp_path: Path) -> None:
     nulls = results["warehouses:key_not_null"]
     assert (nulls.passed, meta(nulls, "violations"), meta(nulls, "sample_keys")) == (False, 1, [{"warehouse_id": None}])
     composite = results["goods_out_note_rows:key_is_unique"]  # deleted rows still hold their key
-    assert meta(composite, "sample_keys") == [
-        {"goods_out_note_id": 5, "order_row_id": 1, "product_id": 7, "copies": 2}]
+    assert meta(composite, "sample_keys") == [{"goods_out_note_id": 5, "order_row_id": 1, "product_id": 7, "copies": 2}]
     sku = results["products:sku_is_unique"]
     assert (sku.passed, sku.severity) == (False, WARN)
     assert meta(sku, "sample_keys") == [{"sku": "DUP", "products": 2, "product_ids": [1, 2]}]
@@ -89,18 +115,26 @@ def test_duplicate_and_null_keys_fail(tmp_path: Path) -> None:
 def test_orphan_rows_fail(tmp_path: Path) -> None:
     wh = build_warehouse(tmp_path / "warehouse.duckdb")
     with wh.connect() as conn:
-        insert(conn, "order_rows", [
-            {"order_id": 7777, "row_id": 1, "product_id": 101},            # order missing
-            {"order_id": 7777, "row_id": 2, "product_id": 8888},           # order and product missing
-            {"order_id": 1001, "row_id": 3, "product_id": 8888},           # product missing
-            {"order_id": 7778, "row_id": 1, "product_id": 101, "is_deleted": True},  # deleted: ignored
-        ])
+        insert(
+            conn,
+            "order_rows",
+            [
+                {"order_id": 7777, "row_id": 1, "product_id": 101},  # order missing
+                {"order_id": 7777, "row_id": 2, "product_id": 8888},  # order and product missing
+                {"order_id": 1001, "row_id": 3, "product_id": 8888},  # product missing
+                {"order_id": 7778, "row_id": 1, "product_id": 101, "is_deleted": True},  # deleted: ignored
+            ],
+        )
         insert(conn, "goods_out_note_rows", [{"goods_out_note_id": 9999, "order_row_id": 1, "product_id": 101}])
         insert(conn, "goods_out_notes", [{"goods_out_note_id": 9010, "order_id": 6666, "warehouse_id": 1}])
     results = run_checks(wh)
     orders = results["order_rows:orders_exist"]
     assert (orders.passed, orders.severity, meta(orders, "violations"), meta(orders, "orphan_rows")) == (
-        False, ERROR, 1, 2)
+        False,
+        ERROR,
+        1,
+        2,
+    )
     assert meta(orders, "sample_keys") == [{"order_id": 7777}]
     products = results["order_rows:products_exist"]
     assert (products.passed, products.severity, meta(products, "orphan_rows")) == (False, WARN, 2)
@@ -109,21 +143,39 @@ def test_orphan_rows_fail(tmp_path: Path) -> None:
     assert (notes.passed, meta(notes, "sample_keys")) == (False, [{"goods_out_note_id": 9999}])
     note_orders = results["goods_out_notes:orders_exist"]
     assert (note_orders.passed, note_orders.severity, meta(note_orders, "sample_keys")) == (
-        False, WARN, [{"order_id": 6666}])
+        False,
+        WARN,
+        [{"order_id": 6666}],
+    )
 
 
 def test_unresolved_quarantine_is_red(tmp_path: Path) -> None:
     wh = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
     now = datetime.now(UTC)
     with wh.connect() as conn:
-        insert(conn, "_sync.quarantine", [
-            {"resource": "orders", "record_id": "1234", "reason": "orderRows is not an object",
-             "first_seen": now - timedelta(hours=2), "last_seen": now, "attempts": 3},
-            {"resource": "orders", "record_id": "ids:1-200", "reason": "GET failed",
-             "first_seen": now - timedelta(hours=1), "last_seen": now},
-            {"resource": "orders", "record_id": "99", "reason": "fixed", "resolved_at": now},
-            {"resource": "products", "record_id": "5", "reason": "fixed", "resolved_at": now},
-        ])
+        insert(
+            conn,
+            "_sync.quarantine",
+            [
+                {
+                    "resource": "orders",
+                    "record_id": "1234",
+                    "reason": "orderRows is not an object",
+                    "first_seen": now - timedelta(hours=2),
+                    "last_seen": now,
+                    "attempts": 3,
+                },
+                {
+                    "resource": "orders",
+                    "record_id": "ids:1-200",
+                    "reason": "GET failed",
+                    "first_seen": now - timedelta(hours=1),
+                    "last_seen": now,
+                },
+                {"resource": "orders", "record_id": "99", "reason": "fixed", "resolved_at": now},
+                {"resource": "products", "record_id": "5", "reason": "fixed", "resolved_at": now},
+            ],
+        )
     results = run_checks(wh)
     orders = results["orders:quarantine_is_empty"]
     assert (orders.passed, orders.severity, meta(orders, "violations")) == (False, ERROR, 2)
@@ -140,8 +192,9 @@ def test_freshness_from_watermarks_and_run_log(tmp_path: Path) -> None:
     with wh.connect() as conn:
         mark_synced(conn, timedelta(minutes=10), ("orders",))
         mark_synced(conn, timedelta(days=2), ("products",))
-        insert(conn, "_sync.runs", [{"run_id": "r1", "asset": "stock_levels",
-                                     "finished_at": now - timedelta(minutes=30)}])
+        insert(
+            conn, "_sync.runs", [{"run_id": "r1", "asset": "stock_levels", "finished_at": now - timedelta(minutes=30)}]
+        )
     results = run_checks(wh)
     assert results["orders:synced_recently"].passed
     assert results["stock_levels:synced_recently"].passed  # no watermark row, but a recent run
@@ -152,8 +205,13 @@ def test_freshness_from_watermarks_and_run_log(tmp_path: Path) -> None:
     assert never.passed is False and meta(never, "last_synced_at") == "never"
 
     # The allowed lag is run configuration: globally, and per resource.
-    config = {"ops": {"brightpearl_freshness_checks": {"config": {
-        "max_lag_minutes": 5, "max_lag_minutes_by_resource": {"products": 3 * 24 * 60}}}}}
+    config = {
+        "ops": {
+            "brightpearl_freshness_checks": {
+                "config": {"max_lag_minutes": 5, "max_lag_minutes_by_resource": {"products": 3 * 24 * 60}}
+            }
+        }
+    }
     results = run_checks(wh, config)
     assert results["products:synced_recently"].passed
     assert not results["orders:synced_recently"].passed  # 10 minutes > 5

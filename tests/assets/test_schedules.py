@@ -14,15 +14,26 @@ from bp_pipelines.schedules.jobs import sync_run_config
 # Resolved once, outside any test instance (building the repository reads the current instance's defs state).
 JOB = defs.resolve_job_def("brightpearl_sync")
 
-OPS = {"order_statuses", "warehouses", "channels", "shipping_methods", "products", "contacts", "orders_and_rows",
-       "goods_out_notes_and_rows", "stock_levels"}
+OPS = {
+    "order_statuses",
+    "warehouses",
+    "channels",
+    "shipping_methods",
+    "products",
+    "contacts",
+    "orders_and_rows",
+    "goods_out_notes_and_rows",
+    "stock_levels",
+}
 
 
 def _evaluate(schedule: dg.ScheduleDefinition, when: datetime) -> dg.RunRequest:
     # Both as context managers: a schedule context left open keeps Dagster's defs-state context variable
     # pointing at the (deleted) test instance, which breaks every later materialize() in this process.
-    with dg.instance_for_test() as instance, \
-            dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as context:
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as context,
+    ):
         result = schedule(context)
     assert isinstance(result, dg.RunRequest), result
     return result
@@ -65,7 +76,8 @@ def test_run_config_is_valid_for_the_job() -> None:
 def test_a_running_sync_skips_the_tick() -> None:
     with dg.instance_for_test() as instance:
         instance.create_run_for_job(JOB, run_config={}, status=dg.DagsterRunStatus.STARTED, tags={})
-        with dg.build_schedule_context(instance=instance,
-                                       scheduled_execution_time=datetime(2026, 3, 4, 10, 30, tzinfo=UTC)) as context:
+        with dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=datetime(2026, 3, 4, 10, 30, tzinfo=UTC)
+        ) as context:
             result = brightpearl_incremental(context)
     assert isinstance(result, dg.SkipReason)

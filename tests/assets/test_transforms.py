@@ -90,9 +90,15 @@ def test_goods_out_note_and_rows() -> None:
 
 
 def test_goods_out_quantities_summed_over_locations() -> None:
-    raw = {"orderId": 1, "warehouseId": 2, "createdOn": "2024-01-01T00:00:00Z", "status": {"shipped": False},
-           "orderRows": {"10": [{"productId": 5, "quantity": 2, "locationId": 1},
-                                {"productId": 5, "quantity": 3, "locationId": 2}]}}
+    raw = {
+        "orderId": 1,
+        "warehouseId": 2,
+        "createdOn": "2024-01-01T00:00:00Z",
+        "status": {"shipped": False},
+        "orderRows": {
+            "10": [{"productId": 5, "quantity": 2, "locationId": 1}, {"productId": 5, "quantity": 3, "locationId": 2}]
+        },
+    }
     _note, rows = tf.goods_out_rows("7", raw)
     assert rows == [{"goods_out_note_id": 7, "order_row_id": 10, "product_id": 5, "quantity": 5}]
 
@@ -102,8 +108,15 @@ def test_availability() -> None:
     as_of = datetime(2026, 1, 1, tzinfo=UTC)
     rows = [r for pid, raw in response.items() for r in tf.availability_rows(pid, raw, as_of)]
     by_product = {r["product_id"]: r for r in rows}
-    assert by_product[1532] == {"product_id": 1532, "warehouse_id": 2, "in_stock": 60, "on_hand": 48,
-                                "allocated": 12, "in_transit": 0, "as_of": as_of}
+    assert by_product[1532] == {
+        "product_id": 1532,
+        "warehouse_id": 2,
+        "in_stock": 60,
+        "on_hand": 48,
+        "allocated": 12,
+        "in_transit": 0,
+        "as_of": as_of,
+    }
 
 
 def test_reference_rows() -> None:
@@ -113,13 +126,16 @@ def test_reference_rows() -> None:
     assert ref.shipping_method_row(recorded("shipping_method_get")[1])["name"] == "Express Shipping"
 
 
-@pytest.mark.parametrize(("mutate", "reason"), [
-    (lambda o: o.pop("orderTypeCode"), "orderTypeCode"),
-    (lambda o: o["totalValue"].update(total="ten"), "totalValue.total"),
-    (lambda o: o.update(placedOn="yesterday"), "placedOn"),
-    (lambda o: o.update(warehouseId="two"), "warehouseId"),
-    (lambda o: o.update(orderRows=[1, 2]), "orderRows"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda o: o.pop("orderTypeCode"), "orderTypeCode"),
+        (lambda o: o["totalValue"].update(total="ten"), "totalValue.total"),
+        (lambda o: o.update(placedOn="yesterday"), "placedOn"),
+        (lambda o: o.update(warehouseId="two"), "warehouseId"),
+        (lambda o: o.update(orderRows=[1, 2]), "orderRows"),
+    ],
+)
 def test_bad_orders_raise_record_error_naming_the_field(mutate: Any, reason: str) -> None:
     raw = json.loads(json.dumps(recorded("order_get_one")[0]))
     mutate(raw)

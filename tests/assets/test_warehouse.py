@@ -29,8 +29,14 @@ ANALYST = textwrap.dedent("""
 
 
 def product(pid: int, name: str = "Widget", price_day: int = 1) -> dict[str, object]:
-    return {"product_id": pid, "sku": f"SKU-{pid}", "name": name, "status": "LIVE", "stock_tracked": True,
-            "updated_on": NOW + timedelta(days=price_day)}
+    return {
+        "product_id": pid,
+        "sku": f"SKU-{pid}",
+        "name": name,
+        "status": "LIVE",
+        "stock_tracked": True,
+        "updated_on": NOW + timedelta(days=price_day),
+    }
 
 
 def test_upsert_counts_only_real_changes(tmp_path: Path) -> None:
@@ -52,15 +58,22 @@ def test_child_rows_of_a_refetched_parent_are_replaced(tmp_path: Path) -> None:
     wh = WarehouseResource(path=str(tmp_path / "wh.duckdb"))
 
     def line(row_id: int, qty: str) -> dict[str, object]:
-        return {"order_id": 9, "row_id": row_id, "quantity": Decimal(qty), "unit_price": Decimal("1.2345"),
-                "row_net": Decimal("0.1"), "row_tax": Decimal("0.02")}
+        return {
+            "order_id": 9,
+            "row_id": row_id,
+            "quantity": Decimal(qty),
+            "unit_price": Decimal("1.2345"),
+            "row_net": Decimal("0.1"),
+            "row_tax": Decimal("0.02"),
+        }
 
     with wh.connect() as conn:
         assert upsert(conn, t.ORDER_ROWS, [line(1, "1"), line(2, "2")], NOW, parent_ids=[9]).inserted == 2
         counts = upsert(conn, t.ORDER_ROWS, [line(1, "5")], NOW, parent_ids=[9])
         assert (counts.inserted, counts.updated, counts.deleted) == (0, 1, 1)
-        rows = conn.execute("SELECT row_id, quantity, unit_price, typeof(unit_price) FROM brightpearl.order_rows"
-                            ).fetchall()
+        rows = conn.execute(
+            "SELECT row_id, quantity, unit_price, typeof(unit_price) FROM brightpearl.order_rows"
+        ).fetchall()
         assert rows == [(1, Decimal("5.0000"), Decimal("1.2345"), "DECIMAL(18,4)")]
 
 
@@ -90,8 +103,12 @@ def test_open_analyst_session_never_blocks_publish_and_sees_a_consistent_snapsho
         upsert(conn, t.PRODUCTS, [product(i) for i in range(10)], NOW)
     wh.publish()
     # The analyst is another process holding a read-write connection on the published file.
-    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(wh.published_path)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(wh.published_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert analyst.stdin and analyst.stdout
         analyst.stdin.write("count\n")

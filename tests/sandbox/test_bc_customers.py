@@ -49,8 +49,9 @@ def test_customer_fields_match_the_spec_with_includes(bc: BC) -> None:
     assert set(full.json()["data"][0]) == SPEC_CUSTOMER
     plain = bc.client.get("v3/customers", params={"id:in": "1"}).json()["data"][0]
     assert set(plain) == SPEC_CUSTOMER - {"addresses", "attributes", "form_fields", "store_credit_amounts"}
-    assert plain["date_created"] == "2024-01-01T00:00:00+00:00" and plain["authentication"] == \
-        {"force_password_reset": False}
+    assert plain["date_created"] == "2024-01-01T00:00:00+00:00" and plain["authentication"] == {
+        "force_password_reset": False
+    }
 
 
 def test_post_batch_of_10_is_200_and_11_is_413(bc: BC) -> None:
@@ -81,14 +82,17 @@ def test_missing_required_fields_are_422_naming_them(bc: BC) -> None:
     assert bc.state("customers", email="new1@example.com").json() == []  # the batch is all or nothing
 
 
-@pytest.mark.parametrize("batch", [
-    [{"email": "ANN@example.com", "first_name": "A", "last_name": "L"}],
-    [new(1), {"email": "New1@Example.com", "first_name": "N", "last_name": "N"}],
-])
+@pytest.mark.parametrize(
+    "batch",
+    [
+        [{"email": "ANN@example.com", "first_name": "A", "last_name": "L"}],
+        [new(1), {"email": "New1@Example.com", "first_name": "N", "last_name": "N"}],
+    ],
+)
 def test_duplicate_email_is_422(bc: BC, batch: list[dict[str, Any]]) -> None:
     r = bc.client.post("v3/customers", json=batch)
     assert r.status_code == 422
-    (field, message), = r.json()["errors"].items()
+    ((field, message),) = r.json()["errors"].items()
     assert field.endswith(".email") and "is already in use by another customer" in message
 
 
@@ -120,8 +124,9 @@ def test_customer_groups_v2(bc: BC) -> None:
     group = created.json()
     assert group["date_created"] == CLOCK.strftime("%Y-%m-%d %H:%M:%S")
     assert bc.client.post("v2/customer_groups", json={"name": "trade"}).status_code == 409
-    assert bc.client.post("v2/customer_groups", json={"is_default": True}).json() == \
-        [{"status": 400, "message": "Required fields missing [name]"}]
+    assert bc.client.post("v2/customer_groups", json={"is_default": True}).json() == [
+        {"status": 400, "message": "Required fields missing [name]"}
+    ]
     updated = bc.client.put(f"v2/customer_groups/{group['id']}", json={"is_default": True}).json()
     assert updated["is_default"] is True
     assert bc.client.get("v2/customer_groups/1").json()["is_default"] is False

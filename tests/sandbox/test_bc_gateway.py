@@ -14,8 +14,12 @@ from bp_pipelines.sandbox.state import Fault
 
 from .bc_helpers import BC, STORE_HASH, TOKEN, Server, loopback_server
 
-RATE_HEADERS = ("X-Rate-Limit-Time-Window-Ms", "X-Rate-Limit-Time-Reset-Ms", "X-Rate-Limit-Requests-Quota",
-                "X-Rate-Limit-Requests-Left")
+RATE_HEADERS = (
+    "X-Rate-Limit-Time-Window-Ms",
+    "X-Rate-Limit-Time-Reset-Ms",
+    "X-Rate-Limit-Requests-Quota",
+    "X-Rate-Limit-Requests-Left",
+)
 
 
 @pytest.fixture(scope="module")

@@ -59,8 +59,9 @@ def test_limit_250_is_allowed_and_251_is_413_with_max_limit(bc: BC) -> None:
     assert len(bc.client.get("v2/orders", params={"limit": 250}).json()) == 250
     r = bc.client.get("v2/orders", params={"limit": 251})
     assert r.status_code == 413
-    assert r.json() == [{"status": 413, "message": "The specified limit exceeds the maximum allowed.",
-                         "details": {"max_limit": 250}}]
+    assert r.json() == [
+        {"status": 413, "message": "The specified limit exceeds the maximum allowed.", "details": {"max_limit": 250}}
+    ]
 
 
 def test_past_the_last_page_and_no_match_are_204_with_empty_body(bc: BC) -> None:
@@ -105,8 +106,9 @@ def test_min_date_created_accepts_rfc2822_iso8601_and_unix(bc: BC, form: str) ->
 
 def test_date_modified_window_and_sort_desc(bc: BC) -> None:
     lo, hi = created(20).isoformat(), created(24).strftime("%a, %d %b %Y %H:%M:%S +0000")
-    r = bc.client.get("v2/orders", params={"min_date_modified": lo, "max_date_modified": hi,
-                                           "sort": "date_modified:desc"})
+    r = bc.client.get(
+        "v2/orders", params={"min_date_modified": lo, "max_date_modified": hi, "sort": "date_modified:desc"}
+    )
     assert [o["id"] for o in r.json()] == [23, 22, 21, 20]  # modified = created + 30 s
     bad = bc.client.get("v2/orders", params={"min_date_modified": "yesterday"})
     assert bad.status_code == 400
@@ -146,13 +148,18 @@ def test_put_status_bumps_date_modified_and_returns_the_order(bc: BC) -> None:
     assert [o["id"] for o in since] == [10]
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"id": 3}, "The field 'id' cannot be written to. Please remove it from your request before trying again."),
-    ({"date_modified": "x"}, "The field 'date_modified' cannot be written to. Please remove it from your request "
-                             "before trying again."),
-    ({"status_id": 15}, "The field 'status_id' is invalid."),
-    ({"status_id": "2"}, "The field 'status_id' is invalid."),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"id": 3}, "The field 'id' cannot be written to. Please remove it from your request before trying again."),
+        (
+            {"date_modified": "x"},
+            "The field 'date_modified' cannot be written to. Please remove it from your request before trying again.",
+        ),
+        ({"status_id": 15}, "The field 'status_id' is invalid."),
+        ({"status_id": "2"}, "The field 'status_id' is invalid."),
+    ],
+)
 def test_put_rejects_read_only_fields_and_unknown_statuses(bc: BC, body: dict[str, object], message: str) -> None:
     r = bc.client.put("v2/orders/10", json=body)
     assert r.status_code == 400

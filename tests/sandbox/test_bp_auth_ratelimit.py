@@ -32,8 +32,9 @@ def test_missing_or_wrong_credentials_give_401_with_throttle_headers(sandbox: An
         assert resp.headers["message-type"] == "api-proxy"
         remaining, next_ms = _assert_throttle_headers(resp)
         assert 0 <= remaining <= 199 and next_ms > 0
-    other_account = httpx.get(f"{sandbox.brightpearl_base_url}/public-api/elsewhere/order-service/order/1",
-                              headers=good)
+    other_account = httpx.get(
+        f"{sandbox.brightpearl_base_url}/public-api/elsewhere/order-service/order/1", headers=good
+    )
     assert other_account.status_code == 401
     assert httpx.get(url, headers=good).status_code == 200
 

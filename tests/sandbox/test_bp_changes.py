@@ -32,9 +32,21 @@ def test_clock_advances_and_never_goes_back(module_sandbox: Any) -> None:
 
 def test_changes_report_every_kind(run: Any) -> None:
     _, _, _, changes = run
-    for kind in ("orders_created", "storefront_orders_created", "storefront_only_orders", "status_changes",
-                 "goods_out_created", "goods_out_shipped", "product_edits", "contact_edits", "contacts_created",
-                 "stock_changes", "order_deletions", "contact_deletions", "silent_edits"):
+    for kind in (
+        "orders_created",
+        "storefront_orders_created",
+        "storefront_only_orders",
+        "status_changes",
+        "goods_out_created",
+        "goods_out_shipped",
+        "product_edits",
+        "contact_edits",
+        "contacts_created",
+        "stock_changes",
+        "order_deletions",
+        "contact_deletions",
+        "silent_edits",
+    ):
         assert changes[kind], kind
     assert len(changes["storefront_orders_created"]) == len(changes["storefront_orders_created_bc"])
 
@@ -42,8 +54,9 @@ def test_changes_report_every_kind(run: Any) -> None:
 def test_changed_records_fall_inside_an_updated_on_window(run: Any) -> None:
     sbx, before, after, changes = run
     since = datetime.fromtimestamp((before + 1) / 1000, UTC).isoformat(timespec="milliseconds")
-    window = sbx.bp_get("order-service/order-search", updatedOn=f"{since}/",
-                        columns="orderId,updatedOn").json()["response"]
+    window = sbx.bp_get("order-service/order-search", updatedOn=f"{since}/", columns="orderId,updatedOn").json()[
+        "response"
+    ]
     ids = {r[0] for r in window["results"]}
     deleted = set(changes["order_deletions"])
     for kind in ("orders_created", "storefront_orders_created", "status_changes"):
@@ -65,8 +78,9 @@ def test_deletions_vanish_from_the_api(run: Any) -> None:
 
 def test_new_storefront_orders_exist_on_both_sides(run: Any) -> None:
     sbx, _, _, changes = run
-    client = httpx.Client(base_url=f"{sbx.bigcommerce_base_url}/stores/{sbx.bigcommerce_store_hash}/v2",
-                          headers=sbx.bc_headers())
+    client = httpx.Client(
+        base_url=f"{sbx.bigcommerce_base_url}/stores/{sbx.bigcommerce_store_hash}/v2", headers=sbx.bc_headers()
+    )
     deleted = set(changes["order_deletions"])
     pairs = zip(changes["storefront_orders_created"], changes["storefront_orders_created_bc"], strict=True)
     for order_id, bc_id in pairs:
@@ -77,8 +91,9 @@ def test_new_storefront_orders_exist_on_both_sides(run: Any) -> None:
         order = sbx.bp_get(f"order-service/order/{order_id}").json()["response"][0]
         assert order["externalRef"] == str(bc_id)
         top = [r for r in order["orderRows"].values() if not r["composition"]["bundleChild"] and "productSku" in r]
-        assert sorted((r["productSku"], r["quantity"]["magnitude"], r["productPrice"]["value"]) for r in top) == \
-            sorted((ln["sku"], f"{ln['quantity']}.0000", ln["price_ex_tax"]) for ln in bc_lines)
+        assert sorted((r["productSku"], r["quantity"]["magnitude"], r["productPrice"]["value"]) for r in top) == sorted(
+            (ln["sku"], f"{ln['quantity']}.0000", ln["price_ex_tax"]) for ln in bc_lines
+        )
     for bc_id in changes["storefront_only_orders"]:
         assert client.get(f"/orders/{bc_id}").status_code == 200
         found = sbx.bp_get("order-service/order-search", externalRef=str(bc_id)).json()["response"]

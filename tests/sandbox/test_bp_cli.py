@@ -11,8 +11,16 @@ from typing import Any
 import httpx
 import pytest
 
-KEYS = {"brightpearl_base_url", "brightpearl_account", "brightpearl_app_ref", "brightpearl_account_token",
-        "bigcommerce_base_url", "bigcommerce_store_hash", "bigcommerce_access_token", "control_url"}
+KEYS = {
+    "brightpearl_base_url",
+    "brightpearl_account",
+    "brightpearl_app_ref",
+    "brightpearl_account_token",
+    "bigcommerce_base_url",
+    "bigcommerce_store_hash",
+    "bigcommerce_access_token",
+    "control_url",
+}
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -21,10 +29,13 @@ def test_cli_publishes_state_serves_both_apis_and_exits_cleanly(fresh_sandbox: A
     assert set(sbx.state) >= KEYS
     printed = json.loads(sbx.log_path.read_text().splitlines()[0])
     assert printed == sbx.state
-    assert sbx.brightpearl_base_url.startswith("http://127.0.0.1:") and sbx.brightpearl_base_url != \
-        sbx.bigcommerce_base_url
-    bc = httpx.get(f"{sbx.bigcommerce_base_url}/stores/{sbx.bigcommerce_store_hash}/v2/orders",
-                   headers=sbx.bc_headers())
+    assert (
+        sbx.brightpearl_base_url.startswith("http://127.0.0.1:")
+        and sbx.brightpearl_base_url != sbx.bigcommerce_base_url
+    )
+    bc = httpx.get(
+        f"{sbx.bigcommerce_base_url}/stores/{sbx.bigcommerce_store_hash}/v2/orders", headers=sbx.bc_headers()
+    )
     assert bc.status_code == 200 and bc.json()
     assert httpx.get(f"{sbx.bigcommerce_base_url}/_sandbox/clock").json() == sbx.control("GET", "clock")
     assert sbx.bp_get("order-service/order/1").status_code == 200

@@ -82,14 +82,18 @@ def test_bigcommerce_faults_do_not_hit_brightpearl(sbx: Any) -> None:
 
 
 def test_invalid_fault_definitions_are_rejected(sbx: Any) -> None:
-    for body in ({"api": "brightpearl", "kind": "explode"}, {"api": "nope", "kind": "status"},
-                 {"api": "brightpearl", "kind": "status", "colour": "red"}):
+    for body in (
+        {"api": "brightpearl", "kind": "explode"},
+        {"api": "nope", "kind": "status"},
+        {"api": "brightpearl", "kind": "status", "colour": "red"},
+    ):
         assert httpx.post(f"{sbx.control_url}/faults", json=body).status_code == 400
 
 
 def _page(sbx: Any, first: int) -> list[list[Any]]:
-    return sbx.bp_get(SEARCH, columns="orderId,updatedOn", sort="updatedOn.ASC", pageSize=50,
-                      firstResult=first).json()["response"]["results"]
+    return sbx.bp_get(SEARCH, columns="orderId,updatedOn", sort="updatedOn.ASC", pageSize=50, firstResult=first).json()[
+        "response"
+    ]["results"]
 
 
 def test_shift_rows_moves_a_row_between_pages(sbx: Any) -> None:

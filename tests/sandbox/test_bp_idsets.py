@@ -9,10 +9,16 @@ import pytest
 from bp_pipelines.sandbox.brightpearl.idsets import IdSetError, count_ids, parse_id_set, to_id_set
 
 
-@pytest.mark.parametrize(("text", "ranges"), [
-    ("8", [(8, 8)]), ("1-200", [(1, 200)]), ("1,5,7", [(1, 1), (5, 5), (7, 7)]),
-    ("1-50,55,56,75-82,120", [(1, 50), (55, 56), (75, 82), (120, 120)]), ("9,3,4-6", [(3, 6), (9, 9)]),
-])
+@pytest.mark.parametrize(
+    ("text", "ranges"),
+    [
+        ("8", [(8, 8)]),
+        ("1-200", [(1, 200)]),
+        ("1,5,7", [(1, 1), (5, 5), (7, 7)]),
+        ("1-50,55,56,75-82,120", [(1, 50), (55, 56), (75, 82), (120, 120)]),
+        ("9,3,4-6", [(3, 6), (9, 9)]),
+    ],
+)
 def test_parse_id_set(text: str, ranges: list[tuple[int, int]]) -> None:
     assert parse_id_set(text) == ranges
 
@@ -80,22 +86,28 @@ def test_contacts_over_200_ids_are_paged(module_sandbox: Any) -> None:
     sandbox = module_sandbox(seed=11, orders=1200)  # 240 contacts
     first = sandbox.bp_get("contact-service/contact/200-450").json()
     assert len(first["response"]) == 200
-    assert first["pagination"] == {"morePagesAvailable": True, "resultsReturned": 200, "firstResult": 1,
-                                   "lastResult": 200}
+    assert first["pagination"] == {
+        "morePagesAvailable": True,
+        "resultsReturned": 200,
+        "firstResult": 1,
+        "lastResult": 200,
+    }
     ids = [c["contactId"] for c in first["response"]]
     assert ids == sorted(ids)
     rest = sandbox.bp_get("contact-service/contact/200-450", firstResult=201).json()
     assert rest["pagination"]["morePagesAvailable"] is False
     assert set(ids).isdisjoint(c["contactId"] for c in rest["response"])
     unset = sandbox.bp_get("contact-service/contact/", sort="contactId.DESC", pageSize=5).json()
-    assert [c["contactId"] for c in unset["response"]] == sorted((c["contactId"] for c in unset["response"]),
-                                                                 reverse=True)
+    assert [c["contactId"] for c in unset["response"]] == sorted(
+        (c["contactId"] for c in unset["response"]), reverse=True
+    )
     assert unset["sorting"] == [{"field": "contactId", "direction": "DESC"}]
 
 
 def test_goods_out_sets_and_limit(sandbox: Any) -> None:
-    notes = sandbox.bp_get("warehouse-service/goods-note/goods-out-search", columns="goodsOutNoteId,orderId",
-                           pageSize=5).json()["response"]["results"]
+    notes = sandbox.bp_get(
+        "warehouse-service/goods-note/goods-out-search", columns="goodsOutNoteId,orderId", pageSize=5
+    ).json()["response"]["results"]
     note_id, order_id = notes[0]
     by_order = sandbox.bp_get(f"warehouse-service/order/{order_id}/goods-note/goods-out/").json()["response"]
     assert str(note_id) in by_order and all(n["orderId"] == order_id for n in by_order.values())
@@ -111,15 +123,17 @@ def test_goods_out_sets_and_limit(sandbox: Any) -> None:
 
 
 def test_options_returns_chunked_get_uris_without_missing_ids(sandbox: Any) -> None:
-    resp = sandbox._client.request("OPTIONS", f"{sandbox.brightpearl_api}/order-service/order/1-400,999999",
-                                   headers=sandbox.bp_headers())
+    resp = sandbox._client.request(
+        "OPTIONS", f"{sandbox.brightpearl_api}/order-service/order/1-400,999999", headers=sandbox.bp_headers()
+    )
     assert resp.status_code == 200 and resp.headers["message-type"] == "options-order"
     uris = resp.json()["response"]["getUris"]
     existing = [i for i in _existing_order_ids(sandbox) if i <= 400]
     listed = [i for uri in uris for i in _expand(uri.removeprefix("/order/"))]
     assert listed == existing and all(count_ids(parse_id_set(u.split("/")[-1])) <= 200 for u in uris)
-    none = sandbox._client.request("OPTIONS", f"{sandbox.brightpearl_api}/product-service/product/1-100",
-                                   headers=sandbox.bp_headers())
+    none = sandbox._client.request(
+        "OPTIONS", f"{sandbox.brightpearl_api}/product-service/product/1-100", headers=sandbox.bp_headers()
+    )
     assert none.json() == {"response": {"getUris": []}}  # as recorded for ids that do not exist
 
 

@@ -37,8 +37,12 @@ def test_exactly_500_matching_rows_is_one_full_page(sbx: Any) -> None:
     assert ids == sorted(ids) and len(ids) == len(set(ids)) > 1000  # default sort: orderId ASC
     page = _search(sbx, orderId=f"1-{ids[499]}")
     meta = page["metaData"]
-    assert (meta["resultsAvailable"], meta["resultsReturned"], meta["firstResult"], meta["lastResult"]) == \
-        (500, 500, 1, 500)
+    assert (meta["resultsAvailable"], meta["resultsReturned"], meta["firstResult"], meta["lastResult"]) == (
+        500,
+        500,
+        1,
+        500,
+    )
     assert meta["morePagesAvailable"] is False
     assert [r[0] for r in page["results"]] == ids[:500]
 
@@ -79,10 +83,18 @@ def test_period_bounds_are_inclusive_on_both_sides(sbx: Any) -> None:
     assert order_id in [r[0] for r in both]
 
 
-@pytest.mark.parametrize("bound", [
-    "2025-03-01T00:00:00.000Z", "2025-03-01T00:00:00Z", "2025-03-01T00:00:00", "2025-03-01",
-    "2025-02-28T18:00:00-06:00", "2025-03-01T01:00:00.000+01:00", "2025-03-01T06:00:00 06:00",
-])
+@pytest.mark.parametrize(
+    "bound",
+    [
+        "2025-03-01T00:00:00.000Z",
+        "2025-03-01T00:00:00Z",
+        "2025-03-01T00:00:00",
+        "2025-03-01",
+        "2025-02-28T18:00:00-06:00",
+        "2025-03-01T01:00:00.000+01:00",
+        "2025-03-01T06:00:00 06:00",
+    ],
+)
 def test_period_input_forms_are_equivalent(sbx: Any, bound: str) -> None:
     reference = _search(sbx, createdOn="2025-03-01T00:00:00Z/", pageSize=1)["metaData"]["resultsAvailable"]
     assert 0 < reference < 1200
@@ -97,13 +109,16 @@ def test_open_and_closed_ranges_partition(sbx: Any) -> None:
     assert window["resultsAvailable"] + before["resultsAvailable"] + after["resultsAvailable"] == total
 
 
-@pytest.mark.parametrize(("params", "expected"), [
-    ({"orderStatusId": "BAD PARAM"}, "The filter orderStatusId=BAD PARAM cannot be parsed as: INTEGER"),
-    ({"orderId": "BAD PARAM"}, "The filter orderId=BAD PARAM cannot be parsed as: IDSET"),
-    ({"orderId": "9-3"}, "The filter orderId=9-3 cannot be parsed as: IDSET"),
-    ({"contactId": "200/"}, "The filter contactId=200/ cannot be parsed as: INTEGER"),
-    ({"updatedOn": "yesterday/"}, "The filter updatedOn=yesterday/ cannot be parsed as: PERIOD"),
-])
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"orderStatusId": "BAD PARAM"}, "The filter orderStatusId=BAD PARAM cannot be parsed as: INTEGER"),
+        ({"orderId": "BAD PARAM"}, "The filter orderId=BAD PARAM cannot be parsed as: IDSET"),
+        ({"orderId": "9-3"}, "The filter orderId=9-3 cannot be parsed as: IDSET"),
+        ({"contactId": "200/"}, "The filter contactId=200/ cannot be parsed as: INTEGER"),
+        ({"updatedOn": "yesterday/"}, "The filter updatedOn=yesterday/ cannot be parsed as: PERIOD"),
+    ],
+)
 def test_unparsable_filter_values_give_recorded_cmnc_018(sbx: Any, params: dict[str, str], expected: str) -> None:
     resp = sbx.bp_get(ORDERS, **params)
     assert resp.status_code == 500
@@ -112,13 +127,19 @@ def test_unparsable_filter_values_give_recorded_cmnc_018(sbx: Any, params: dict[
 
 def test_product_bad_param_matches_recording(sbx: Any) -> None:
     resp = sbx.bp_get("product-service/product-search", productId="BAD PARAM")
-    assert (resp.status_code, resp.json()) == (500, {"errors": [
-        {"code": "CMNC-018", "message": "The filter productId=BAD PARAM cannot be parsed as: IDSET"}]})
+    assert (resp.status_code, resp.json()) == (
+        500,
+        {"errors": [{"code": "CMNC-018", "message": "The filter productId=BAD PARAM cannot be parsed as: IDSET"}]},
+    )
 
 
 def test_unknown_filter_column_or_sort_is_a_400(sbx: Any) -> None:
-    for params in ({"notAColumn": "1"}, {"columns": "orderId,nope"}, {"sort": "nope.ASC"},
-                   {"sort": "orderId.SIDEWAYS"}):
+    for params in (
+        {"notAColumn": "1"},
+        {"columns": "orderId,nope"},
+        {"sort": "nope.ASC"},
+        {"sort": "orderId.SIDEWAYS"},
+    ):
         resp = sbx.bp_get(ORDERS, **params)
         assert resp.status_code == 400, params
         assert resp.json()["errors"][0]["code"] == "CMNC-400"
@@ -144,8 +165,9 @@ def test_sort_desc_and_pipe_form(sbx: Any) -> None:
 
 
 def test_exact_string_and_search_string_filters(sbx: Any) -> None:
-    row = _search(sbx, "product-service/product-search", columns="productId,productName,SKU", pageSize=1,
-                  firstResult=7)["results"][0]
+    row = _search(
+        sbx, "product-service/product-search", columns="productId,productName,SKU", pageSize=1, firstResult=7
+    )["results"][0]
     pid, name, sku = row
     exact = _search(sbx, "product-service/product-search", SKU=sku, columns="productId")["results"]
     assert exact == [[pid]]
@@ -165,11 +187,19 @@ def test_order_type_filter_and_reference_block(sbx: Any) -> None:
     assert ref["orderTypeNames"] == {"2": "PURCHASE_ORDER"}
     statuses = {str(r[3]) for r in rows}
     assert set(ref["orderStatusNames"]) == statuses
-    assert set(ref["orderStatusNames"].values()) <= {"Pending PO", "Placed with supplier", "Goods received",
-                                                     "Cancelled PO"}
+    assert set(ref["orderStatusNames"].values()) <= {
+        "Pending PO",
+        "Placed with supplier",
+        "Goods received",
+        "Cancelled PO",
+    }
     mixed = sbx.bp_get(ORDERS, orderTypeId="1-4", pageSize=500).json()
-    assert set(mixed["reference"]["orderTypeNames"].values()) == {"SALES_ORDER", "PURCHASE_ORDER", "SALES_CREDIT",
-                                                                  "PURCHASE_CREDIT"}
+    assert set(mixed["reference"]["orderTypeNames"].values()) == {
+        "SALES_ORDER",
+        "PURCHASE_ORDER",
+        "SALES_CREDIT",
+        "PURCHASE_CREDIT",
+    }
 
 
 def test_product_search_category_membership(sbx: Any) -> None:

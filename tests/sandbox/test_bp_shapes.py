@@ -32,8 +32,6 @@ def recorded(name: str, index: int = -1) -> Any:
     return json.loads(body.decode() if isinstance(body, bytes) else body)
 
 
-
-
 def _search_first(sandbox: Any, path: str, **filters: Any) -> int:
     body = sandbox.bp_get(path, pageSize=1, **filters).json()
     assert body["response"]["results"], f"no rows for {path} {filters}"
@@ -129,11 +127,14 @@ def test_availability_matches_recording(sandbox: Any) -> None:
     assert entry["total"]["inStock"] == sum(c["inStock"] for c in entry["warehouses"].values())
 
 
-@pytest.mark.parametrize(("path", "recording"), [
-    ("order-service/order-search", "order_search.yml"),
-    ("product-service/product-search", "product_search.yml"),
-    ("contact-service/contact-search", "customer/search/simple_search.yml"),
-])
+@pytest.mark.parametrize(
+    ("path", "recording"),
+    [
+        ("order-service/order-search", "order_search.yml"),
+        ("product-service/product-search", "product_search.yml"),
+        ("contact-service/contact-search", "customer/search/simple_search.yml"),
+    ],
+)
 def test_search_metadata_matches_recording(sandbox: Any, path: str, recording: str) -> None:
     rec = recorded(recording)
     ours = sandbox.bp_get(path, pageSize=5).json()
@@ -149,18 +150,34 @@ def test_search_metadata_matches_recording(sandbox: Any, path: str, recording: s
 def test_goods_out_search_documented_columns(sandbox: Any) -> None:
     meta = sandbox.bp_get("warehouse-service/goods-note/goods-out-search", pageSize=1).json()["response"]["metaData"]
     names = [c["name"] for c in meta["columns"]]
-    assert names[:13] == ["goodsOutNoteId", "printed", "picked", "packed", "shipped", "shippedOn", "orderId",
-                          "shippingMethodId", "warehouseId", "priority", "createdOn", "releaseDate", "createdBy"]
+    assert names[:13] == [
+        "goodsOutNoteId",
+        "printed",
+        "picked",
+        "packed",
+        "shipped",
+        "shippedOn",
+        "orderId",
+        "shippingMethodId",
+        "warehouseId",
+        "priority",
+        "createdOn",
+        "releaseDate",
+        "createdBy",
+    ]
     assert names[14] == "channelId"
 
 
-@pytest.mark.parametrize(("path", "recording"), [
-    ("order-service/order-status/1", "order_status_get.yml"),
-    ("order-service/order-shipping-status", "order_shipping_status_get.yml"),
-    ("product-service/channel/1", "channel_get_by_id.yml"),
-    ("warehouse-service/shipping-method/1", "shipping_method_get_by_id.yml"),
-    ("warehouse-service/warehouse/1", "warehouse_get_by_id.yml"),
-])
+@pytest.mark.parametrize(
+    ("path", "recording"),
+    [
+        ("order-service/order-status/1", "order_status_get.yml"),
+        ("order-service/order-shipping-status", "order_shipping_status_get.yml"),
+        ("product-service/channel/1", "channel_get_by_id.yml"),
+        ("warehouse-service/shipping-method/1", "shipping_method_get_by_id.yml"),
+        ("warehouse-service/warehouse/1", "warehouse_get_by_id.yml"),
+    ],
+)
 def test_reference_lists(sandbox: Any, path: str, recording: str) -> None:
     rec = recorded(recording)["response"][0]
     ours = sandbox.bp_get(path).json()["response"]
@@ -185,6 +202,7 @@ def test_every_response_carries_brightpearl_headers(sandbox: Any) -> None:
         for name in THROTTLE_HEADERS:
             assert int(r.headers[name]) >= 0
     assert responses[0].headers["message-type"] == "get-order"
-    assert responses[2].json() == {"errors": [{"code": "CMNC-018", "message":
-                                               "The filter orderStatusId=BAD PARAM cannot be parsed as: INTEGER"}]}
+    assert responses[2].json() == {
+        "errors": [{"code": "CMNC-018", "message": "The filter orderStatusId=BAD PARAM cannot be parsed as: INTEGER"}]
+    }
     assert responses[1].json() == recorded("customer/get/empty_not_found.yml")

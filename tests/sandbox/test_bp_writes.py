@@ -26,13 +26,20 @@ def _ms(stamp: str) -> int:
     return int(datetime.fromisoformat(stamp).timestamp() * 1000)
 
 
-@pytest.mark.parametrize(("body", "error"), [
-    ({"reference": "#0001"}, {"code": "ORDC-005", "message": "You have not supplied an order type code"}),
-    ({"reference": "#0001", "orderTypeCode": "UK", "parties": {"customer": {"contactId": 250}}},
-     {"code": "ORDC-006", "message": "You have supplied an invalid order type code"}),
-    ({"reference": "#0001", "orderTypeCode": "PO", "parties": {"customer": {"contactId": 250}}},
-     {"code": "ORDC-022", "message": "Suppllier ID Required."}),
-])
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"reference": "#0001"}, {"code": "ORDC-005", "message": "You have not supplied an order type code"}),
+        (
+            {"reference": "#0001", "orderTypeCode": "UK", "parties": {"customer": {"contactId": 250}}},
+            {"code": "ORDC-006", "message": "You have supplied an invalid order type code"},
+        ),
+        (
+            {"reference": "#0001", "orderTypeCode": "PO", "parties": {"customer": {"contactId": 250}}},
+            {"code": "ORDC-022", "message": "Suppllier ID Required."},
+        ),
+    ],
+)
 def test_order_post_errors_as_recorded(sbx: Any, body: dict[str, Any], error: dict[str, str]) -> None:
     resp = _post(sbx, "order-service/order", body)
     assert (resp.status_code, resp.json()) == (400, {"errors": [error]})
@@ -42,24 +49,42 @@ def test_order_post_errors_as_recorded(sbx: Any, body: dict[str, Any], error: di
 def test_order_post_then_row_post_as_recorded(sbx: Any) -> None:
     contact = sbx.bp_get("contact-service/contact-search", isCustomer="true", pageSize=1).json()
     contact_id = contact["response"]["results"][0][0]
-    resp = _post(sbx, "order-service/order", {"reference": "#0001", "orderTypeCode": "SO",
-                                              "parties": {"customer": {"contactId": contact_id}}})
+    resp = _post(
+        sbx,
+        "order-service/order",
+        {"reference": "#0001", "orderTypeCode": "SO", "parties": {"customer": {"contactId": contact_id}}},
+    )
     assert resp.status_code == 200
     order_id = resp.json()["response"]
     assert isinstance(order_id, int) and order_id > 400
     order = _order(sbx, order_id)
     assert (order["orderStatus"]["orderStatusId"], order["reference"], order["orderRows"]) == (3, "#0001", {})
-    assert (order["shippingStatusCode"], order["orderPaymentStatus"], order["totalValue"]["total"]) == \
-        ("NST", "NOT_APPLICABLE", "0.00")
-    row = _post(sbx, f"order-service/order/{order_id}/row", {
-        "productName": "Brightpearl Product", "quantity": {"magnitude": 5},
-        "rowValue": {"taxCode": "13", "rowNet": {"value": 100}, "rowTax": {"value": 13}}})
+    assert (order["shippingStatusCode"], order["orderPaymentStatus"], order["totalValue"]["total"]) == (
+        "NST",
+        "NOT_APPLICABLE",
+        "0.00",
+    )
+    row = _post(
+        sbx,
+        f"order-service/order/{order_id}/row",
+        {
+            "productName": "Brightpearl Product",
+            "quantity": {"magnitude": 5},
+            "rowValue": {"taxCode": "13", "rowNet": {"value": 100}, "rowTax": {"value": 13}},
+        },
+    )
     assert row.status_code == 200 and row.headers["message-type"] == "post-order-row"
     doc = _order(sbx, order_id)["orderRows"][str(row.json()["response"])]
     assert doc["quantity"]["magnitude"] == "5.0000" and doc["rowValue"]["rowNet"]["value"] == "100.0000"
     assert doc["rowValue"]["rowTax"]["value"] == "13.00" and doc["rowValue"]["taxRate"] == "13.0000"
-    assert _order(sbx, order_id)["totalValue"] == {"net": "100.00", "taxAmount": "13.00", "baseNet": "100.00",
-                                                   "baseTaxAmount": "13.00", "baseTotal": "113.00", "total": "113.00"}
+    assert _order(sbx, order_id)["totalValue"] == {
+        "net": "100.00",
+        "taxAmount": "13.00",
+        "baseNet": "100.00",
+        "baseTaxAmount": "13.00",
+        "baseTotal": "113.00",
+        "total": "113.00",
+    }
     bad = _post(sbx, f"order-service/order/{order_id}/row", {"quantity": {"magnitude": 1}})
     assert bad.status_code == 400 and bad.json()["errors"][0]["code"] == "ORDC-040"
     assert _post(sbx, "order-service/order/99999999/row", {"productName": "x"}).status_code == 404
@@ -68,10 +93,12 @@ def test_order_post_then_row_post_as_recorded(sbx: Any) -> None:
 def test_bundle_row_expands_into_children(sbx: Any) -> None:
     bundle = sbx.bp_get("product-service/product-search", productTypeId=2, pageSize=1).json()
     bundle_id = bundle["response"]["results"][0][0]
-    order_id = _post(sbx, "order-service/order", {"orderTypeCode": "SO",
-                                                  "parties": {"customer": {"contactId": 250}}}).json()["response"]
-    parent_id = _post(sbx, f"order-service/order/{order_id}/row",
-                      {"productId": bundle_id, "quantity": {"magnitude": 2}}).json()["response"]
+    order_id = _post(
+        sbx, "order-service/order", {"orderTypeCode": "SO", "parties": {"customer": {"contactId": 250}}}
+    ).json()["response"]
+    parent_id = _post(
+        sbx, f"order-service/order/{order_id}/row", {"productId": bundle_id, "quantity": {"magnitude": 2}}
+    ).json()["response"]
     rows = _order(sbx, order_id)["orderRows"]
     children = [r for r in rows.values() if r["composition"]["parentOrderRowId"] == parent_id]
     assert rows[str(parent_id)]["composition"]["bundleParent"] is True and len(children) >= 2
@@ -80,8 +107,9 @@ def test_bundle_row_expands_into_children(sbx: Any) -> None:
 
 
 def test_status_put_rules_and_updated_on(sbx: Any) -> None:
-    order_id = _post(sbx, "order-service/order", {"orderTypeCode": "SO",
-                                                  "parties": {"customer": {"contactId": 250}}}).json()["response"]
+    order_id = _post(
+        sbx, "order-service/order", {"orderTypeCode": "SO", "parties": {"customer": {"contactId": 250}}}
+    ).json()["response"]
     clock = sbx.advance_clock(90)
     ok = _post(sbx, f"order-service/order/{order_id}/status", {"orderStatusId": 2}, method="PUT")
     assert (ok.status_code, ok.text, ok.headers["message-type"]) == (200, "{}", "put-order-status")
@@ -102,12 +130,27 @@ def test_cancelling_a_shipped_order_is_refused(sbx: Any) -> None:
 
 
 def test_sales_order_post_is_idempotent_on_external_ref(sbx: Any) -> None:
-    body = {"customer": {"id": 250}, "ref": "WEB-1", "externalRef": "bc-9001", "installedIntegrationInstanceId": 7,
-            "channelId": 2, "placedOn": "2026-11-19T10:00:00Z", "delivery": {"shippingMethodId": 2, "address": {
-                "addressLine1": "1 Rue de la Paix", "addressLine3": "Lyon", "postalCode": "69002",
-                "countryIsoCode": "FRA"}},
-            "rows": [{"productId": 1001, "quantity": 2, "taxCode": "T", "net": 20.5, "tax": 1.69},
-                     {"name": "Gift note", "quantity": 1, "net": 0, "tax": 0}]}
+    body = {
+        "customer": {"id": 250},
+        "ref": "WEB-1",
+        "externalRef": "bc-9001",
+        "installedIntegrationInstanceId": 7,
+        "channelId": 2,
+        "placedOn": "2026-11-19T10:00:00Z",
+        "delivery": {
+            "shippingMethodId": 2,
+            "address": {
+                "addressLine1": "1 Rue de la Paix",
+                "addressLine3": "Lyon",
+                "postalCode": "69002",
+                "countryIsoCode": "FRA",
+            },
+        },
+        "rows": [
+            {"productId": 1001, "quantity": 2, "taxCode": "T", "net": 20.5, "tax": 1.69},
+            {"name": "Gift note", "quantity": 1, "net": 0, "tax": 0},
+        ],
+    }
     resp = _post(sbx, "order-service/sales-order", body)
     assert resp.status_code == 200
     order = _order(sbx, resp.json()["response"])
@@ -120,21 +163,34 @@ def test_sales_order_post_is_idempotent_on_external_ref(sbx: Any) -> None:
     assert (dup.status_code, dup.json()["errors"][0]["code"]) == (400, "ORDC-050")
     found = sbx.bp_get("order-service/order-search", externalRef="bc-9001").json()["response"]["results"]
     assert len(found) == 1
-    bad = _post(sbx, "order-service/sales-order", {**body, "externalRef": "bc-9002",
-                                                   "rows": [{"productId": 1001, "quantity": 1, "net": 1.234}]})
+    bad = _post(
+        sbx,
+        "order-service/sales-order",
+        {**body, "externalRef": "bc-9002", "rows": [{"productId": 1001, "quantity": 1, "net": 1.234}]},
+    )
     assert (bad.status_code, bad.json()["errors"][0]["code"]) == (400, "ORDC-042")
 
 
 def test_postal_address_and_contact_post(sbx: Any) -> None:
-    addr = _post(sbx, "contact-service/postal-address", {"addressLine1": "12 Elm Street", "addressLine3": "Madison",
-                                                         "postalCode": "53703", "countryIsoCode": "US"})
+    addr = _post(
+        sbx,
+        "contact-service/postal-address",
+        {"addressLine1": "12 Elm Street", "addressLine3": "Madison", "postalCode": "53703", "countryIsoCode": "US"},
+    )
     assert addr.status_code == 200 and isinstance(addr.json()["response"], int)
     address_id = addr.json()["response"]
-    contact = _post(sbx, "contact-service/contact", {
-        "firstName": "Zoë", "lastName": "Núñez", "postAddressIds": {"DEF": address_id, "BIL": address_id,
-                                                                      "DEL": address_id},
-        "communication": {"emails": {"PRI": {"email": "zoe.nunez@example.com"}}},
-        "organisation": {"name": "Café Müller GmbH"}, "financialDetails": {"priceListId": 3}})
+    contact = _post(
+        sbx,
+        "contact-service/contact",
+        {
+            "firstName": "Zoë",
+            "lastName": "Núñez",
+            "postAddressIds": {"DEF": address_id, "BIL": address_id, "DEL": address_id},
+            "communication": {"emails": {"PRI": {"email": "zoe.nunez@example.com"}}},
+            "organisation": {"name": "Café Müller GmbH"},
+            "financialDetails": {"priceListId": 3},
+        },
+    )
     assert contact.status_code == 200
     doc = sbx.bp_get(f"contact-service/contact/{contact.json()['response']}").json()["response"][0]
     assert (doc["firstName"], doc["lastName"], doc["postAddressIds"]["DEF"]) == ("Zoë", "Núñez", address_id)
@@ -148,19 +204,26 @@ def test_postal_address_and_contact_post(sbx: Any) -> None:
 
 
 def test_goods_out_ship_event_updates_note_and_order(sbx: Any) -> None:
-    search = sbx.bp_get("warehouse-service/goods-note/goods-out-search", shipped="false",
-                        columns="goodsOutNoteId,orderId").json()["response"]["results"]
+    search = sbx.bp_get(
+        "warehouse-service/goods-note/goods-out-search", shipped="false", columns="goodsOutNoteId,orderId"
+    ).json()["response"]["results"]
     assert search, "the generated world has unshipped notes"
     note_id, order_id = search[0]
     note = sbx.bp_get(f"warehouse-service/order/*/goods-note/goods-out/{note_id}").json()["response"][str(note_id)]
-    stale = _post(sbx, f"warehouse-service/goods-note/goods-out/{note_id}/event",
-                  [{"eventCode": "SHW", "occured": "2026-11-20T11:00:00Z", "eventOwnerId": 4}],
-                  **{"If-Match": str(note["lastEventVersion"] - 1)})
+    stale = _post(
+        sbx,
+        f"warehouse-service/goods-note/goods-out/{note_id}/event",
+        [{"eventCode": "SHW", "occured": "2026-11-20T11:00:00Z", "eventOwnerId": 4}],
+        **{"If-Match": str(note["lastEventVersion"] - 1)},
+    )
     assert stale.status_code == 409
     clock = sbx.advance_clock(30)
-    shipped = _post(sbx, f"warehouse-service/goods-note/goods-out/{note_id}/event",
-                    [{"eventCode": "SHW", "occured": "2026-11-20T11:00:00Z", "eventOwnerId": 4}],
-                    **{"If-Match": str(note["lastEventVersion"])})
+    shipped = _post(
+        sbx,
+        f"warehouse-service/goods-note/goods-out/{note_id}/event",
+        [{"eventCode": "SHW", "occured": "2026-11-20T11:00:00Z", "eventOwnerId": 4}],
+        **{"If-Match": str(note["lastEventVersion"])},
+    )
     assert (shipped.status_code, shipped.text) == (200, "{}")
     after = sbx.bp_get(f"warehouse-service/order/*/goods-note/goods-out/{note_id}").json()["response"][str(note_id)]
     assert after["status"]["shipped"] and after["status"]["shippedOn"] == "2026-11-20T05:00:00.000-06:00"
@@ -169,5 +232,6 @@ def test_goods_out_ship_event_updates_note_and_order(sbx: Any) -> None:
     assert order["shippingStatusCode"] in ("SPS", "ASS") and _ms(order["updatedOn"]) == clock
     again = _post(sbx, f"warehouse-service/goods-note/goods-out/{note_id}/event", [{"eventCode": "SHW"}])
     assert (again.status_code, again.json()["errors"][0]["code"]) == (400, "WHSC-101")
-    assert _post(sbx, f"warehouse-service/goods-note/goods-out/{note_id}/event", [{"eventCode": "ZZZ"}]).status_code \
-        == 400
+    assert (
+        _post(sbx, f"warehouse-service/goods-note/goods-out/{note_id}/event", [{"eventCode": "ZZZ"}]).status_code == 400
+    )

@@ -78,7 +78,9 @@ def test_one_million_orders_page_and_memory(fresh_sandbox: Any) -> None:
 
     serving_rss = server.memory_info().rss
     generation = sbx.state["generation_seconds"] or "cache hit"
-    print(f"\nscale: startup {startup_s:.1f}s (generation: {generation} s), peak RSS "
-          f"{rss.peak / 1e6:.0f} MB, server RSS {serving_rss / 1e6:.0f} MB, requests "
-          f"{', '.join(f'{x * 1000:.0f}ms' for x in timings)}")
+    print(
+        f"\nscale: startup {startup_s:.1f}s (generation: {generation} s), peak RSS "
+        f"{rss.peak / 1e6:.0f} MB, server RSS {serving_rss / 1e6:.0f} MB, requests "
+        f"{', '.join(f'{x * 1000:.0f}ms' for x in timings)}"
+    )
     assert serving_rss < 1 * GB

@@ -58,21 +58,24 @@ class BatchWriter:
     stats: SyncStats
     started: datetime
 
-    def fetch_and_write(self, ids: list[int], search_rows: Mapping[int, Mapping[str, Any] | None], *,
-                        forget_missing: bool = False) -> set[int] | None:
+    def fetch_and_write(
+        self, ids: list[int], search_rows: Mapping[int, Mapping[str, Any] | None], *, forget_missing: bool = False
+    ) -> set[int] | None:
         returned = self.fetch(ids, search_rows, forget_missing=forget_missing)
         self.write()
         return returned
 
-    def fetch(self, ids: list[int], search_rows: Mapping[int, Mapping[str, Any] | None], *,
-              forget_missing: bool = False) -> set[int] | None:
+    def fetch(
+        self, ids: list[int], search_rows: Mapping[int, Mapping[str, Any] | None], *, forget_missing: bool = False
+    ) -> set[int] | None:
         """GET one ID-set batch and transform it into the write buffer. Returns the ids Brightpearl returned (None
         if the batch itself failed and was quarantined). `forget_missing`: resolve dead letters of ids that no
         longer exist."""
         id_set = to_id_set(ids)
         try:
-            responses = list(self.bp.get_by_ids(self.e.get_path, ids, batch_size=self.e.batch_size,
-                                                params=self.e.get_params or None))
+            responses = list(
+                self.bp.get_by_ids(self.e.get_path, ids, batch_size=self.e.batch_size, params=self.e.get_params or None)
+            )
             records = [item for response in responses for item in records_of(response)]
         except (BrightpearlMalformedResponseError, RecordError) as exc:
             self._quarantine(bk.IDS_PREFIX + id_set, f"GET batch unusable after retries: {exc}", {"ids": id_set})
@@ -126,7 +129,8 @@ class BatchWriter:
         self.stats.quarantined += 1
         self.log.warning(
             f"{self.e.resource} {record_id} quarantined: {reason}. It is retried first on the next run; fix the "
-            f"record in Brightpearl (or the reference data) if it keeps failing, see _sync.quarantine.")
+            f"record in Brightpearl (or the reference data) if it keeps failing, see _sync.quarantine."
+        )
         if conn is not None:
             bk.quarantine(conn, self.e.resource, record_id, reason, payload, self.started)
             return

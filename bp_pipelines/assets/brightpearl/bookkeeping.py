@@ -31,9 +31,17 @@ def get_watermark(conn: duckdb.DuckDBPyConnection, resource: str) -> Watermark:
     return Watermark(*row) if row else Watermark(None, None, None)
 
 
-def set_watermark(conn: duckdb.DuckDBPyConnection, resource: str, watermark: datetime | None, now: datetime, *,
-                  mode: str, window: tuple[datetime | None, datetime | None], run_id: str,
-                  reconciled: bool = False) -> None:
+def set_watermark(
+    conn: duckdb.DuckDBPyConnection,
+    resource: str,
+    watermark: datetime | None,
+    now: datetime,
+    *,
+    mode: str,
+    window: tuple[datetime | None, datetime | None],
+    run_id: str,
+    reconciled: bool = False,
+) -> None:
     """Store the watermark (never moved backwards) and what the last run covered."""
     conn.execute(
         """INSERT INTO _sync.watermarks AS w (resource, watermark, updated_at, last_mode, last_window_from,
@@ -59,8 +67,9 @@ def _payload_json(payload: Any) -> str | None:
     return text
 
 
-def quarantine(conn: duckdb.DuckDBPyConnection, resource: str, record_id: str, reason: str, payload: Any,
-               now: datetime) -> None:
+def quarantine(
+    conn: duckdb.DuckDBPyConnection, resource: str, record_id: str, reason: str, payload: Any, now: datetime
+) -> None:
     """Add (or re-open, attempts + 1) a dead letter. The payload is what Brightpearl sent, never credentials."""
     conn.execute(
         """INSERT INTO _sync.quarantine AS q (resource, record_id, reason, payload, first_seen, last_seen, attempts,
@@ -74,18 +83,27 @@ def quarantine(conn: duckdb.DuckDBPyConnection, resource: str, record_id: str, r
 
 def open_quarantine(conn: duckdb.DuckDBPyConnection, resource: str) -> list[tuple[str, str]]:
     """Unresolved (record_id, reason) of a resource, oldest first."""
-    return [(r[0], r[1]) for r in conn.execute(
-        "SELECT record_id, reason FROM _sync.quarantine WHERE resource = ? AND resolved_at IS NULL "
-        "ORDER BY first_seen, record_id", [resource]).fetchall()]
+    return [
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT record_id, reason FROM _sync.quarantine WHERE resource = ? AND resolved_at IS NULL "
+            "ORDER BY first_seen, record_id",
+            [resource],
+        ).fetchall()
+    ]
 
 
 def resolve(conn: duckdb.DuckDBPyConnection, resource: str, record_ids: Iterable[str], now: datetime) -> int:
     ids = sorted(set(record_ids))
     if not ids:
         return 0
-    return len(conn.execute(
-        "UPDATE _sync.quarantine SET resolved_at = ?::TIMESTAMPTZ WHERE resource = ? AND resolved_at IS NULL "
-        "AND record_id IN (SELECT unnest(?::VARCHAR[])) RETURNING 1", [now, resource, ids]).fetchall())
+    return len(
+        conn.execute(
+            "UPDATE _sync.quarantine SET resolved_at = ?::TIMESTAMPTZ WHERE resource = ? AND resolved_at IS NULL "
+            "AND record_id IN (SELECT unnest(?::VARCHAR[])) RETURNING 1",
+            [now, resource, ids],
+        ).fetchall()
+    )
 
 
 def open_unknown_reference_count(conn: duckdb.DuckDBPyConnection) -> int:

@@ -31,7 +31,9 @@ class SyncConfig(dg.Config):
         default=60, ge=0, description="Incremental runs skip reference data refreshed more recently than this."
     )
     max_delete_fraction: float = Field(
-        default=0.5, ge=0, le=1,
+        default=0.5,
+        ge=0,
+        le=1,
         description="Safety valve: a sweep that would mark more than this share of a table deleted marks nothing.",
     )
 

@@ -44,8 +44,16 @@ def _search_value(value: Any, kind: str) -> Any:
 class EntitySync(BatchWriter):
     """One run of one resource. `mode` is incremental, partition or reconciliation."""
 
-    def __init__(self, entity: Entity, bp: BrightpearlClient, wh: WarehouseResource, log: logging.Logger | Any,
-                 *, mode: str, force: bool = False) -> None:
+    def __init__(
+        self,
+        entity: Entity,
+        bp: BrightpearlClient,
+        wh: WarehouseResource,
+        log: logging.Logger | Any,
+        *,
+        mode: str,
+        force: bool = False,
+    ) -> None:
         self.e, self.bp, self.wh, self.log, self.mode, self.force = entity, bp, wh, log, mode, force
         self.started = datetime.now(UTC)  # the search start time: the watermark never passes it
         self.stats = SyncStats()
@@ -68,17 +76,17 @@ class EntitySync(BatchWriter):
         singles: list[int] = []
         for record_id, _reason in self.open_quarantine:
             if record_id.startswith(bk.WINDOW_PREFIX):
-                filters = dict(p.split("=", 1) for p in record_id[len(bk.WINDOW_PREFIX):].split("&") if p)
+                filters = dict(p.split("=", 1) for p in record_id[len(bk.WINDOW_PREFIX) :].split("&") if p)
                 if self.search(filters):
                     self._resolve([record_id])
             elif record_id.startswith(bk.IDS_PREFIX):
-                ids = _expand_id_set(record_id[len(bk.IDS_PREFIX):])
+                ids = _expand_id_set(record_id[len(bk.IDS_PREFIX) :])
                 if self.fetch_and_write(ids, {}, forget_missing=True) is not None:
                     self._resolve([record_id])
             elif record_id.isdigit():
                 singles.append(int(record_id))
         for start in range(0, len(singles), self.e.batch_size):
-            self.fetch_and_write(singles[start:start + self.e.batch_size], {}, forget_missing=True)
+            self.fetch_and_write(singles[start : start + self.e.batch_size], {}, forget_missing=True)
 
     # ------------------------------------------------------------------ search
     def search(self, filters: Mapping[str, str]) -> bool:
@@ -104,7 +112,8 @@ class EntitySync(BatchWriter):
             self._warned_columns.update(missing)
             self.log.warning(
                 f"{self.e.resource}: {self.e.search_path} did not return column(s) {', '.join(missing)}; records "
-                "whose change cannot be judged without them are fetched. Check the Brightpearl search's columns.")
+                "whose change cannot be judged without them are fetched. Check the Brightpearl search's columns."
+            )
 
     def _on_page(self, rows: list[dict[str, Any]], window: str) -> bool:
         """Queue the changed records of one page; False when a row had no usable id (its window is quarantined)."""
@@ -118,8 +127,9 @@ class EntitySync(BatchWriter):
         for rid, row in zip(ids, rows, strict=True):
             if rid is None:  # nothing to fetch it by: the window is retried until the row is usable
                 clean = False
-                self._quarantine(window, f"search row without a usable {self.e.id_column}: "
-                                         f"{row.get(self.e.id_column)!r:.40}", row)
+                self._quarantine(
+                    window, f"search row without a usable {self.e.id_column}: {row.get(self.e.id_column)!r:.40}", row
+                )
                 continue
             self._track_watermark(row)
             if self._needs_fetch(row, local.get(rid)):

@@ -33,10 +33,16 @@ class RefData:
     @classmethod
     def load(cls, conn: duckdb.DuckDBPyConnection) -> RefData:
         def ids(table: str, key: str) -> frozenset[int]:
-            return frozenset(r[0] for r in conn.execute(
-                f"SELECT {key} FROM brightpearl.{table} WHERE NOT is_deleted").fetchall())
-        return cls(ids("order_statuses", "order_status_id"), ids("warehouses", "warehouse_id"),
-                   ids("channels", "channel_id"), ids("shipping_methods", "shipping_method_id"))
+            return frozenset(
+                r[0] for r in conn.execute(f"SELECT {key} FROM brightpearl.{table} WHERE NOT is_deleted").fetchall()
+            )
+
+        return cls(
+            ids("order_statuses", "order_status_id"),
+            ids("warehouses", "warehouse_id"),
+            ids("channels", "channel_id"),
+            ids("shipping_methods", "shipping_method_id"),
+        )
 
 
 def _unknown(value: int | None, known: frozenset[int], what: str, fix: str) -> str | None:
@@ -48,17 +54,18 @@ def _unknown(value: int | None, known: frozenset[int], what: str, fix: str) -> s
 
 def order_reference_problem(order: tf.Row, refs: RefData) -> str | None:
     refresh = "refresh reference data (materialize {0}) or correct the order in Brightpearl"
-    return (_unknown(order["order_status_id"], refs.order_statuses, "order_status_id",
-                     refresh.format("order_statuses"))
-            or _unknown(order["warehouse_id"], refs.warehouses, "warehouse_id", refresh.format("warehouses"))
-            or _unknown(order["channel_id"], refs.channels, "channel_id", refresh.format("channels")))
+    return (
+        _unknown(order["order_status_id"], refs.order_statuses, "order_status_id", refresh.format("order_statuses"))
+        or _unknown(order["warehouse_id"], refs.warehouses, "warehouse_id", refresh.format("warehouses"))
+        or _unknown(order["channel_id"], refs.channels, "channel_id", refresh.format("channels"))
+    )
 
 
 def goods_out_reference_problem(note: tf.Row, refs: RefData) -> str | None:
     refresh = "refresh reference data (materialize {0}) or correct the note in Brightpearl"
-    return (_unknown(note["warehouse_id"], refs.warehouses, "warehouse_id", refresh.format("warehouses"))
-            or _unknown(note["shipping_method_id"], refs.shipping_methods, "shipping_method_id",
-                        refresh.format("shipping_methods")))
+    return _unknown(note["warehouse_id"], refs.warehouses, "warehouse_id", refresh.format("warehouses")) or _unknown(
+        note["shipping_method_id"], refs.shipping_methods, "shipping_method_id", refresh.format("shipping_methods")
+    )
 
 
 @dataclass(frozen=True)
@@ -91,8 +98,13 @@ class Entity:
 
     @property
     def search_columns(self) -> list[str]:
-        cols = [self.id_column, *self.window_columns, *(c.search for c in self.compare), *self.recent_columns,
-                *self.extra_columns]
+        cols = [
+            self.id_column,
+            *self.window_columns,
+            *(c.search for c in self.compare),
+            *self.recent_columns,
+            *self.extra_columns,
+        ]
         return list(dict.fromkeys(cols))
 
 
@@ -102,32 +114,56 @@ UPDATED = Compare("updatedOn", "updated_on", "ts", null_means_unknown=True)
 # updatedOn ("silent edit", peers.md §2.1) but shows in a search column is caught by any search covering the
 # record, in particular by the nightly id sweep -- without a GET for the records that did not change.
 PRODUCTS = Entity(
-    resource="products", search_path="product-service/product-search", id_column="productId",
+    resource="products",
+    search_path="product-service/product-search",
+    id_column="productId",
     window_columns=("updatedOn",),
     compare=(UPDATED, Compare("SKU", "sku", "str"), Compare("productStatus", "status", "str")),
     get_path="product-service/product",
-    batch_size=PRODUCT_GET_MAX_IDS, parent=t.PRODUCTS, transform=lambda rid, raw, row: (tf.product_row(raw), []),
+    batch_size=PRODUCT_GET_MAX_IDS,
+    parent=t.PRODUCTS,
+    transform=lambda rid, raw, row: (tf.product_row(raw), []),
 )
 
 CONTACTS = Entity(
-    resource="contacts", search_path="contact-service/contact-search", id_column="contactId",
+    resource="contacts",
+    search_path="contact-service/contact-search",
+    id_column="contactId",
     window_columns=("updatedOn",),
-    compare=(UPDATED, Compare("isCustomer", "is_customer", "bool"), Compare("primaryEmail", "email", "str"),
-             Compare("firstName", "first_name", "str"), Compare("lastName", "last_name", "str"),
-             Compare("isSupplier", "is_supplier", "bool"), Compare("isStaff", "is_staff", "bool")),
-    get_path="contact-service/contact", batch_size=CONTACT_GET_MAX_IDS, parent=t.CONTACTS,
+    compare=(
+        UPDATED,
+        Compare("isCustomer", "is_customer", "bool"),
+        Compare("primaryEmail", "email", "str"),
+        Compare("firstName", "first_name", "str"),
+        Compare("lastName", "last_name", "str"),
+        Compare("isSupplier", "is_supplier", "bool"),
+        Compare("isStaff", "is_staff", "bool"),
+    ),
+    get_path="contact-service/contact",
+    batch_size=CONTACT_GET_MAX_IDS,
+    parent=t.CONTACTS,
     transform=lambda rid, raw, row: (tf.contact_row(raw, row), []),
 )
 
 ORDERS = Entity(
-    resource="orders", search_path="order-service/order-search", id_column="orderId",
+    resource="orders",
+    search_path="order-service/order-search",
+    id_column="orderId",
     window_columns=("updatedOn",),
-    compare=(UPDATED, Compare("orderStatusId", "order_status_id", "int"), Compare("customerRef", "customer_ref", "str"),
-             Compare("externalRef", "external_ref", "str"), Compare("contactId", "contact_id", "int"),
-             Compare("warehouseId", "warehouse_id", "int")),
+    compare=(
+        UPDATED,
+        Compare("orderStatusId", "order_status_id", "int"),
+        Compare("customerRef", "customer_ref", "str"),
+        Compare("externalRef", "external_ref", "str"),
+        Compare("contactId", "contact_id", "int"),
+        Compare("warehouseId", "warehouse_id", "int"),
+    ),
     get_path="order-service/order",
-    batch_size=ORDER_GET_MAX_IDS, parent=t.ORDERS, child=t.ORDER_ROWS,
-    transform=lambda rid, raw, row: tf.order_rows(raw), reference_problem=order_reference_problem,
+    batch_size=ORDER_GET_MAX_IDS,
+    parent=t.ORDERS,
+    child=t.ORDER_ROWS,
+    transform=lambda rid, raw, row: tf.order_rows(raw),
+    reference_problem=order_reference_problem,
 )
 
 # Goods-out notes have no updatedOn: a note matters when created and when shipped, and its pre-ship status
@@ -135,13 +171,23 @@ ORDERS = Entity(
 # unshipped note (the last two restricted to notes created before the window, see runner.window_searches);
 # the status flags in the search row tell which of those really changed.
 GOODS_OUT_NOTES = Entity(
-    resource="goods_out_notes", search_path="warehouse-service/goods-note/goods-out-search",
-    id_column="goodsOutNoteId", window_columns=("createdOn", "shippedOn"),
-    compare=(Compare("shipped", "shipped", "bool"), Compare("shippedOn", "shipped_on", "ts"),
-             Compare("printed", "printed", "bool"), Compare("picked", "picked", "bool"),
-             Compare("packed", "packed", "bool")),
-    get_path="warehouse-service/order/*/goods-note/goods-out", batch_size=GOODS_OUT_NOTE_GET_MAX_IDS,
-    parent=t.GOODS_OUT_NOTES, child=t.GOODS_OUT_NOTE_ROWS, transform=lambda rid, raw, row: tf.goods_out_rows(rid, raw),
-    extra_searches=({"shipped": "false"},), recent_columns=("createdOn", "shippedOn"),
+    resource="goods_out_notes",
+    search_path="warehouse-service/goods-note/goods-out-search",
+    id_column="goodsOutNoteId",
+    window_columns=("createdOn", "shippedOn"),
+    compare=(
+        Compare("shipped", "shipped", "bool"),
+        Compare("shippedOn", "shipped_on", "ts"),
+        Compare("printed", "printed", "bool"),
+        Compare("picked", "picked", "bool"),
+        Compare("packed", "packed", "bool"),
+    ),
+    get_path="warehouse-service/order/*/goods-note/goods-out",
+    batch_size=GOODS_OUT_NOTE_GET_MAX_IDS,
+    parent=t.GOODS_OUT_NOTES,
+    child=t.GOODS_OUT_NOTE_ROWS,
+    transform=lambda rid, raw, row: tf.goods_out_rows(rid, raw),
+    extra_searches=({"shipped": "false"},),
+    recent_columns=("createdOn", "shippedOn"),
     reference_problem=goods_out_reference_problem,
 )

@@ -39,9 +39,14 @@ def partition_window(context: dg.AssetExecutionContext) -> tuple[datetime, datet
     return window.start, window.end
 
 
-def materialize_entity(context: dg.AssetExecutionContext, config: SyncConfig, entity: Entity,
-                       brightpearl: BrightpearlResource, warehouse: WarehouseResource,
-                       child_key: str | None = None) -> Iterator[dg.MaterializeResult]:
+def materialize_entity(
+    context: dg.AssetExecutionContext,
+    config: SyncConfig,
+    entity: Entity,
+    brightpearl: BrightpearlResource,
+    warehouse: WarehouseResource,
+    child_key: str | None = None,
+) -> Iterator[dg.MaterializeResult]:
     """Run one resource and yield one MaterializeResult for its table (and one for its child table)."""
     mode = effective_mode(context, config)
     window = partition_window(context)
@@ -49,8 +54,9 @@ def materialize_entity(context: dg.AssetExecutionContext, config: SyncConfig, en
     with warehouse.session():
         try:
             with brightpearl.get_client() as bp:
-                run = run_entity(entity, bp, warehouse, context.log, mode=mode, config=config, window=window,
-                                 run_id=context.run_id)
+                run = run_entity(
+                    entity, bp, warehouse, context.log, mode=mode, config=config, window=window, run_id=context.run_id
+                )
                 client_stats = bp.stats
         except BrightpearlError as exc:
             raise api_failure(entity.resource, exc) from exc
@@ -67,8 +73,15 @@ def publish_if_changed(warehouse: WarehouseResource, changed: bool) -> bool:
     return False
 
 
-def _results(context: dg.AssetExecutionContext, entity: Entity, warehouse: WarehouseResource, run: Any,
-             client_stats: Any, mode: str, child_key: str | None) -> list[dg.MaterializeResult]:
+def _results(
+    context: dg.AssetExecutionContext,
+    entity: Entity,
+    warehouse: WarehouseResource,
+    run: Any,
+    client_stats: Any,
+    mode: str,
+    child_key: str | None,
+) -> list[dg.MaterializeResult]:
     stats = run.sync.stats
     common = {
         "records_fetched": stats.fetched,
@@ -82,15 +95,31 @@ def _results(context: dg.AssetExecutionContext, entity: Entity, warehouse: Wareh
         tables.append((child_key, stats.child, 0))
     metas = []
     for asset_key, counts, quarantined in tables:
-        meta = build_metadata(counts=counts, quarantined=quarantined, client=client_stats, mode=mode,
-                              window_from=run.window_from, window_to=run.window_to, watermark=run.watermark,
-                              extra=common)
-        log_run(warehouse, run_id=context.run_id, asset=asset_key, partition_range=partition_range_text(context),
-                started=run.sync.started, meta=meta, window_from=run.window_from, window_to=run.window_to,
-                watermark=run.watermark)
+        meta = build_metadata(
+            counts=counts,
+            quarantined=quarantined,
+            client=client_stats,
+            mode=mode,
+            window_from=run.window_from,
+            window_to=run.window_to,
+            watermark=run.watermark,
+            extra=common,
+        )
+        log_run(
+            warehouse,
+            run_id=context.run_id,
+            asset=asset_key,
+            partition_range=partition_range_text(context),
+            started=run.sync.started,
+            meta=meta,
+            window_from=run.window_from,
+            window_to=run.window_to,
+            watermark=run.watermark,
+        )
         metas.append((asset_key, meta))
     changed = stats.quarantined + stats.resolved > 0 or any(
-        c.inserted or c.updated or c.deleted for c in (stats.parent, stats.child))
+        c.inserted or c.updated or c.deleted for c in (stats.parent, stats.child)
+    )
     # Only after everything of this asset (data, watermark, run log) is committed.
     published = publish_if_changed(warehouse, changed)
     return [dg.MaterializeResult(asset_key=key, metadata={**meta, "published": published}) for key, meta in metas]

@@ -5,7 +5,6 @@ every note still unshipped (its printed/picked/packed status can move at any tim
 search rows decide which of those changed and are fetched. Partitions are UTC days of createdOn ∪ shippedOn.
 """
 
-
 from collections.abc import Iterator
 
 import dagster as dg
@@ -23,7 +22,9 @@ from .partitions import daily_partitions
     name="goods_out_notes_and_rows",
     specs=[
         dg.AssetSpec(
-            "goods_out_notes", group_name=GROUP, deps=["orders", "warehouses", "shipping_methods"],
+            "goods_out_notes",
+            group_name=GROUP,
+            deps=["orders", "warehouses", "shipping_methods"],
             kinds={"duckdb", "brightpearl"},
             description=(
                 "Shipments: one row per Brightpearl goods-out note with its order, warehouse, pick/pack/ship status "
@@ -32,7 +33,10 @@ from .partitions import daily_partitions
             ),
         ),
         dg.AssetSpec(
-            "goods_out_note_rows", group_name=GROUP, deps=["goods_out_notes"], kinds={"duckdb", "brightpearl"},
+            "goods_out_note_rows",
+            group_name=GROUP,
+            deps=["goods_out_notes"],
+            kinds={"duckdb", "brightpearl"},
             description="What each shipment contains: quantity per order row and product (summed over pick locations).",
         ),
     ],
@@ -41,9 +45,12 @@ from .partitions import daily_partitions
     pool=POOL,
 )
 def goods_out_notes_and_rows(
-    context: dg.AssetExecutionContext, config: SyncConfig, brightpearl: BrightpearlResource,
+    context: dg.AssetExecutionContext,
+    config: SyncConfig,
+    brightpearl: BrightpearlResource,
     warehouse: WarehouseResource,
 ) -> Iterator[dg.MaterializeResult]:
     """Goods-out notes and their rows from goods-out searches and ID-set GETs of 500 notes."""
-    yield from materialize_entity(context, config, entities.GOODS_OUT_NOTES, brightpearl, warehouse,
-                                  child_key="goods_out_note_rows")
+    yield from materialize_entity(
+        context, config, entities.GOODS_OUT_NOTES, brightpearl, warehouse, child_key="goods_out_note_rows"
+    )

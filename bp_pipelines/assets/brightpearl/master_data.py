@@ -1,6 +1,5 @@
 """Products and contacts: master data, partitioned by the UTC day of `updatedOn`."""
 
-
 from collections.abc import Iterator
 
 import dagster as dg
@@ -24,7 +23,9 @@ from .partitions import daily_partitions
     tags={"table": "brightpearl.products"},
 )
 def products(
-    context: dg.AssetExecutionContext, config: SyncConfig, brightpearl: BrightpearlResource,
+    context: dg.AssetExecutionContext,
+    config: SyncConfig,
+    brightpearl: BrightpearlResource,
     warehouse: WarehouseResource,
 ) -> Iterator[dg.MaterializeResult]:
     """The product catalogue: one row per Brightpearl product (SKU, identifiers, brand, type, status, whether
@@ -43,7 +44,9 @@ def products(
     tags={"table": "brightpearl.contacts"},
 )
 def contacts(
-    context: dg.AssetExecutionContext, config: SyncConfig, brightpearl: BrightpearlResource,
+    context: dg.AssetExecutionContext,
+    config: SyncConfig,
+    brightpearl: BrightpearlResource,
     warehouse: WarehouseResource,
 ) -> Iterator[dg.MaterializeResult]:
     """Customers, suppliers and staff: one row per Brightpearl contact with primary email, company, role flags,

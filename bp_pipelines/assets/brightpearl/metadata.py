@@ -22,9 +22,17 @@ def _window_text(window_from: datetime | None, window_to: datetime | None) -> st
     return f"{left} / {window_to.isoformat() if window_to else 'open (now)'}"
 
 
-def build_metadata(*, counts: Counts, quarantined: int, client: ClientStats, mode: str,
-                   window_from: datetime | None, window_to: datetime | None, watermark: datetime | None,
-                   extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_metadata(
+    *,
+    counts: Counts,
+    quarantined: int,
+    client: ClientStats,
+    mode: str,
+    window_from: datetime | None,
+    window_to: datetime | None,
+    watermark: datetime | None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     now = datetime.now(UTC)
     meta: dict[str, Any] = {
         "mode": mode,
@@ -45,20 +53,42 @@ def build_metadata(*, counts: Counts, quarantined: int, client: ClientStats, mod
     return meta
 
 
-def log_run(wh: WarehouseResource, *, run_id: str, asset: str, partition_range: str | None, started: datetime,
-            meta: dict[str, Any], window_from: datetime | None, window_to: datetime | None,
-            watermark: datetime | None) -> None:
+def log_run(
+    wh: WarehouseResource,
+    *,
+    run_id: str,
+    asset: str,
+    partition_range: str | None,
+    started: datetime,
+    meta: dict[str, Any],
+    window_from: datetime | None,
+    window_to: datetime | None,
+    watermark: datetime | None,
+) -> None:
     """One `_sync.runs` row per asset materialization (what it did and what it cost)."""
     with wh.connect() as conn:
-        bk.record_run(conn, {
-            "run_id": run_id, "asset": asset, "mode": meta["mode"], "partition_range": partition_range,
-            "window_from": window_from, "window_to": window_to, "started_at": started,
-            "finished_at": datetime.now(UTC), "rows_inserted": meta["rows_inserted"],
-            "rows_updated": meta["rows_updated"], "rows_deleted": meta["rows_deleted"],
-            "rows_undeleted": meta["rows_undeleted"], "rows_quarantined": meta["rows_quarantined"],
-            "api_calls": meta["api_calls"], "throttled": meta["throttled"], "retries": meta["retries"],
-            "watermark": watermark,
-        })
+        bk.record_run(
+            conn,
+            {
+                "run_id": run_id,
+                "asset": asset,
+                "mode": meta["mode"],
+                "partition_range": partition_range,
+                "window_from": window_from,
+                "window_to": window_to,
+                "started_at": started,
+                "finished_at": datetime.now(UTC),
+                "rows_inserted": meta["rows_inserted"],
+                "rows_updated": meta["rows_updated"],
+                "rows_deleted": meta["rows_deleted"],
+                "rows_undeleted": meta["rows_undeleted"],
+                "rows_quarantined": meta["rows_quarantined"],
+                "api_calls": meta["api_calls"],
+                "throttled": meta["throttled"],
+                "retries": meta["retries"],
+                "watermark": watermark,
+            },
+        )
 
 
 def partition_range_text(context: dg.AssetExecutionContext) -> str | None:

@@ -1,6 +1,5 @@
 """Orders and their rows: one search + ID-set GET feeds both tables (partitioned by the UTC day of `updatedOn`)."""
 
-
 from collections.abc import Iterator
 
 import dagster as dg
@@ -18,7 +17,9 @@ from .partitions import daily_partitions
     name="orders_and_rows",
     specs=[
         dg.AssetSpec(
-            "orders", group_name=GROUP, deps=["order_statuses", "warehouses", "channels"],
+            "orders",
+            group_name=GROUP,
+            deps=["order_statuses", "warehouses", "channels"],
             kinds={"duckdb", "brightpearl"},
             description=(
                 "Sales orders, sales credits, purchase orders and purchase credits: one row per Brightpearl order "
@@ -28,7 +29,10 @@ from .partitions import daily_partitions
             ),
         ),
         dg.AssetSpec(
-            "order_rows", group_name=GROUP, deps=["orders"], kinds={"duckdb", "brightpearl"},
+            "order_rows",
+            group_name=GROUP,
+            deps=["orders"],
+            kinds={"duckdb", "brightpearl"},
             description=(
                 "Order lines: product, SKU, quantity, unit price, net and tax per row. Replaced as a whole whenever "
                 "their order changes, so a line removed in Brightpearl disappears here too."
@@ -40,7 +44,9 @@ from .partitions import daily_partitions
     pool=POOL,
 )
 def orders_and_rows(
-    context: dg.AssetExecutionContext, config: SyncConfig, brightpearl: BrightpearlResource,
+    context: dg.AssetExecutionContext,
+    config: SyncConfig,
+    brightpearl: BrightpearlResource,
     warehouse: WarehouseResource,
 ) -> Iterator[dg.MaterializeResult]:
     """Orders and order rows from one order-search and ID-set GETs of 200 orders."""

@@ -26,23 +26,30 @@ from .sql import Counts, mark_deleted, upsert
 # ------------------------------------------------------------------ payload -> row
 def order_status_row(raw: Mapping[str, Any]) -> Row:
     return {
-        "order_status_id": to_int(required(raw, "statusId"), "statusId"), "name": to_str(raw.get("name"), "name"),
+        "order_status_id": to_int(required(raw, "statusId"), "statusId"),
+        "name": to_str(raw.get("name"), "name"),
         "order_type_code": to_str(raw.get("orderTypeCode"), "orderTypeCode"),
         "sort_order": to_int(raw.get("sortOrder", raw.get("sort")), "sortOrder"),
-        "state": to_str(raw.get("state"), "state"), "color": to_str(raw.get("color"), "color"),
-        "is_visible": to_bool(raw.get("visible"), "visible"), "is_disabled": to_bool(raw.get("disabled"), "disabled"),
+        "state": to_str(raw.get("state"), "state"),
+        "color": to_str(raw.get("color"), "color"),
+        "is_visible": to_bool(raw.get("visible"), "visible"),
+        "is_disabled": to_bool(raw.get("disabled"), "disabled"),
     }
 
 
 def warehouse_row(raw: Mapping[str, Any]) -> Row:
     address = raw.get("address")
-    return {"warehouse_id": to_int(required(raw, "id"), "id"), "name": to_str(raw.get("name"), "name"),
-            "address": json.dumps(address, sort_keys=True) if address is not None else None}
+    return {
+        "warehouse_id": to_int(required(raw, "id"), "id"),
+        "name": to_str(raw.get("name"), "name"),
+        "address": json.dumps(address, sort_keys=True) if address is not None else None,
+    }
 
 
 def channel_row(raw: Mapping[str, Any]) -> Row:
     return {
-        "channel_id": to_int(required(raw, "id"), "id"), "name": to_str(raw.get("name"), "name"),
+        "channel_id": to_int(required(raw, "id"), "id"),
+        "name": to_str(raw.get("name"), "name"),
         "channel_type_id": to_int(raw.get("channelTypeId"), "channelTypeId"),
         "warehouse_id": to_int(raw.get("warehouseId", raw.get("defaultWarehouseId")), "warehouseId"),
         "price_list_id": to_int(raw.get("priceListId", raw.get("defaultPriceListId")), "priceListId"),
@@ -51,26 +58,45 @@ def channel_row(raw: Mapping[str, Any]) -> Row:
 
 def shipping_method_row(raw: Mapping[str, Any]) -> Row:
     return {
-        "shipping_method_id": to_int(required(raw, "id"), "id"), "code": to_str(raw.get("code"), "code"),
-        "name": to_str(raw.get("name"), "name"), "method_type": to_str(raw.get("methodType"), "methodType"),
+        "shipping_method_id": to_int(required(raw, "id"), "id"),
+        "code": to_str(raw.get("code"), "code"),
+        "name": to_str(raw.get("name"), "name"),
+        "method_type": to_str(raw.get("methodType"), "methodType"),
         "carrier": to_str(raw.get("carrier"), "carrier"),
     }
 
 
 REFERENCE: dict[str, tuple[str, Callable[[Mapping[str, Any]], Row], t.Table, str]] = {
-    "order_statuses": ("order-service/order-status", order_status_row, t.ORDER_STATUSES,
-                       "Order statuses per order type (SO/PO/SC/PC): name, sort order, state, colour."),
-    "warehouses": ("warehouse-service/warehouse", warehouse_row, t.WAREHOUSES,
-                   "Warehouses stock is held and shipped from."),
-    "channels": ("product-service/channel", channel_row, t.CHANNELS,
-                 "Sales channels orders come from (e.g. the BigCommerce storefront, phone, marketplaces)."),
-    "shipping_methods": ("warehouse-service/shipping-method", shipping_method_row, t.SHIPPING_METHODS,
-                         "Shipping methods (carrier services) used on orders and goods-out notes."),
+    "order_statuses": (
+        "order-service/order-status",
+        order_status_row,
+        t.ORDER_STATUSES,
+        "Order statuses per order type (SO/PO/SC/PC): name, sort order, state, colour.",
+    ),
+    "warehouses": (
+        "warehouse-service/warehouse",
+        warehouse_row,
+        t.WAREHOUSES,
+        "Warehouses stock is held and shipped from.",
+    ),
+    "channels": (
+        "product-service/channel",
+        channel_row,
+        t.CHANNELS,
+        "Sales channels orders come from (e.g. the BigCommerce storefront, phone, marketplaces).",
+    ),
+    "shipping_methods": (
+        "warehouse-service/shipping-method",
+        shipping_method_row,
+        t.SHIPPING_METHODS,
+        "Shipping methods (carrier services) used on orders and goods-out notes.",
+    ),
 }
 
 
-def refresh(name: str, bp: Any, wh: WarehouseResource, log: Any, *, skip_if_fresh: timedelta | None,
-            run_id: str) -> tuple[Counts, int, str, datetime | None]:
+def refresh(
+    name: str, bp: Any, wh: WarehouseResource, log: Any, *, skip_if_fresh: timedelta | None, run_id: str
+) -> tuple[Counts, int, str, datetime | None]:
     """Refresh one list; returns (counts, quarantined, outcome, time of the last refresh)."""
     path, transform, table, _ = REFERENCE[name]
     now = datetime.now(UTC)
@@ -94,9 +120,14 @@ def refresh(name: str, bp: Any, wh: WarehouseResource, log: Any, *, skip_if_fres
         counts = upsert(conn, table, rows, now)
         if rows:  # an empty or unusable list never wipes the table
             present = [r[key] for r in rows]
-            gone = [r[0] for r in conn.execute(
-                f"SELECT {key} FROM {table.qualified} WHERE NOT is_deleted AND {key} NOT IN "
-                "(SELECT unnest(?::BIGINT[]))", [present]).fetchall()]
+            gone = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT {key} FROM {table.qualified} WHERE NOT is_deleted AND {key} NOT IN "
+                    "(SELECT unnest(?::BIGINT[]))",
+                    [present],
+                ).fetchall()
+            ]
             counts.deleted += mark_deleted(conn, table, key, gone, now)
         bk.resolve(conn, name, [str(r[key]) for r in rows], now)  # entries that load now are no dead letters
         for raw, reason in bad:
@@ -113,10 +144,20 @@ def refresh(name: str, bp: Any, wh: WarehouseResource, log: Any, *, skip_if_fres
 def _reference_asset(name: str) -> dg.AssetsDefinition:
     description = REFERENCE[name][3] + " Reference data: full refresh, unpartitioned; removed entries are marked."
 
-    @dg.asset(name=name, group_name=GROUP, pool=POOL, kinds={"duckdb", "brightpearl"}, description=description,
-              tags={"table": f"brightpearl.{name}"})
-    def _asset(context: dg.AssetExecutionContext, config: SyncConfig, brightpearl: BrightpearlResource,
-               warehouse: WarehouseResource) -> dg.MaterializeResult:
+    @dg.asset(
+        name=name,
+        group_name=GROUP,
+        pool=POOL,
+        kinds={"duckdb", "brightpearl"},
+        description=description,
+        tags={"table": f"brightpearl.{name}"},
+    )
+    def _asset(
+        context: dg.AssetExecutionContext,
+        config: SyncConfig,
+        brightpearl: BrightpearlResource,
+        warehouse: WarehouseResource,
+    ) -> dg.MaterializeResult:
         mode = effective_mode(context, config)
         fresh = timedelta(minutes=config.reference_max_age_minutes) if mode == "incremental" else None
         started = datetime.now(UTC)
@@ -124,17 +165,35 @@ def _reference_asset(name: str) -> dg.AssetsDefinition:
             try:
                 with brightpearl.get_client() as bp:
                     counts, quarantined, outcome, refreshed_at = refresh(
-                        name, bp, warehouse, context.log, skip_if_fresh=fresh, run_id=context.run_id)
+                        name, bp, warehouse, context.log, skip_if_fresh=fresh, run_id=context.run_id
+                    )
                     client_stats = bp.stats
             except BrightpearlError as exc:
                 raise api_failure(name, exc) from exc
-            meta = build_metadata(counts=counts, quarantined=quarantined, client=client_stats, mode=mode,
-                                  window_from=None, window_to=started, watermark=refreshed_at,
-                                  extra={"outcome": outcome})
-            log_run(warehouse, run_id=context.run_id, asset=name, partition_range=None, started=started, meta=meta,
-                    window_from=None, window_to=started, watermark=refreshed_at)
+            meta = build_metadata(
+                counts=counts,
+                quarantined=quarantined,
+                client=client_stats,
+                mode=mode,
+                window_from=None,
+                window_to=started,
+                watermark=refreshed_at,
+                extra={"outcome": outcome},
+            )
+            log_run(
+                warehouse,
+                run_id=context.run_id,
+                asset=name,
+                partition_range=None,
+                started=started,
+                meta=meta,
+                window_from=None,
+                window_to=started,
+                watermark=refreshed_at,
+            )
             published = publish_if_changed(
-                warehouse, bool(counts.inserted or counts.updated or counts.deleted or quarantined))
+                warehouse, bool(counts.inserted or counts.updated or counts.deleted or quarantined)
+            )
         return dg.MaterializeResult(metadata={**meta, "published": published})
 
     return _asset

@@ -33,8 +33,17 @@ def sync_start() -> datetime:
     return datetime.combine(settings.sync_start_date(), time(0), tzinfo=UTC)
 
 
-def run_entity(entity: Entity, bp: BrightpearlClient, wh: WarehouseResource, log: Any, *, mode: str,
-               config: Any, window: tuple[datetime, datetime] | None, run_id: str) -> EntityRun:
+def run_entity(
+    entity: Entity,
+    bp: BrightpearlClient,
+    wh: WarehouseResource,
+    log: Any,
+    *,
+    mode: str,
+    config: Any,
+    window: tuple[datetime, datetime] | None,
+    run_id: str,
+) -> EntityRun:
     sync = EntitySync(entity, bp, wh, log, mode=mode, force=config.force)
     sync.retry_quarantine()
     window_from: datetime | None
@@ -56,10 +65,19 @@ def run_entity(entity: Entity, bp: BrightpearlClient, wh: WarehouseResource, log
     stored = sync.watermark.watermark
     # A partition run only moves the watermark when its window joins the synced history (no gap behind it).
     contiguous = mode != "partition" or (
-        window_from is not None and window_from <= (stored if stored is not None else sync_start()))
+        window_from is not None and window_from <= (stored if stored is not None else sync_start())
+    )
     with wh.connect() as conn:
-        bk.set_watermark(conn, entity.resource, new_wm if contiguous else None, sync.started, mode=mode,
-                         window=(window_from, window_to), run_id=run_id, reconciled=mode == "reconciliation")
+        bk.set_watermark(
+            conn,
+            entity.resource,
+            new_wm if contiguous else None,
+            sync.started,
+            mode=mode,
+            window=(window_from, window_to),
+            run_id=run_id,
+            reconciled=mode == "reconciliation",
+        )
         watermark = bk.get_watermark(conn, entity.resource).watermark
     return EntityRun(sync, mode, window_from, window_to, watermark)
 
@@ -71,8 +89,11 @@ def window_searches(entity: Entity, window_from: datetime, window_to: datetime |
     period = f"{bp_time(window_from)}/{bp_time(window_to) if window_to else ''}"
     first, *others = entity.window_columns
     before = {first: f"/{bp_time(window_from)}"}
-    return ([{first: period}] + [{column: period, **before} for column in others]
-            + [{**extra, **before} for extra in entity.extra_searches])
+    return (
+        [{first: period}]
+        + [{column: period, **before} for column in others]
+        + [{**extra, **before} for extra in entity.extra_searches]
+    )
 
 
 def reconcile(sync: EntitySync, config: Any) -> None:
@@ -102,20 +123,25 @@ def mark_vanished(sync: EntitySync, max_fraction: float) -> None:
     e, key = sync.e, sync.e.parent.key[0]
     with sync.wh.connect() as conn:
         live = conn.execute(f"SELECT count(*) FROM {e.parent.qualified} WHERE NOT is_deleted").fetchone()[0]  # type: ignore[index]
-        candidates = [r[0] for r in conn.execute(
-            f"SELECT t.{key} FROM {e.parent.qualified} t WHERE NOT t.is_deleted AND NOT EXISTS "
-            f"(SELECT 1 FROM _sync.sweep_ids s WHERE s.resource = ? AND s.id = t.{key}) ORDER BY 1",
-            [e.resource]).fetchall()]
+        candidates = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT t.{key} FROM {e.parent.qualified} t WHERE NOT t.is_deleted AND NOT EXISTS "
+                f"(SELECT 1 FROM _sync.sweep_ids s WHERE s.resource = ? AND s.id = t.{key}) ORDER BY 1",
+                [e.resource],
+            ).fetchall()
+        ]
     if not candidates:
         return
     if len(candidates) > max(SAFETY_VALVE_MIN_ROWS, max_fraction * live):
         sync.stats.deletions_skipped = (
             f"{len(candidates)} of {live} {e.resource} absent from the sweep (> {max_fraction:.0%}): nothing marked "
-            "deleted. Check the account/credentials; raise max_delete_fraction to accept.")
+            "deleted. Check the account/credentials; raise max_delete_fraction to accept."
+        )
         sync.log.warning(f"{e.resource}: {sync.stats.deletions_skipped}")
         return
     for start in range(0, len(candidates), e.batch_size):
-        chunk = candidates[start:start + e.batch_size]
+        chunk = candidates[start : start + e.batch_size]
         returned = sync.fetch_and_write(chunk, {})
         if returned is None:  # the confirming GET failed (quarantined): do not guess
             continue

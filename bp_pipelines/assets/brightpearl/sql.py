@@ -73,8 +73,13 @@ def _differs(table: Table, s: str = "s", t: str = "t") -> str:
     return "(" + " OR ".join(parts or ["false"]) + f" OR {t}.is_deleted)"
 
 
-def upsert(conn: duckdb.DuckDBPyConnection, table: Table, rows: Sequence[Mapping[str, Any]], now: datetime,
-           parent_ids: Iterable[int] | None = None) -> Counts:
+def upsert(
+    conn: duckdb.DuckDBPyConnection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    now: datetime,
+    parent_ids: Iterable[int] | None = None,
+) -> Counts:
     """Insert new keys, update changed ones (and undelete), leave identical rows untouched.
 
     For a child table, `parent_ids` are the parents re-fetched in this batch: their rows missing from `rows`
@@ -88,11 +93,13 @@ def upsert(conn: duckdb.DuckDBPyConnection, table: Table, rows: Sequence[Mapping
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE chg_{table.name} AS SELECT {select_cols}, t.{table.key[0]} IS NULL AS _new, "
         f"coalesce(t.is_deleted, false) AS _undeleted FROM {stg} s LEFT JOIN {table.qualified} t ON {join} "
-        f"WHERE t.{table.key[0]} IS NULL OR {_differs(table)}")
+        f"WHERE t.{table.key[0]} IS NULL OR {_differs(table)}"
+    )
     counts = Counts()
     counts.inserted, counts.updated, counts.undeleted = conn.execute(
         f"SELECT count(*) FILTER (WHERE _new), count(*) FILTER (WHERE NOT _new), count(*) FILTER (WHERE _undeleted) "
-        f"FROM chg_{table.name}").fetchone()  # type: ignore[misc]
+        f"FROM chg_{table.name}"
+    ).fetchone()  # type: ignore[misc]
     if counts.inserted or counts.updated:
         set_cols = ", ".join(f"{c} = excluded.{c}" for c in table.value_columns)
         conn.execute(
@@ -106,28 +113,34 @@ def upsert(conn: duckdb.DuckDBPyConnection, table: Table, rows: Sequence[Mapping
         ids = sorted(set(parent_ids))
         if ids:
             anti = " AND ".join(f"s.{k} = t.{k}" for k in table.key)
-            counts.deleted = len(conn.execute(
-                f"DELETE FROM {table.qualified} t WHERE t.{table.parent_key} IN (SELECT unnest(?::BIGINT[])) "
-                f"AND NOT EXISTS (SELECT 1 FROM {stg} s WHERE {anti}) RETURNING 1", [ids]).fetchall())
+            counts.deleted = len(
+                conn.execute(
+                    f"DELETE FROM {table.qualified} t WHERE t.{table.parent_key} IN (SELECT unnest(?::BIGINT[])) "
+                    f"AND NOT EXISTS (SELECT 1 FROM {stg} s WHERE {anti}) RETURNING 1",
+                    [ids],
+                ).fetchall()
+            )
     conn.execute(f"DROP TABLE IF EXISTS {stg}")
     conn.execute(f"DROP TABLE IF EXISTS chg_{table.name}")
     return counts
 
 
-def mark_deleted(conn: duckdb.DuckDBPyConnection, table: Table, column: str, ids: Sequence[int],
-                 now: datetime) -> int:
+def mark_deleted(conn: duckdb.DuckDBPyConnection, table: Table, column: str, ids: Sequence[int], now: datetime) -> int:
     """Soft-delete rows whose `column` is in `ids` (records that vanished from Brightpearl); returns rows marked."""
     if not ids:
         return 0
-    return len(conn.execute(
-        f"UPDATE {table.qualified} SET is_deleted = true, deleted_seen_at = ?::TIMESTAMPTZ, "
-        f"_synced_at = ?::TIMESTAMPTZ WHERE {column} IN (SELECT unnest(?::BIGINT[])) AND NOT is_deleted RETURNING 1",
-        [now, now, list(ids)],
-    ).fetchall())
+    return len(
+        conn.execute(
+            f"UPDATE {table.qualified} SET is_deleted = true, deleted_seen_at = ?::TIMESTAMPTZ, "
+            f"_synced_at = ?::TIMESTAMPTZ WHERE {column} IN (SELECT unnest(?::BIGINT[])) AND NOT is_deleted RETURNING 1",
+            [now, now, list(ids)],
+        ).fetchall()
+    )
 
 
-def local_state(conn: duckdb.DuckDBPyConnection, table: Table, columns: Sequence[str],
-                ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
+def local_state(
+    conn: duckdb.DuckDBPyConnection, table: Table, columns: Sequence[str], ids: Sequence[int]
+) -> dict[int, tuple[Any, ...]]:
     """{id: (is_deleted, *columns)} for the given ids of a single-key table."""
     key = table.key[0]
     select = ", ".join(["is_deleted", *columns])

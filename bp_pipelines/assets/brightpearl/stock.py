@@ -5,7 +5,6 @@ since the last stock sync (orders allocate stock, shipments consume it); reconci
 refresh every product. `as_of` is the fetch time.
 """
 
-
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -57,7 +56,7 @@ class StockSync:
     def product_chunks(self, full: bool) -> Iterator[list[int]]:
         """Keyset-paged product ids (never the whole table in memory): retries first, then changed or all."""
         for start in range(0, len(self.retry_ids), PRODUCT_AVAILABILITY_MAX_IDS):
-            yield self.retry_ids[start:start + PRODUCT_AVAILABILITY_MAX_IDS]
+            yield self.retry_ids[start : start + PRODUCT_AVAILABILITY_MAX_IDS]
         if full or self.since is None:
             sql, params = "SELECT product_id FROM brightpearl.products WHERE NOT is_deleted", []
         else:
@@ -65,9 +64,13 @@ class StockSync:
         last = -1
         while True:
             with self.wh.connect() as conn:
-                ids = [r[0] for r in conn.execute(
-                    f"SELECT DISTINCT product_id FROM ({sql}) WHERE product_id > ? ORDER BY 1 LIMIT ?",
-                    [*params, last, PRODUCT_AVAILABILITY_MAX_IDS]).fetchall()]
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        f"SELECT DISTINCT product_id FROM ({sql}) WHERE product_id > ? ORDER BY 1 LIMIT ?",
+                        [*params, last, PRODUCT_AVAILABILITY_MAX_IDS],
+                    ).fetchall()
+                ]
             if not ids:
                 return
             yield ids
@@ -94,8 +97,9 @@ class StockSync:
             return
         if not isinstance(response, dict):
             for pid in ids:
-                self._quarantine(str(pid), f"product-availability is not an object: {type(response).__name__}",
-                                 response)
+                self._quarantine(
+                    str(pid), f"product-availability is not an object: {type(response).__name__}", response
+                )
             return
         rows, replaced = [], []
         for pid, raw in response.items():
@@ -103,8 +107,10 @@ class StockSync:
                 product_rows = availability_rows(pid, raw, self.as_of)
                 for row in product_rows:
                     if self.refs.warehouses and row["warehouse_id"] not in self.refs.warehouses:
-                        raise RecordError(f"unknown warehouse_id {row['warehouse_id']}: refresh reference data "
-                                          "(materialize warehouses)")
+                        raise RecordError(
+                            f"unknown warehouse_id {row['warehouse_id']}: refresh reference data "
+                            "(materialize warehouses)"
+                        )
             except RecordError as exc:
                 self._quarantine(str(pid), str(exc), raw)
                 continue
@@ -134,7 +140,9 @@ class StockSync:
     tags={"table": "brightpearl.stock_levels"},
 )
 def stock_levels(
-    context: dg.AssetExecutionContext, config: SyncConfig, brightpearl: BrightpearlResource,
+    context: dg.AssetExecutionContext,
+    config: SyncConfig,
+    brightpearl: BrightpearlResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     """Stock on hand per product and warehouse (in stock, on hand = in stock - allocated, allocated, in transit)
@@ -152,15 +160,42 @@ def stock_levels(
         except BrightpearlError as exc:
             raise api_failure(RESOURCE, exc) from exc
         with warehouse.connect() as conn:
-            bk.set_watermark(conn, RESOURCE, sync.as_of, sync.as_of, mode=mode, window=(sync.since, sync.as_of),
-                             run_id=context.run_id, reconciled=full)
-        meta = build_metadata(counts=sync.counts, quarantined=sync.quarantined, client=client_stats, mode=mode,
-                              window_from=sync.since, window_to=sync.as_of, watermark=sync.as_of,
-                              extra={"refresh": "all products" if full else "changed since last stock sync",
-                                     "quarantine_resolved": sync.resolved})
-        log_run(warehouse, run_id=context.run_id, asset=RESOURCE, partition_range=None, started=sync.as_of,
-                meta=meta, window_from=sync.since, window_to=sync.as_of, watermark=sync.as_of)
+            bk.set_watermark(
+                conn,
+                RESOURCE,
+                sync.as_of,
+                sync.as_of,
+                mode=mode,
+                window=(sync.since, sync.as_of),
+                run_id=context.run_id,
+                reconciled=full,
+            )
+        meta = build_metadata(
+            counts=sync.counts,
+            quarantined=sync.quarantined,
+            client=client_stats,
+            mode=mode,
+            window_from=sync.since,
+            window_to=sync.as_of,
+            watermark=sync.as_of,
+            extra={
+                "refresh": "all products" if full else "changed since last stock sync",
+                "quarantine_resolved": sync.resolved,
+            },
+        )
+        log_run(
+            warehouse,
+            run_id=context.run_id,
+            asset=RESOURCE,
+            partition_range=None,
+            started=sync.as_of,
+            meta=meta,
+            window_from=sync.since,
+            window_to=sync.as_of,
+            watermark=sync.as_of,
+        )
         c = sync.counts
         published = publish_if_changed(
-            warehouse, bool(c.inserted or c.updated or c.deleted or sync.quarantined or sync.resolved))
+            warehouse, bool(c.inserted or c.updated or c.deleted or sync.quarantined or sync.resolved)
+        )
     return dg.MaterializeResult(metadata={**meta, "published": published})

@@ -13,8 +13,16 @@ from typing import Any
 
 from .coerce import RecordError, Row, obj, required, to_bool, to_int, to_money, to_str, to_ts
 
-__all__ = ["RecordError", "Row", "availability_rows", "contact_row", "goods_out_rows", "order_rows", "product_row",
-           "records_of"]
+__all__ = [
+    "RecordError",
+    "Row",
+    "availability_rows",
+    "contact_row",
+    "goods_out_rows",
+    "order_rows",
+    "product_row",
+    "records_of",
+]
 
 
 # ------------------------------------------------------------------ products and contacts
@@ -25,8 +33,10 @@ def product_row(raw: Mapping[str, Any]) -> Row:
     if not isinstance(channels, list):
         raise RecordError("salesChannels is not a list")
     # The name lives per sales channel; the "Brightpearl" channel is the master name.
-    master = next((c for c in channels if isinstance(c, Mapping) and c.get("salesChannelName") == "Brightpearl"),
-                  channels[0] if channels else {})
+    master = next(
+        (c for c in channels if isinstance(c, Mapping) and c.get("salesChannelName") == "Brightpearl"),
+        channels[0] if channels else {},
+    )
     return {
         "product_id": to_int(required(raw, "id"), "id"),
         "sku": to_str(identity.get("sku"), "identity.sku"),
@@ -143,8 +153,9 @@ def _order_row(order_id: int, row_id: str, raw: Any) -> Row:
         "sku": to_str(raw.get("productSku"), f"{where}.productSku"),
         "product_name": to_str(raw.get("productName"), f"{where}.productName"),
         "quantity": to_money(obj(raw.get("quantity"), f"{where}.quantity").get("magnitude"), f"{where}.quantity"),
-        "unit_price": to_money(obj(raw.get("productPrice"), f"{where}.productPrice").get("value"),
-                               f"{where}.productPrice"),
+        "unit_price": to_money(
+            obj(raw.get("productPrice"), f"{where}.productPrice").get("value"), f"{where}.productPrice"
+        ),
         "item_cost": to_money(obj(raw.get("itemCost"), f"{where}.itemCost").get("value"), f"{where}.itemCost"),
         "discount_percentage": to_money(raw.get("discountPercentage"), f"{where}.discountPercentage"),
         "row_net": to_money(obj(value.get("rowNet"), f"{where}.rowNet").get("value"), f"{where}.rowNet"),
@@ -198,8 +209,10 @@ def goods_out_rows(note_id: Any, raw: Any) -> tuple[Row, list[Row]]:
             key = (to_int(row_id, "orderRows key"), to_int(required(line, "productId"), "productId"))
             qty = to_int(line.get("quantity"), f"orderRows[{row_id}].quantity") or 0
             quantities[key] = quantities.get(key, 0) + qty  # type: ignore[index]
-    rows = [{"goods_out_note_id": gon_id, "order_row_id": r, "product_id": p, "quantity": q}
-            for (r, p), q in quantities.items()]
+    rows = [
+        {"goods_out_note_id": gon_id, "order_row_id": r, "product_id": p, "quantity": q}
+        for (r, p), q in quantities.items()
+    ]
     return note, rows
 
 
@@ -211,12 +224,17 @@ def availability_rows(product_id: Any, raw: Any, as_of: datetime) -> list[Row]:
     rows = []
     for wid, figures in warehouses.items():
         figures = obj(figures, f"warehouses[{wid}]")
-        rows.append({
-            "product_id": pid, "warehouse_id": to_int(wid, "warehouse id"),
-            "in_stock": to_int(figures.get("inStock"), "inStock"), "on_hand": to_int(figures.get("onHand"), "onHand"),
-            "allocated": to_int(figures.get("allocated"), "allocated"),
-            "in_transit": to_int(figures.get("inTransit"), "inTransit"), "as_of": as_of,
-        })
+        rows.append(
+            {
+                "product_id": pid,
+                "warehouse_id": to_int(wid, "warehouse id"),
+                "in_stock": to_int(figures.get("inStock"), "inStock"),
+                "on_hand": to_int(figures.get("onHand"), "onHand"),
+                "allocated": to_int(figures.get("allocated"), "allocated"),
+                "in_transit": to_int(figures.get("inTransit"), "inTransit"),
+                "as_of": as_of,
+            }
+        )
     return rows
 
 

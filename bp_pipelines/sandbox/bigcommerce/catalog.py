@@ -21,36 +21,86 @@ from bp_pipelines.sandbox.bigcommerce.pagination import csv_ints, placeholders, 
 from bp_pipelines.sandbox.bigcommerce.storage import Where
 from bp_pipelines.sandbox.state import Store
 
-PRODUCT_SORTS = {"id": "id", "name": "name", "sku": "sku", "price": "CAST(price AS REAL)",
-                 "inventory_level": "inventory_level", "date_modified": "date_modified_ms"}
+PRODUCT_SORTS = {
+    "id": "id",
+    "name": "name",
+    "sku": "sku",
+    "price": "CAST(price AS REAL)",
+    "inventory_level": "inventory_level",
+    "date_modified": "date_modified_ms",
+}
 
 
 def product_json(row: sqlite3.Row) -> dict[str, Any]:
     price = money_number(row["price"])
     return {
-        "id": int(row["id"]), "name": row["name"], "type": row["type"], "sku": row["sku"],
-        "description": "", "weight": 0, "width": 0, "depth": 0, "height": 0,
-        "price": price, "cost_price": 0, "retail_price": 0, "sale_price": 0, "map_price": 0,
+        "id": int(row["id"]),
+        "name": row["name"],
+        "type": row["type"],
+        "sku": row["sku"],
+        "description": "",
+        "weight": 0,
+        "width": 0,
+        "depth": 0,
+        "height": 0,
+        "price": price,
+        "cost_price": 0,
+        "retail_price": 0,
+        "sale_price": 0,
+        "map_price": 0,
         "calculated_price": price,
-        "tax_class_id": 0, "product_tax_code": "", "categories": [], "brand_id": 0,
-        "inventory_level": int(row["inventory_level"]), "inventory_warning_level": 0,
+        "tax_class_id": 0,
+        "product_tax_code": "",
+        "categories": [],
+        "brand_id": 0,
+        "inventory_level": int(row["inventory_level"]),
+        "inventory_warning_level": 0,
         "inventory_tracking": row["inventory_tracking"],
-        "fixed_cost_shipping_price": 0, "is_free_shipping": False, "is_visible": True, "is_featured": False,
-        "related_products": [-1], "warranty": "", "bin_picking_number": "", "layout_file": "", "upc": "",
-        "search_keywords": "", "availability_description": "", "availability": "available",
-        "gift_wrapping_options_type": "any", "gift_wrapping_options_list": [], "sort_order": 0,
-        "condition": "New", "is_condition_shown": False, "order_quantity_minimum": 0, "order_quantity_maximum": 0,
-        "page_title": "", "meta_keywords": [], "meta_description": "", "view_count": 0,
-        "preorder_release_date": None, "preorder_message": "", "is_preorder_only": False,
-        "is_price_hidden": False, "price_hidden_label": "",
+        "fixed_cost_shipping_price": 0,
+        "is_free_shipping": False,
+        "is_visible": True,
+        "is_featured": False,
+        "related_products": [-1],
+        "warranty": "",
+        "bin_picking_number": "",
+        "layout_file": "",
+        "upc": "",
+        "search_keywords": "",
+        "availability_description": "",
+        "availability": "available",
+        "gift_wrapping_options_type": "any",
+        "gift_wrapping_options_list": [],
+        "sort_order": 0,
+        "condition": "New",
+        "is_condition_shown": False,
+        "order_quantity_minimum": 0,
+        "order_quantity_maximum": 0,
+        "page_title": "",
+        "meta_keywords": [],
+        "meta_description": "",
+        "view_count": 0,
+        "preorder_release_date": None,
+        "preorder_message": "",
+        "is_preorder_only": False,
+        "is_price_hidden": False,
+        "price_hidden_label": "",
         "custom_url": {"url": f"/products/{int(row['id'])}/", "is_customized": False},
-        "open_graph_type": "product", "open_graph_title": "", "open_graph_description": "",
-        "open_graph_use_meta_description": True, "open_graph_use_product_name": True,
-        "open_graph_use_image": True, "gtin": "", "mpn": "",
-        "reviews_rating_sum": 0, "reviews_count": 0, "total_sold": 0,
-        "date_created": iso8601(row["date_created_ms"]), "date_modified": iso8601(row["date_modified_ms"]),
+        "open_graph_type": "product",
+        "open_graph_title": "",
+        "open_graph_description": "",
+        "open_graph_use_meta_description": True,
+        "open_graph_use_product_name": True,
+        "open_graph_use_image": True,
+        "gtin": "",
+        "mpn": "",
+        "reviews_rating_sum": 0,
+        "reviews_count": 0,
+        "total_sold": 0,
+        "date_created": iso8601(row["date_created_ms"]),
+        "date_modified": iso8601(row["date_modified_ms"]),
         "base_variant_id": row["base_variant_id"],
-        "option_set_id": None, "option_set_display": "right",
+        "option_set_id": None,
+        "option_set_display": "right",
     }
 
 
@@ -59,15 +109,32 @@ def variant_json(row: sqlite3.Row, product_price: Any, base_variant_id: int | No
     variant_id = int(row["id"])
     own_price = None if row["price"] in (None, "") else money_number(row["price"])
     return {
-        "id": variant_id, "product_id": int(row["product_id"]), "sku": row["sku"],
+        "id": variant_id,
+        "product_id": int(row["product_id"]),
+        "sku": row["sku"],
         "sku_id": None if variant_id == base_variant_id else variant_id,  # null for the base variant
-        "price": own_price, "calculated_price": own_price if own_price is not None else money_number(product_price),
-        "sale_price": None, "retail_price": None, "map_price": None, "cost_price": 0,
-        "weight": None, "calculated_weight": 0, "width": None, "height": None, "depth": None,
-        "is_free_shipping": False, "fixed_cost_shipping_price": None,
-        "purchasing_disabled": False, "purchasing_disabled_message": "", "image_url": "",
-        "upc": row["upc"], "mpn": "", "gtin": "",
-        "inventory_level": int(row["inventory_level"]), "inventory_warning_level": 0, "bin_picking_number": "",
+        "price": own_price,
+        "calculated_price": own_price if own_price is not None else money_number(product_price),
+        "sale_price": None,
+        "retail_price": None,
+        "map_price": None,
+        "cost_price": 0,
+        "weight": None,
+        "calculated_weight": 0,
+        "width": None,
+        "height": None,
+        "depth": None,
+        "is_free_shipping": False,
+        "fixed_cost_shipping_price": None,
+        "purchasing_disabled": False,
+        "purchasing_disabled_message": "",
+        "image_url": "",
+        "upc": row["upc"],
+        "mpn": "",
+        "gtin": "",
+        "inventory_level": int(row["inventory_level"]),
+        "inventory_warning_level": 0,
+        "bin_picking_number": "",
         "option_values": loads_or(row["option_values_json"], []),
     }
 
@@ -109,8 +176,10 @@ def _product_where(params: Mapping[str, str]) -> Where:
 def variants_by_product(store: Store, product_ids: list[int]) -> dict[int, list[sqlite3.Row]]:
     out: dict[int, list[sqlite3.Row]] = {pid: [] for pid in product_ids}
     if product_ids:
-        for row in store.query(f"SELECT * FROM bc_variants WHERE product_id IN ({placeholders(product_ids)}) "
-                               "ORDER BY id", tuple(product_ids)):
+        for row in store.query(
+            f"SELECT * FROM bc_variants WHERE product_id IN ({placeholders(product_ids)}) ORDER BY id",
+            tuple(product_ids),
+        ):
             out[int(row["product_id"])].append(row)
     return out
 
@@ -133,7 +202,8 @@ def list_products(ctx: Ctx) -> Response:
     total = int(ctx.store.query_one(f"SELECT COUNT(*) FROM bc_products WHERE {where.sql}", tuple(where.params))[0])
     rows = ctx.store.query(
         f"SELECT * FROM bc_products WHERE {where.sql} ORDER BY {column} {direction}, id {direction} LIMIT ? OFFSET ?",
-        (*where.params, page.limit, page.offset))
+        (*where.params, page.limit, page.offset),
+    )
     data = _render_products(ctx.store, rows, split_csv(params.get("include")))
     return json_response({"data": data, "meta": v3_meta(page, total, len(data))})
 
@@ -157,7 +227,8 @@ def _list_variants(ctx: Ctx, where: Where) -> Response:
     rows = ctx.store.query(
         "SELECT v.*, p.price AS product_price, p.base_variant_id FROM bc_variants v "
         f"LEFT JOIN bc_products p ON p.id = v.product_id WHERE {where.sql} ORDER BY v.id LIMIT ? OFFSET ?",
-        (*where.params, page.limit, page.offset))
+        (*where.params, page.limit, page.offset),
+    )
     data = [variant_json(r, r["product_price"], r["base_variant_id"]) for r in rows]
     return json_response({"data": data, "meta": v3_meta(page, total, len(data))})
 

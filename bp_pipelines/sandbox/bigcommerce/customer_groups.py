@@ -26,14 +26,19 @@ from bp_pipelines.sandbox.bigcommerce.pagination import v2_page
 from bp_pipelines.sandbox.bigcommerce.storage import Where, now_ms, transaction
 from bp_pipelines.sandbox.state import Store
 
-SELECT = ("SELECT g.*, x.discount_rules_json, COALESCE(x.is_group_for_guests, 0) AS is_group_for_guests, "
-          "x.date_created_ms, x.date_modified_ms FROM bc_customer_groups g "
-          "LEFT JOIN bc_customer_group_extras x ON x.group_id = g.id ")
+SELECT = (
+    "SELECT g.*, x.discount_rules_json, COALESCE(x.is_group_for_guests, 0) AS is_group_for_guests, "
+    "x.date_created_ms, x.date_modified_ms FROM bc_customer_groups g "
+    "LEFT JOIN bc_customer_group_extras x ON x.group_id = g.id "
+)
 READ_ONLY = frozenset({"id", "date_created", "date_modified"})
 WRITABLE = frozenset({"name", "is_default", "category_access", "discount_rules", "is_group_for_guests"})
 CATEGORY_ACCESS_TYPES = ("all", "specific", "none")
-DATE_FILTERS = {f"{field}{suffix}": (field, op) for field in ("date_created", "date_modified")
-                for suffix, op in (("", "="), (":min", ">="), (":max", "<="))}
+DATE_FILTERS = {
+    f"{field}{suffix}": (field, op)
+    for field in ("date_created", "date_modified")
+    for suffix, op in (("", "="), (":min", ">="), (":max", "<="))
+}
 
 
 def group_json(row: sqlite3.Row) -> dict[str, Any]:
@@ -91,8 +96,9 @@ def _load(store: Store, group_id: int) -> sqlite3.Row:
 def list_groups(ctx: Ctx) -> Response:
     page = v2_page(ctx.params)
     where = _where(ctx.params)
-    rows = ctx.store.query(SELECT + f"WHERE {where.sql} ORDER BY g.id LIMIT ? OFFSET ?",
-                           (*where.params, page.limit, page.offset))
+    rows = ctx.store.query(
+        SELECT + f"WHERE {where.sql} ORDER BY g.id LIMIT ? OFFSET ?", (*where.params, page.limit, page.offset)
+    )
     if not rows:
         return no_content()
     return json_response([group_json(r) for r in rows])
@@ -131,8 +137,9 @@ def _validated(body: Any, *, creating: bool) -> dict[str, Any]:
 
 
 def _check_name(store: Store, name: str, own_id: int | None) -> None:
-    row = store.query_one("SELECT id FROM bc_customer_groups WHERE lower(name) = lower(?) AND id != ?",
-                          (name.strip(), own_id or -1))
+    row = store.query_one(
+        "SELECT id FROM bc_customer_groups WHERE lower(name) = lower(?) AND id != ?", (name.strip(), own_id or -1)
+    )
     if row is not None:
         raise ApiError(409, f"A customer group with the name '{name}' already exists.")
 
@@ -145,17 +152,25 @@ def _write(store: Store, group_id: int, body: dict[str, Any], now: int, *, creat
             value = body[key].strip() if key == "name" else int(body[key])
             store.execute(f"UPDATE bc_customer_groups SET {column} = ? WHERE id = ?", (value, group_id))
     if "category_access" in body:
-        store.execute("UPDATE bc_customer_groups SET category_access_json = ? WHERE id = ?",
-                      (dumps(body["category_access"]), group_id))
-    store.execute("INSERT INTO bc_customer_group_extras (group_id, date_created_ms, date_modified_ms) "
-                  "VALUES (?, ?, ?) ON CONFLICT(group_id) DO UPDATE SET date_modified_ms = excluded.date_modified_ms",
-                  (group_id, now if creating else None, now))
+        store.execute(
+            "UPDATE bc_customer_groups SET category_access_json = ? WHERE id = ?",
+            (dumps(body["category_access"]), group_id),
+        )
+    store.execute(
+        "INSERT INTO bc_customer_group_extras (group_id, date_created_ms, date_modified_ms) "
+        "VALUES (?, ?, ?) ON CONFLICT(group_id) DO UPDATE SET date_modified_ms = excluded.date_modified_ms",
+        (group_id, now if creating else None, now),
+    )
     if "discount_rules" in body:
-        store.execute("UPDATE bc_customer_group_extras SET discount_rules_json = ? WHERE group_id = ?",
-                      (dumps(body["discount_rules"]), group_id))
+        store.execute(
+            "UPDATE bc_customer_group_extras SET discount_rules_json = ? WHERE group_id = ?",
+            (dumps(body["discount_rules"]), group_id),
+        )
     if "is_group_for_guests" in body:
-        store.execute("UPDATE bc_customer_group_extras SET is_group_for_guests = ? WHERE group_id = ?",
-                      (int(body["is_group_for_guests"]), group_id))
+        store.execute(
+            "UPDATE bc_customer_group_extras SET is_group_for_guests = ? WHERE group_id = ?",
+            (int(body["is_group_for_guests"]), group_id),
+        )
 
 
 def create_group(ctx: Ctx) -> Response:

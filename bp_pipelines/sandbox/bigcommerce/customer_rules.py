@@ -15,18 +15,53 @@ from bp_pipelines.sandbox.bigcommerce.formatting import iso8601, loads_or
 
 MAX_BATCH = 10
 REQUIRED = ("email", "first_name", "last_name")
-MAX_LENGTHS = {"email": 250, "first_name": 100, "last_name": 100, "company": 255, "phone": 50, "notes": 65535,
-               "tax_exempt_category": 255}
-READ_ONLY_POST = frozenset({"id", "date_created", "date_modified", "address_count", "attribute_count",
-                            "registration_ip_address"})
-READ_ONLY_PUT = frozenset({"registration_ip_address", "date_created", "date_modified", "origin_channel_id",
-                           "address_count", "attribute_count"})
-EXTRA_FIELDS = ("tax_exempt_category", "accepts_product_review_abandoned_cart_emails", "channel_ids",
-                "store_credit_amounts")
-ADDRESS_FIELDS = ("first_name", "last_name", "company", "address1", "address2", "city", "state_or_province",
-                  "postal_code", "country_code", "phone", "address_type")
-INCLUDES = {"addresses": "addresses", "storecredit": "store_credit_amounts", "attributes": "attributes",
-            "formfields": "form_fields"}
+MAX_LENGTHS = {
+    "email": 250,
+    "first_name": 100,
+    "last_name": 100,
+    "company": 255,
+    "phone": 50,
+    "notes": 65535,
+    "tax_exempt_category": 255,
+}
+READ_ONLY_POST = frozenset(
+    {"id", "date_created", "date_modified", "address_count", "attribute_count", "registration_ip_address"}
+)
+READ_ONLY_PUT = frozenset(
+    {
+        "registration_ip_address",
+        "date_created",
+        "date_modified",
+        "origin_channel_id",
+        "address_count",
+        "attribute_count",
+    }
+)
+EXTRA_FIELDS = (
+    "tax_exempt_category",
+    "accepts_product_review_abandoned_cart_emails",
+    "channel_ids",
+    "store_credit_amounts",
+)
+ADDRESS_FIELDS = (
+    "first_name",
+    "last_name",
+    "company",
+    "address1",
+    "address2",
+    "city",
+    "state_or_province",
+    "postal_code",
+    "country_code",
+    "phone",
+    "address_type",
+)
+INCLUDES = {
+    "addresses": "addresses",
+    "storecredit": "store_credit_amounts",
+    "attributes": "attributes",
+    "formfields": "form_fields",
+}
 
 
 def customer_json(row: sqlite3.Row, extras_json: str | None, include: set[str]) -> dict[str, Any]:
@@ -34,21 +69,33 @@ def customer_json(row: sqlite3.Row, extras_json: str | None, include: set[str]) 
     addresses = extras.get("addresses") or []
     attributes = extras.get("attributes") or []
     body: dict[str, Any] = {
-        "id": int(row["id"]), "email": row["email"], "first_name": row["first_name"],
-        "last_name": row["last_name"], "company": row["company"], "phone": row["phone"],
-        "registration_ip_address": extras.get("registration_ip_address", ""), "notes": row["notes"],
+        "id": int(row["id"]),
+        "email": row["email"],
+        "first_name": row["first_name"],
+        "last_name": row["last_name"],
+        "company": row["company"],
+        "phone": row["phone"],
+        "registration_ip_address": extras.get("registration_ip_address", ""),
+        "notes": row["notes"],
         "tax_exempt_category": extras.get("tax_exempt_category", ""),
         "customer_group_id": int(row["customer_group_id"]),
-        "date_modified": iso8601(row["date_modified_ms"]), "date_created": iso8601(row["date_created_ms"]),
-        "address_count": len(addresses), "attribute_count": len(attributes),
+        "date_modified": iso8601(row["date_modified_ms"]),
+        "date_created": iso8601(row["date_created_ms"]),
+        "address_count": len(addresses),
+        "attribute_count": len(attributes),
         "authentication": {"force_password_reset": bool(row["force_password_reset"])},
         "accepts_product_review_abandoned_cart_emails": bool(
-            extras.get("accepts_product_review_abandoned_cart_emails", False)),
+            extras.get("accepts_product_review_abandoned_cart_emails", False)
+        ),
         "origin_channel_id": int(row["origin_channel_id"]),
         "channel_ids": extras.get("channel_ids"),
     }
-    values = {"addresses": addresses, "store_credit_amounts": extras.get("store_credit_amounts") or [],
-              "attributes": attributes, "form_fields": extras.get("form_fields") or []}
+    values = {
+        "addresses": addresses,
+        "store_credit_amounts": extras.get("store_credit_amounts") or [],
+        "attributes": attributes,
+        "form_fields": extras.get("form_fields") or [],
+    }
     for name, field in INCLUDES.items():
         if name in include:
             body[field] = values[field]
@@ -84,8 +131,14 @@ def check_batch(body: Any, op: str) -> list[dict[str, Any]]:
     return body
 
 
-def validate(items: list[dict[str, Any]], *, creating: bool, emails_in_use: dict[str, int],
-             existing_ids: set[int], group_ids: set[int]) -> None:
+def validate(
+    items: list[dict[str, Any]],
+    *,
+    creating: bool,
+    emails_in_use: dict[str, int],
+    existing_ids: set[int],
+    group_ids: set[int],
+) -> None:
     """Raise one 422 naming every bad field; `emails_in_use` maps lower(email) -> customer id."""
     errors: dict[str, str] = {}
     missing = False
@@ -116,11 +169,13 @@ def validate(items: list[dict[str, Any]], *, creating: bool, emails_in_use: dict
                 holder = emails_in_use.get(email)
                 if (holder is not None and holder != own_id) or email in seen:
                     errors[f"{index}.email"] = (
-                        f"The email address '{item['email']}' is already in use by another customer.")
+                        f"The email address '{item['email']}' is already in use by another customer."
+                    )
                 seen[email] = index
         group = item.get("customer_group_id")
-        if group is not None and (isinstance(group, bool) or not isinstance(group, int)
-                                  or (group != 0 and group not in group_ids)):
+        if group is not None and (
+            isinstance(group, bool) or not isinstance(group, int) or (group != 0 and group not in group_ids)
+        ):
             errors[f"{index}.customer_group_id"] = f"Customer group {group} does not exist."
     if errors:
         op = "Create" if creating else "Update"
@@ -139,8 +194,14 @@ def merged_extras(
         addresses = []
         for n, raw in enumerate(item.get("addresses") or [], start=1):
             address = {k: raw.get(k, "") for k in ADDRESS_FIELDS if isinstance(raw, dict)}
-            address.update({"id": customer_id * 100 + n, "customer_id": customer_id,
-                            "country": address.get("country_code", ""), "form_fields": []})
+            address.update(
+                {
+                    "id": customer_id * 100 + n,
+                    "customer_id": customer_id,
+                    "country": address.get("country_code", ""),
+                    "form_fields": [],
+                }
+            )
             addresses.append(address)
         extras["addresses"] = addresses
         extras["attributes"] = item.get("attributes") or []

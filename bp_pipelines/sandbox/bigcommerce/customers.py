@@ -17,8 +17,10 @@ from bp_pipelines.sandbox.bigcommerce.pagination import csv_ints, placeholders, 
 from bp_pipelines.sandbox.bigcommerce.storage import Where, now_ms, transaction
 from bp_pipelines.sandbox.state import Store
 
-SELECT = ("SELECT c.*, x.extras_json AS extras_json FROM bc_customers c "
-          "LEFT JOIN bc_customer_extras x ON x.customer_id = c.id ")
+SELECT = (
+    "SELECT c.*, x.extras_json AS extras_json FROM bc_customers c "
+    "LEFT JOIN bc_customer_extras x ON x.customer_id = c.id "
+)
 SORTS = {"date_created": "c.date_created_ms", "date_modified": "c.date_modified_ms", "last_name": "c.last_name"}
 
 
@@ -76,8 +78,10 @@ def list_customers(ctx: Ctx) -> Response:
     page = v3_page(params)
     where = _where(params)
     total = int(ctx.store.query_one(f"SELECT COUNT(*) FROM bc_customers c WHERE {where.sql}", tuple(where.params))[0])
-    rows = ctx.store.query(SELECT + f"WHERE {where.sql} ORDER BY {_order_by(params)} LIMIT ? OFFSET ?",
-                           (*where.params, page.limit, page.offset))
+    rows = ctx.store.query(
+        SELECT + f"WHERE {where.sql} ORDER BY {_order_by(params)} LIMIT ? OFFSET ?",
+        (*where.params, page.limit, page.offset),
+    )
     data = _render(rows, set(split_csv(params.get("include"))))
     return json_response({"data": data, "meta": v3_meta(page, total, len(data))})
 
@@ -95,9 +99,11 @@ def load_customers(store: Store, ids: list[int]) -> list[dict[str, Any]]:
 
 
 def _save_extras(store: Store, customer_id: int, extras: dict[str, Any]) -> None:
-    store.execute("INSERT INTO bc_customer_extras (customer_id, extras_json) VALUES (?, ?) "
-                  "ON CONFLICT(customer_id) DO UPDATE SET extras_json = excluded.extras_json",
-                  (customer_id, dumps(extras)))
+    store.execute(
+        "INSERT INTO bc_customer_extras (customer_id, extras_json) VALUES (?, ?) "
+        "ON CONFLICT(customer_id) DO UPDATE SET extras_json = excluded.extras_json",
+        (customer_id, dumps(extras)),
+    )
 
 
 def create_customers(ctx: Ctx) -> Response:
@@ -113,9 +119,20 @@ def create_customers(ctx: Ctx) -> Response:
                 "INSERT INTO bc_customers (email, first_name, last_name, company, phone, notes, customer_group_id, "
                 "force_password_reset, origin_channel_id, date_created_ms, date_modified_ms) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (item["email"].strip(), item["first_name"], item["last_name"], item.get("company", ""),
-                 item.get("phone", ""), item.get("notes", ""), int(item.get("customer_group_id") or 0),
-                 int(bool(auth.get("force_password_reset"))), int(item.get("origin_channel_id") or 1), now, now))
+                (
+                    item["email"].strip(),
+                    item["first_name"],
+                    item["last_name"],
+                    item.get("company", ""),
+                    item.get("phone", ""),
+                    item.get("notes", ""),
+                    int(item.get("customer_group_id") or 0),
+                    int(bool(auth.get("force_password_reset"))),
+                    int(item.get("origin_channel_id") or 1),
+                    now,
+                    now,
+                ),
+            )
             customer_id = int(cursor.lastrowid or 0)
             _save_extras(ctx.store, customer_id, rules.merged_extras(None, item, customer_id, creating=True))
             created.append(customer_id)
@@ -129,8 +146,11 @@ def update_customers(ctx: Ctx) -> Response:
         rules.validate(items, creating=False, emails_in_use=emails, existing_ids=ids, group_ids=groups)
         now = now_ms(ctx.store)
         for item in items:
-            changes: dict[str, Any] = {k: item[k] for k in ("email", "first_name", "last_name", "company", "phone",
-                                                            "notes", "customer_group_id") if k in item}
+            changes: dict[str, Any] = {
+                k: item[k]
+                for k in ("email", "first_name", "last_name", "company", "phone", "notes", "customer_group_id")
+                if k in item
+            }
             auth = item.get("authentication")
             if isinstance(auth, dict) and "force_password_reset" in auth:
                 changes["force_password_reset"] = int(bool(auth["force_password_reset"]))
@@ -153,5 +173,8 @@ def delete_customers(ctx: Ctx) -> Response:
 
 
 def routes(gw: Gateway) -> list[Route]:
-    return [gw.route("/v3/customers", GET=list_customers, POST=create_customers, PUT=update_customers,
-                     DELETE=delete_customers)]
+    return [
+        gw.route(
+            "/v3/customers", GET=list_customers, POST=create_customers, PUT=update_customers, DELETE=delete_customers
+        )
+    ]

@@ -77,6 +77,4 @@ def limit_too_large(max_limit: int) -> ApiError:
 
 
 def batch_too_large(max_items: int) -> ApiError:
-    return ApiError(
-        413, f"The request payload is too large. The maximum items allowed in the array is {max_items}."
-    )
+    return ApiError(413, f"The request payload is too large. The maximum items allowed in the array is {max_items}.")

@@ -65,17 +65,21 @@ def _sync_catalog(store: Store, product_ids: set[int], now: int) -> None:
         store.execute(
             "UPDATE bc_variants SET inventory_level = COALESCE((SELECT quantity FROM bc_inventory i "
             "WHERE i.variant_id = bc_variants.id AND i.location_id = ?), inventory_level) WHERE product_id = ?",
-            (default, product_id))
+            (default, product_id),
+        )
         product = store.query_one("SELECT * FROM bc_products WHERE id = ?", (product_id,))
         if product["inventory_tracking"] == "variant":
             row = store.query_one("SELECT SUM(inventory_level) FROM bc_variants WHERE product_id = ?", (product_id,))
         else:
-            row = store.query_one("SELECT inventory_level FROM bc_variants WHERE id = ?",
-                                  (items.base_key(store, product),))
+            row = store.query_one(
+                "SELECT inventory_level FROM bc_variants WHERE id = ?", (items.base_key(store, product),)
+            )
         level = int(row[0]) if row and row[0] is not None else int(product["inventory_level"])
         # Stock changes count as product modifications (unconfirmed), so date_modified:min syncs see them.
-        store.execute("UPDATE bc_products SET inventory_level = ?, date_modified_ms = MAX(date_modified_ms, ?) "
-                      "WHERE id = ?", (level, now, product_id))
+        store.execute(
+            "UPDATE bc_products SET inventory_level = ?, date_modified_ms = MAX(date_modified_ms, ?) WHERE id = ?",
+            (level, now, product_id),
+        )
 
 
 def absolute_adjustment(ctx: Ctx) -> Response:
@@ -85,7 +89,8 @@ def absolute_adjustment(ctx: Ctx) -> Response:
             ctx.store.execute(
                 "INSERT INTO bc_inventory (location_id, variant_id, quantity) VALUES (?, ?, ?) "
                 "ON CONFLICT(location_id, variant_id) DO UPDATE SET quantity = excluded.quantity",
-                (location, target.variant_id, quantity))
+                (location, target.variant_id, quantity),
+            )
         _sync_catalog(ctx.store, {t.product_id for _, t, _ in resolved}, now_ms(ctx.store))
     return json_response({"transaction_id": str(uuid.uuid4())})
 
@@ -115,19 +120,28 @@ def list_items(ctx: Ctx) -> Response:
     page, rows, total = _page_items(ctx)
     wanted_ids = set(csv_ints(ctx.params, "location_id:in"))
     wanted_codes = set(split_csv(ctx.params.get("location_code:in")))
-    locs = [loc for loc in items.locations(ctx.store)
-            if (not wanted_ids or int(loc["id"]) in wanted_ids) and (not wanted_codes or loc["code"] in wanted_codes)]
+    locs = [
+        loc
+        for loc in items.locations(ctx.store)
+        if (not wanted_ids or int(loc["id"]) in wanted_ids) and (not wanted_codes or loc["code"] in wanted_codes)
+    ]
     levels = items.stock(ctx.store, [int(r["variant_id"]) for r in rows])
     data = []
     for row in rows:
         per_location = []
         for loc in locs:
             onhand = levels.get((int(loc["id"]), int(row["variant_id"])), 0)
-            per_location.append({
-                "location_id": int(loc["id"]), "location_code": loc["code"], "location_name": loc["label"],
-                "available_to_sell": onhand, "total_inventory_onhand": onhand, "location_enabled": True,
-                "settings": items.settings_json(),
-            })
+            per_location.append(
+                {
+                    "location_id": int(loc["id"]),
+                    "location_code": loc["code"],
+                    "location_name": loc["label"],
+                    "available_to_sell": onhand,
+                    "total_inventory_onhand": onhand,
+                    "location_enabled": True,
+                    "settings": items.settings_json(),
+                }
+            )
         data.append({"identity": items.identity_json(row, with_sku_id=True), "locations": per_location})
     return json_response({"data": data, "meta": v3_meta(page, total, len(data))})
 
@@ -141,8 +155,14 @@ def list_location_items(ctx: Ctx) -> Response:
     data = []
     for row in rows:
         onhand = levels.get((location_id, int(row["variant_id"])), 0)
-        data.append({"identity": items.identity_json(row, with_sku_id=False), "available_to_sell": onhand,
-                     "total_inventory_onhand": onhand, "settings": items.settings_json()})
+        data.append(
+            {
+                "identity": items.identity_json(row, with_sku_id=False),
+                "available_to_sell": onhand,
+                "total_inventory_onhand": onhand,
+                "settings": items.settings_json(),
+            }
+        )
     return json_response({"data": data, "meta": v3_meta(page, total, len(data))})
 
 
@@ -150,9 +170,12 @@ def list_locations(ctx: Ctx) -> Response:
     page = v3_page(ctx.params)
     wanted_ids = set(csv_ints(ctx.params, "location_id:in"))
     wanted_codes = set(split_csv(ctx.params.get("location_code:in")))
-    locs = [loc for loc in items.locations(ctx.store)
-            if (not wanted_ids or int(loc["id"]) in wanted_ids) and (not wanted_codes or loc["code"] in wanted_codes)]
-    chunk = locs[page.offset:page.offset + page.limit]
+    locs = [
+        loc
+        for loc in items.locations(ctx.store)
+        if (not wanted_ids or int(loc["id"]) in wanted_ids) and (not wanted_codes or loc["code"] in wanted_codes)
+    ]
+    chunk = locs[page.offset : page.offset + page.limit]
     created = now_ms(ctx.store)
     data = [items.location_json(loc, created) for loc in chunk]
     return json_response({"data": data, "meta": v3_meta(page, len(locs), len(data))})

@@ -52,13 +52,30 @@ def location_json(loc: dict[str, Any], created_ms: int) -> dict[str, Any]:
     created = (iso8601(created_ms) or "").replace("+00:00", "Z")
     closed = {"open": False, "opening": "00:00", "closing": "00:00"}
     return {
-        "id": int(loc["id"]), "code": loc["code"], "label": loc["label"], "description": "",
-        "managed_by_external_source": False, "type_id": "PHYSICAL", "enabled": True,
-        "operating_hours": {day: dict(closed) for day in WEEK}, "time_zone": "Etc/UTC",
-        "created_at": created, "updated_at": created,
-        "address": {"address1": "", "address2": "", "city": "", "state": "", "zip": "", "email": "", "phone": "",
-                    "geo_coordinates": {"latitude": 0, "longitude": 0}, "country_code": ""},
-        "storefront_visibility": True, "special_hours": [],
+        "id": int(loc["id"]),
+        "code": loc["code"],
+        "label": loc["label"],
+        "description": "",
+        "managed_by_external_source": False,
+        "type_id": "PHYSICAL",
+        "enabled": True,
+        "operating_hours": {day: dict(closed) for day in WEEK},
+        "time_zone": "Etc/UTC",
+        "created_at": created,
+        "updated_at": created,
+        "address": {
+            "address1": "",
+            "address2": "",
+            "city": "",
+            "state": "",
+            "zip": "",
+            "email": "",
+            "phone": "",
+            "geo_coordinates": {"latitude": 0, "longitude": 0},
+            "country_code": "",
+        },
+        "storefront_visibility": True,
+        "special_hours": [],
     }
 
 
@@ -129,8 +146,9 @@ def stock(store: Store, variant_ids: list[int]) -> dict[tuple[int, int], int]:
     if not variant_ids:
         return {}
     marks = ",".join("?" for _ in variant_ids)
-    rows = store.query(f"SELECT location_id, variant_id, quantity FROM bc_inventory WHERE variant_id IN ({marks})",
-                       tuple(variant_ids))
+    rows = store.query(
+        f"SELECT location_id, variant_id, quantity FROM bc_inventory WHERE variant_id IN ({marks})", tuple(variant_ids)
+    )
     return {(int(r["location_id"]), int(r["variant_id"])): int(r["quantity"]) for r in rows}
 
 
@@ -139,8 +157,11 @@ def settings_json() -> dict[str, Any]:
 
 
 def identity_json(row: sqlite3.Row, *, with_sku_id: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"sku": row["sku"], "variant_id": int(row["variant_id"]),
-                            "product_id": int(row["product_id"])}
+    body: dict[str, Any] = {
+        "sku": row["sku"],
+        "variant_id": int(row["variant_id"]),
+        "product_id": int(row["product_id"]),
+    }
     if with_sku_id:
         base = row["base_variant_id"]
         body["sku_id"] = None if base is not None and int(base) == int(row["variant_id"]) else int(row["variant_id"])

@@ -19,15 +19,42 @@ from bp_pipelines.sandbox.bigcommerce.storage import now_ms, transaction
 from bp_pipelines.sandbox.state import Store
 
 # Fields of order_RespOnly that order_Put does not list, plus those the reference says cannot be PUT.
-READ_ONLY = frozenset({
-    "id", "date_modified", "date_shipped", "cart_id", "status", "custom_status", "subtotal_tax", "shipping_cost_tax",
-    "shipping_cost_tax_class_id", "handling_cost_tax", "handling_cost_tax_class_id", "wrapping_cost_tax",
-    "wrapping_cost_tax_class_id", "payment_status", "store_credit_amount", "gift_certificate_amount", "currency_id",
-    "currency_code", "currency_exchange_rate", "default_currency_id", "store_default_currency_code",
-    "store_default_to_transactional_exchange_rate", "coupon_discount", "shipping_address_count", "is_deleted",
-    "total_tax", "is_tax_inclusive_pricing", "is_email_opt_in", "coupons", "external_id", "external_merchant_id",
-    "credit_card_type",
-})
+READ_ONLY = frozenset(
+    {
+        "id",
+        "date_modified",
+        "date_shipped",
+        "cart_id",
+        "status",
+        "custom_status",
+        "subtotal_tax",
+        "shipping_cost_tax",
+        "shipping_cost_tax_class_id",
+        "handling_cost_tax",
+        "handling_cost_tax_class_id",
+        "wrapping_cost_tax",
+        "wrapping_cost_tax_class_id",
+        "payment_status",
+        "store_credit_amount",
+        "gift_certificate_amount",
+        "currency_id",
+        "currency_code",
+        "currency_exchange_rate",
+        "default_currency_id",
+        "store_default_currency_code",
+        "store_default_to_transactional_exchange_rate",
+        "coupon_discount",
+        "shipping_address_count",
+        "is_deleted",
+        "total_tax",
+        "is_tax_inclusive_pricing",
+        "is_email_opt_in",
+        "coupons",
+        "external_id",
+        "external_merchant_id",
+        "credit_card_type",
+    }
+)
 MAX_TEXT = 65535
 
 
@@ -44,7 +71,9 @@ def address_counts(store: Store, order_ids: list[int]) -> dict[int, int]:
         return {}
     rows = store.query(
         f"SELECT order_id, COUNT(*) AS n FROM bc_shipping_addresses WHERE order_id IN ({placeholders(order_ids)}) "
-        "GROUP BY order_id", tuple(order_ids))
+        "GROUP BY order_id",
+        tuple(order_ids),
+    )
     return {int(r["order_id"]): int(r["n"]) for r in rows}
 
 
@@ -73,7 +102,8 @@ def list_orders(ctx: Ctx) -> Response:
     where = build_where(params, allow_paging=True, hide_incomplete=True)
     rows = ctx.store.query(
         f"SELECT * FROM bc_orders WHERE {where.sql} ORDER BY {order_by(params)} LIMIT ? OFFSET ?",
-        (*where.params, page.limit, page.offset))
+        (*where.params, page.limit, page.offset),
+    )
     if not rows:
         return no_content()  # V2: nothing matches / past the last page -> 204, empty body
     counts = address_counts(ctx.store, [int(r["id"]) for r in rows])
@@ -83,7 +113,8 @@ def list_orders(ctx: Ctx) -> Response:
 def count_orders(ctx: Ctx) -> Response:
     where = build_where(ctx.params, allow_paging=False, hide_incomplete=False)
     rows = ctx.store.query(
-        f"SELECT status_id, COUNT(*) AS n FROM bc_orders WHERE {where.sql} GROUP BY status_id", tuple(where.params))
+        f"SELECT status_id, COUNT(*) AS n FROM bc_orders WHERE {where.sql} GROUP BY status_id", tuple(where.params)
+    )
     by_status = {int(r["status_id"]): int(r["n"]) for r in rows}
     statuses = []
     for status in sorted(STATUSES, key=lambda s: s.order):
@@ -158,7 +189,8 @@ def list_order_products(ctx: Ctx) -> Response:
     page = v2_page(ctx.params)
     rows = ctx.store.query(
         "SELECT * FROM bc_order_products WHERE order_id = ? ORDER BY id LIMIT ? OFFSET ?",
-        (order_id, page.limit, page.offset))
+        (order_id, page.limit, page.offset),
+    )
     if not rows:
         return no_content()
     return json_response([fmt.order_product_json(r) for r in rows])
@@ -167,8 +199,9 @@ def list_order_products(ctx: Ctx) -> Response:
 def get_order_product(ctx: Ctx) -> Response:
     order_id = _order_id(ctx)
     load_order(ctx.store, order_id)
-    row = ctx.store.query_one("SELECT * FROM bc_order_products WHERE order_id = ? AND id = ?",
-                              (order_id, int(ctx.path_params["product_id"])))
+    row = ctx.store.query_one(
+        "SELECT * FROM bc_order_products WHERE order_id = ? AND id = ?", (order_id, int(ctx.path_params["product_id"]))
+    )
     if row is None:
         raise not_found()
     return json_response(fmt.order_product_json(row))
@@ -180,7 +213,8 @@ def list_shipping_addresses(ctx: Ctx) -> Response:
     page = v2_page(ctx.params)
     rows = ctx.store.query(
         "SELECT * FROM bc_shipping_addresses WHERE order_id = ? ORDER BY id LIMIT ? OFFSET ?",
-        (order_id, page.limit, page.offset))
+        (order_id, page.limit, page.offset),
+    )
     if not rows:
         return no_content()
     return json_response([fmt.shipping_address_json(ctx, r) for r in rows])
@@ -189,8 +223,10 @@ def list_shipping_addresses(ctx: Ctx) -> Response:
 def get_shipping_address(ctx: Ctx) -> Response:
     order_id = _order_id(ctx)
     load_order(ctx.store, order_id)
-    row = ctx.store.query_one("SELECT * FROM bc_shipping_addresses WHERE order_id = ? AND id = ?",
-                              (order_id, int(ctx.path_params["address_id"])))
+    row = ctx.store.query_one(
+        "SELECT * FROM bc_shipping_addresses WHERE order_id = ? AND id = ?",
+        (order_id, int(ctx.path_params["address_id"])),
+    )
     if row is None:
         raise not_found()
     return json_response(fmt.shipping_address_json(ctx, row))

@@ -15,16 +15,51 @@ from bp_pipelines.sandbox.bigcommerce.errors import ApiError, invalid_field, not
 from bp_pipelines.sandbox.bigcommerce.formatting import loads_or, money4, rfc2822
 from bp_pipelines.sandbox.bigcommerce.order_format import ADDRESS_FIELDS
 
-READ_ONLY = frozenset({"id", "order_id", "customer_id", "date_created", "billing_address", "shipping_address",
-                       "shipping_provider_display_name", "generated_tracking_link"})
-TEXT_LIMITS = {"tracking_number": 50, "tracking_link": 500, "shipping_method": 250, "tracking_carrier": 100,
-               "comments": 65535}
-PUT_FIELDS = frozenset({"order_address_id", "tracking_number", "merchant_shipping_cost", "shipping_method",
-                        "shipping_provider", "tracking_carrier", "tracking_link", "comments"})
+READ_ONLY = frozenset(
+    {
+        "id",
+        "order_id",
+        "customer_id",
+        "date_created",
+        "billing_address",
+        "shipping_address",
+        "shipping_provider_display_name",
+        "generated_tracking_link",
+    }
+)
+TEXT_LIMITS = {
+    "tracking_number": 50,
+    "tracking_link": 500,
+    "shipping_method": 250,
+    "tracking_carrier": 100,
+    "comments": 65535,
+}
+PUT_FIELDS = frozenset(
+    {
+        "order_address_id",
+        "tracking_number",
+        "merchant_shipping_cost",
+        "shipping_method",
+        "shipping_provider",
+        "tracking_carrier",
+        "tracking_link",
+        "comments",
+    }
+)
 POST_FIELDS = PUT_FIELDS | {"items"}
-PROVIDERS = {"": "", "auspost": "Australia Post", "canadapost": "Canada Post", "endicia": "Endicia", "usps": "USPS",
-             "fedex": "FedEx", "royalmail": "Royal Mail", "ups": "UPS", "upsready": "UPS Ready",
-             "upsonline": "UPS Online", "shipperhq": "ShipperHQ"}
+PROVIDERS = {
+    "": "",
+    "auspost": "Australia Post",
+    "canadapost": "Canada Post",
+    "endicia": "Endicia",
+    "usps": "USPS",
+    "fedex": "FedEx",
+    "royalmail": "Royal Mail",
+    "ups": "UPS",
+    "upsready": "UPS Ready",
+    "upsonline": "UPS Online",
+    "shipperhq": "ShipperHQ",
+}
 _CARRIER = re.compile(r"^carrier_\w+$")
 
 
@@ -70,8 +105,7 @@ def address_id(body: dict[str, Any], addresses: set[int], order_id: int) -> int:
     return value
 
 
-def items_to_ship(body: dict[str, Any], products: dict[int, sqlite3.Row], address: int,
-                  order_id: int) -> Counter[int]:
+def items_to_ship(body: dict[str, Any], products: dict[int, sqlite3.Row], address: int, order_id: int) -> Counter[int]:
     """order_product_id -> quantity to ship now, after checking every item against what remains."""
     items = body.get("items")
     if not isinstance(items, list) or not items:
@@ -134,8 +168,11 @@ def shipment_json(row: sqlite3.Row, billing_json: str, shipping_json: str | None
         "billing_address": _address(loads_or(billing_json, {})),
         "shipping_address": _address(loads_or(shipping_json, {})),
         "items": [
-            {"order_product_id": int(i["order_product_id"]), "product_id": int(i.get("product_id") or 0),
-             "quantity": int(i["quantity"])}
+            {
+                "order_product_id": int(i["order_product_id"]),
+                "product_id": int(i.get("product_id") or 0),
+                "quantity": int(i["quantity"]),
+            }
             for i in loads_or(row["items_json"], [])
         ],
         "shipping_provider_display_name": PROVIDERS.get(provider, provider),

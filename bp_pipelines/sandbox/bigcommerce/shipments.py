@@ -25,11 +25,13 @@ from bp_pipelines.sandbox.bigcommerce.statuses import PARTIALLY_SHIPPED, SHIPPED
 from bp_pipelines.sandbox.bigcommerce.storage import now_ms, transaction
 from bp_pipelines.sandbox.state import Store
 
-SELECT = ("SELECT s.*, COALESCE(x.tracking_link, '') AS tracking_link, "
-          "COALESCE(x.merchant_shipping_cost, '0.0000') AS merchant_shipping_cost, "
-          "a.address_json AS shipping_json FROM bc_shipments s "
-          "LEFT JOIN bc_shipment_extras x ON x.shipment_id = s.id "
-          "LEFT JOIN bc_shipping_addresses a ON a.id = s.order_address_id ")
+SELECT = (
+    "SELECT s.*, COALESCE(x.tracking_link, '') AS tracking_link, "
+    "COALESCE(x.merchant_shipping_cost, '0.0000') AS merchant_shipping_cost, "
+    "a.address_json AS shipping_json FROM bc_shipments s "
+    "LEFT JOIN bc_shipment_extras x ON x.shipment_id = s.id "
+    "LEFT JOIN bc_shipping_addresses a ON a.id = s.order_address_id "
+)
 
 
 def _ids(ctx: Ctx) -> tuple[int, int | None]:
@@ -52,8 +54,9 @@ def list_shipments(ctx: Ctx) -> Response:
     order_id, _ = _ids(ctx)
     order = load_order(ctx.store, order_id)
     page = v2_page(ctx.params)
-    rows = ctx.store.query(SELECT + "WHERE s.order_id = ? ORDER BY s.id LIMIT ? OFFSET ?",
-                           (order_id, page.limit, page.offset))
+    rows = ctx.store.query(
+        SELECT + "WHERE s.order_id = ? ORDER BY s.id LIMIT ? OFFSET ?", (order_id, page.limit, page.offset)
+    )
     if not rows:
         return no_content()  # spec: "204 No Content (No shipments exist)"
     return json_response(_render(ctx.store, order, rows))
@@ -73,25 +76,33 @@ def get_shipment(ctx: Ctx) -> Response:
 
 
 def _addresses(store: Store, order_id: int) -> set[int]:
-    return {int(r["id"]) for r in store.query("SELECT id FROM bc_shipping_addresses WHERE order_id = ?",
-                                              (order_id,))}
+    return {int(r["id"]) for r in store.query("SELECT id FROM bc_shipping_addresses WHERE order_id = ?", (order_id,))}
 
 
 def _apply_quantities(store: Store, order_id: int, address_id: int, shipped: Counter[int], sign: int) -> None:
     for pid, qty in shipped.items():
-        store.execute("UPDATE bc_order_products SET quantity_shipped = MAX(0, quantity_shipped + ?) WHERE id = ?",
-                      (sign * qty, pid))
-    store.execute("UPDATE bc_shipping_addresses SET items_shipped = MAX(0, items_shipped + ?) WHERE id = ?",
-                  (sign * sum(shipped.values()), address_id))
+        store.execute(
+            "UPDATE bc_order_products SET quantity_shipped = MAX(0, quantity_shipped + ?) WHERE id = ?",
+            (sign * qty, pid),
+        )
+    store.execute(
+        "UPDATE bc_shipping_addresses SET items_shipped = MAX(0, items_shipped + ?) WHERE id = ?",
+        (sign * sum(shipped.values()), address_id),
+    )
 
 
 def _refresh_order(store: Store, order_id: int, *, set_status: bool) -> None:
-    totals = store.query_one("SELECT COALESCE(SUM(quantity), 0) AS q, COALESCE(SUM(quantity_shipped), 0) AS s "
-                             "FROM bc_order_products WHERE order_id = ?", (order_id,))
+    totals = store.query_one(
+        "SELECT COALESCE(SUM(quantity), 0) AS q, COALESCE(SUM(quantity_shipped), 0) AS s "
+        "FROM bc_order_products WHERE order_id = ?",
+        (order_id,),
+    )
     shipped, total = int(totals["s"]), int(totals["q"])
     now = now_ms(store)
-    store.execute("UPDATE bc_orders SET items_shipped = ?, date_modified_ms = MAX(date_modified_ms, ?) WHERE id = ?",
-                  (shipped, now, order_id))
+    store.execute(
+        "UPDATE bc_orders SET items_shipped = ?, date_modified_ms = MAX(date_modified_ms, ?) WHERE id = ?",
+        (shipped, now, order_id),
+    )
     if not set_status:
         return
     if shipped >= total:
@@ -110,22 +121,36 @@ def create_shipment(ctx: Ctx) -> Response:
     with transaction(ctx.store):
         order = load_order(ctx.store, order_id)
         address = rules.address_id(body, _addresses(ctx.store, order_id), order_id)
-        products = {int(r["id"]): r for r in ctx.store.query(
-            "SELECT * FROM bc_order_products WHERE order_id = ?", (order_id,))}
+        products = {
+            int(r["id"]): r for r in ctx.store.query("SELECT * FROM bc_order_products WHERE order_id = ?", (order_id,))
+        }
         wanted = rules.items_to_ship(body, products, address, order_id)
-        items = [{"order_product_id": pid, "product_id": int(products[pid]["product_id"]), "quantity": qty}
-                 for pid, qty in wanted.items()]
+        items = [
+            {"order_product_id": pid, "product_id": int(products[pid]["product_id"]), "quantity": qty}
+            for pid, qty in wanted.items()
+        ]
         cursor = ctx.store.execute(
             "INSERT INTO bc_shipments (order_id, order_address_id, tracking_number, tracking_carrier, "
             "shipping_method, shipping_provider, comments, items_json, customer_id, date_created_ms) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (order_id, address, values.get("tracking_number", ""), values.get("tracking_carrier", ""),
-             values.get("shipping_method", ""), values.get("shipping_provider", ""), values.get("comments", ""),
-             dumps(items), int(order["customer_id"]), now_ms(ctx.store)))
+            (
+                order_id,
+                address,
+                values.get("tracking_number", ""),
+                values.get("tracking_carrier", ""),
+                values.get("shipping_method", ""),
+                values.get("shipping_provider", ""),
+                values.get("comments", ""),
+                dumps(items),
+                int(order["customer_id"]),
+                now_ms(ctx.store),
+            ),
+        )
         shipment_id = int(cursor.lastrowid or 0)
         ctx.store.execute(
             "INSERT INTO bc_shipment_extras (shipment_id, tracking_link, merchant_shipping_cost) VALUES (?, ?, ?)",
-            (shipment_id, values.get("tracking_link", ""), values.get("merchant_shipping_cost", "0.0000")))
+            (shipment_id, values.get("tracking_link", ""), values.get("merchant_shipping_cost", "0.0000")),
+        )
         _apply_quantities(ctx.store, order_id, address, wanted, +1)
         _refresh_order(ctx.store, order_id, set_status=True)
         row = _load(ctx.store, order_id, shipment_id)
@@ -149,8 +174,12 @@ def update_shipment(ctx: Ctx) -> Response:
             "INSERT INTO bc_shipment_extras (shipment_id, tracking_link, merchant_shipping_cost) VALUES (?, ?, ?) "
             "ON CONFLICT(shipment_id) DO UPDATE SET tracking_link = excluded.tracking_link, "
             "merchant_shipping_cost = excluded.merchant_shipping_cost",
-            (current["id"], values.get("tracking_link", current["tracking_link"]),
-             values.get("merchant_shipping_cost", current["merchant_shipping_cost"])))
+            (
+                current["id"],
+                values.get("tracking_link", current["tracking_link"]),
+                values.get("merchant_shipping_cost", current["merchant_shipping_cost"]),
+            ),
+        )
         row = _load(ctx.store, order_id, int(current["id"]))
     return json_response(_render(ctx.store, order, [row])[0])
 

@@ -29,8 +29,12 @@ def routes(store: Store) -> list[Route]:
     def shipments_of(order_id: int | None) -> list[dict[str, object]]:
         where, args = ("WHERE s.order_id = ? ", (order_id,)) if order_id is not None else ("", ())
         rows = store.query(SHIPMENT_SELECT + where + "ORDER BY s.id", args)
-        bills = {int(r["id"]): r["billing_address_json"] for r in store.query(
-            "SELECT id, billing_address_json FROM bc_orders WHERE id IN (SELECT order_id FROM bc_shipments)")}
+        bills = {
+            int(r["id"]): r["billing_address_json"]
+            for r in store.query(
+                "SELECT id, billing_address_json FROM bc_orders WHERE id IN (SELECT order_id FROM bc_shipments)"
+            )
+        }
         return [shipment_json(r, bills.get(int(r["order_id"]), "{}"), r["shipping_json"]) for r in rows]
 
     async def order(request: Request) -> Response:
@@ -41,12 +45,14 @@ def routes(store: Store) -> list[Route]:
         ctx = ctx_for(request)
         addresses = store.query("SELECT * FROM bc_shipping_addresses WHERE order_id = ? ORDER BY id", (order_id,))
         products = store.query("SELECT * FROM bc_order_products WHERE order_id = ? ORDER BY id", (order_id,))
-        return JSONResponse({
-            "order": fmt.order_json(ctx, row, len(addresses)),
-            "products": [fmt.order_product_json(p) for p in products],
-            "shipping_addresses": [fmt.shipping_address_json(ctx, a) for a in addresses],
-            "shipments": shipments_of(order_id),
-        })
+        return JSONResponse(
+            {
+                "order": fmt.order_json(ctx, row, len(addresses)),
+                "products": [fmt.order_product_json(p) for p in products],
+                "shipping_addresses": [fmt.shipping_address_json(ctx, a) for a in addresses],
+                "shipments": shipments_of(order_id),
+            }
+        )
 
     async def shipments(request: Request) -> Response:
         raw = request.query_params.get("order_id")
@@ -57,8 +63,11 @@ def routes(store: Store) -> list[Route]:
     async def customers(request: Request) -> Response:
         email = request.query_params.get("email")
         where, args = ("WHERE lower(c.email) = lower(?) ", (email,)) if email else ("", ())
-        rows = store.query("SELECT c.*, x.extras_json FROM bc_customers c LEFT JOIN bc_customer_extras x "
-                           "ON x.customer_id = c.id " + where + "ORDER BY c.id", args)
+        rows = store.query(
+            "SELECT c.*, x.extras_json FROM bc_customers c LEFT JOIN bc_customer_extras x "
+            "ON x.customer_id = c.id " + where + "ORDER BY c.id",
+            args,
+        )
         include = set(customer_rules.INCLUDES)
         return JSONResponse([customer_rules.customer_json(r, r["extras_json"], include) for r in rows])
 
@@ -68,19 +77,25 @@ def routes(store: Store) -> list[Route]:
             return _error(400, "sku is required")
         variant = store.query_one("SELECT * FROM bc_variants WHERE sku = ? ORDER BY id LIMIT 1", (sku,))
         product_id = variant["product_id"] if variant else None
-        product = store.query_one("SELECT * FROM bc_products WHERE id = ? OR (? IS NULL AND sku = ?) ORDER BY id "
-                                  "LIMIT 1", (product_id, product_id, sku))
+        product = store.query_one(
+            "SELECT * FROM bc_products WHERE id = ? OR (? IS NULL AND sku = ?) ORDER BY id LIMIT 1",
+            (product_id, product_id, sku),
+        )
         if product is None:
             return _error(404, f"sku {sku} not found")
         key = int(variant["id"]) if variant else inventory_items.base_key(store, product)
         levels = inventory_items.stock(store, [key] if key is not None else [])
-        return JSONResponse({
-            "sku": sku, "product_id": int(product["id"]), "variant_id": key,
-            "inventory_tracking": product["inventory_tracking"],
-            "product_inventory_level": int(product["inventory_level"]),
-            "variant_inventory_level": int(variant["inventory_level"]) if variant else None,
-            "locations": [{"location_id": loc, "quantity": qty} for (loc, _), qty in sorted(levels.items())],
-        })
+        return JSONResponse(
+            {
+                "sku": sku,
+                "product_id": int(product["id"]),
+                "variant_id": key,
+                "inventory_tracking": product["inventory_tracking"],
+                "product_inventory_level": int(product["inventory_level"]),
+                "variant_inventory_level": int(variant["inventory_level"]) if variant else None,
+                "locations": [{"location_id": loc, "quantity": qty} for (loc, _), qty in sorted(levels.items())],
+            }
+        )
 
     prefix = "/_sandbox/storefront"
     return [

@@ -30,8 +30,18 @@ from .writes_orders import write_routes
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 API = "brightpearl"
-STATUS_CODES = {400: "CMNC-400", 401: "CMNC-401", 403: "CMNC-403", 404: "CMNC-404", 409: "CMNC-409",
-                429: "CMNC-429", 500: "CMNU-003", 502: "CMNU-502", 503: "CMNU-503", 504: "CMNU-504"}
+STATUS_CODES = {
+    400: "CMNC-400",
+    401: "CMNC-401",
+    403: "CMNC-403",
+    404: "CMNC-404",
+    409: "CMNC-409",
+    429: "CMNC-429",
+    500: "CMNU-003",
+    502: "CMNU-502",
+    503: "CMNU-503",
+    504: "CMNU-504",
+}
 
 
 class BrightpearlApi:
@@ -43,20 +53,32 @@ class BrightpearlApi:
         self.fmt = Formatter(store.get_meta("account_timezone", "America/Chicago") or "America/Chicago")
 
     def _authorised(self, request: Request, account: str) -> bool:
-        expected = (self.store.get_meta("bp_account", "sandbox"), self.store.get_meta("bp_app_ref", ""),
-                    self.store.get_meta("bp_account_token", ""))
-        given = (account, request.headers.get("brightpearl-app-ref", ""),
-                 request.headers.get("brightpearl-account-token", ""))
+        expected = (
+            self.store.get_meta("bp_account", "sandbox"),
+            self.store.get_meta("bp_app_ref", ""),
+            self.store.get_meta("bp_account_token", ""),
+        )
+        given = (
+            account,
+            request.headers.get("brightpearl-app-ref", ""),
+            request.headers.get("brightpearl-account-token", ""),
+        )
         return all(hmac.compare_digest(str(a or ""), str(b)) for a, b in zip(expected, given, strict=True))
 
-    def _finish(self, resp: BpResponse, message_type: str, remaining: int, next_ms: int,
-                malformed: bool = False) -> Response:
+    def _finish(
+        self, resp: BpResponse, message_type: str, remaining: int, next_ms: int, malformed: bool = False
+    ) -> Response:
         body = resp.encode()
         if malformed:  # injected fault: a truncated, unparsable body with a 200
             body = body[: max(1, len(body) // 2)]
-        headers = {"Content-Type": "application/json;charset=UTF-8", "Message-Type": message_type,
-                   "Ruid": str(uuid.uuid4()), "Brightpearl-Requests-Remaining": str(remaining),
-                   "Brightpearl-Next-Throttle-Period": str(next_ms), **resp.headers}
+        headers = {
+            "Content-Type": "application/json;charset=UTF-8",
+            "Message-Type": message_type,
+            "Ruid": str(uuid.uuid4()),
+            "Brightpearl-Requests-Remaining": str(remaining),
+            "Brightpearl-Next-Throttle-Period": str(next_ms),
+            **resp.headers,
+        }
         return Response(body, status_code=200 if malformed else resp.status, headers=headers)
 
     async def dispatch(self, request: Request) -> Response:
@@ -75,14 +97,32 @@ class BrightpearlApi:
         if fault is not None:
             early = await self._apply_fault(fault)
             if early is not None:
-                return self._finish(early, message_type if early.status != 503 else "api-proxy",
-                                    0 if early.status == 503 else remaining, next_ms)
+                return self._finish(
+                    early,
+                    message_type if early.status != 503 else "api-proxy",
+                    0 if early.status == 503 else remaining,
+                    next_ms,
+                )
         if route is None:
-            err = BpError(405, "CMNC-405", f"Method {method} not allowed") if known else \
-                BpError(404, "CMNC-404", f"No resource found at {path}")
+            err = (
+                BpError(405, "CMNC-405", f"Method {method} not allowed")
+                if known
+                else BpError(404, "CMNC-404", f"No resource found at {path}")
+            )
             return self._finish(err.response(), message_type, remaining, next_ms)
-        ctx = Ctx(self.store, self.fmt, method, path.strip("/"), args, dict(request.query_params),
-                  await request.body(), request.headers, fault, self.state, endpoint)
+        ctx = Ctx(
+            self.store,
+            self.fmt,
+            method,
+            path.strip("/"),
+            args,
+            dict(request.query_params),
+            await request.body(),
+            request.headers,
+            fault,
+            self.state,
+            endpoint,
+        )
         try:
             resp = await run_in_threadpool(route.handler, ctx)
         except BpError as err:
@@ -90,8 +130,9 @@ class BrightpearlApi:
         except Exception:  # a sandbox bug: still answer in Brightpearl's format, and say so on stderr
             traceback.print_exc()
             resp = BpError(500, "CMNU-003", "Internal Server Error").response()
-        return self._finish(resp, message_type, remaining, next_ms,
-                            malformed=fault is not None and fault.kind == "malformed")
+        return self._finish(
+            resp, message_type, remaining, next_ms, malformed=fault is not None and fault.kind == "malformed"
+        )
 
     async def _apply_fault(self, fault: Fault) -> BpResponse | None:
         """Returns a response that replaces the real one, or None to continue (after any stall)."""

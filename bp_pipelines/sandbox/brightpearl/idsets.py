@@ -62,4 +62,4 @@ def to_id_set(ids: Iterable[int]) -> str:
 
 def chunks(ids: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+        yield ids[start : start + size]

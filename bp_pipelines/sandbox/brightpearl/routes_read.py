@@ -34,6 +34,7 @@ def _search(sdef: SearchDef) -> Handler:
             with ctx.state.lock:
                 ctx.state.pending_shifts[ctx.endpoint] = (sdef.shift_table, result.first_row_id)
         return BpResponse(200, result.body)
+
     return handler
 
 
@@ -56,34 +57,48 @@ def get_contacts(ctx: Ctx) -> BpResponse:
         ranges = parse_id_set(ctx.args[0])
     where = "deleted = 0" + (" AND " + sql_in("id", ranges) if ranges is not None else "")
     descending = ctx.params.get("sort", "").lower() == "contactid.desc"
-    ids = [r[0] for r in ctx.store.query(f"SELECT id FROM contacts WHERE {where} "
-                                         f"ORDER BY id {'DESC' if descending else 'ASC'}")]
+    ids = [
+        r[0]
+        for r in ctx.store.query(f"SELECT id FROM contacts WHERE {where} ORDER BY id {'DESC' if descending else 'ASC'}")
+    ]
     first = int_param(ctx.params, "firstResult", 1)
     size = min(CONTACT_LIMIT, int_param(ctx.params, "pageSize", CONTACT_LIMIT))
-    page = ids[first - 1:first - 1 + size]
+    page = ids[first - 1 : first - 1 + size]
     if not page:
         raise not_found("No Contact Found")
     docs = load_contacts(ctx.store, ctx.fmt, page, descending)
-    pagination = {"morePagesAvailable": first - 1 + len(page) < len(ids), "resultsReturned": len(page),
-                  "firstResult": first, "lastResult": first - 1 + len(page)}
-    return ok(docs, pagination=pagination,
-              sorting=[{"field": "contactId", "direction": "DESC" if descending else "ASC"}])
+    pagination = {
+        "morePagesAvailable": first - 1 + len(page) < len(ids),
+        "resultsReturned": len(page),
+        "firstResult": first,
+        "lastResult": first - 1 + len(page),
+    }
+    return ok(
+        docs, pagination=pagination, sorting=[{"field": "contactId", "direction": "DESC" if descending else "ASC"}]
+    )
 
 
 def _options(table: str, prefix: str, limit: int) -> Handler:
     def handler(ctx: Ctx) -> BpResponse:
         id_list(ctx.args[0], None, table)  # syntax errors -> 400; any size is fine for OPTIONS
         ranges = parse_id_set(ctx.args[0])
-        ids = [r[0] for r in ctx.store.query(f"SELECT id FROM {table} WHERE deleted = 0 AND "
-                                             f"{sql_in('id', ranges)} ORDER BY id")]
+        ids = [
+            r[0]
+            for r in ctx.store.query(f"SELECT id FROM {table} WHERE deleted = 0 AND {sql_in('id', ranges)} ORDER BY id")
+        ]
         return ok({"getUris": [f"/{prefix}/{to_id_set(c)}" for c in chunks(ids, limit)]})
+
     return handler
 
 
 def get_availability(ctx: Ctx) -> BpResponse:
     ids = id_list(ctx.args[0], AVAILABILITY_LIMIT, "products")
-    existing = {r[0] for r in ctx.store.query(
-        f"SELECT id FROM products WHERE deleted = 0 AND {sql_in('id', parse_id_set(ctx.args[0]))}")}
+    existing = {
+        r[0]
+        for r in ctx.store.query(
+            f"SELECT id FROM products WHERE deleted = 0 AND {sql_in('id', parse_id_set(ctx.args[0]))}"
+        )
+    }
     missing = [i for i in ids if i not in existing]
     if missing:  # as seen on a live account (RSM): one invalid id fails the whole request with a 400
         raise bad_request(f"Product ID {missing[0]} is invalid", "WHSC-003")
@@ -104,19 +119,32 @@ def get_goods_out(ctx: Ctx) -> BpResponse:
 
 def _listing(sql: str, doc: Callable[[Any], dict[str, Any]], table_ids: str = "id") -> Handler:
     """Reference list GET with optional ID set; unknown ids are simply absent."""
+
     def handler(ctx: Ctx) -> BpResponse:
         rows = ctx.store.query(sql)
         if ctx.args:
             wanted = set(id_list(ctx.args[0], 500, "records"))
             rows = [r for r in rows if r[table_ids] in wanted]
         return ok([doc(r) for r in rows])
+
     return handler
 
 
 def order_statuses_doc(r: Any) -> dict[str, Any]:
-    return {"statusId": r["id"], "name": r["name"], "orderTypeCode": r["order_type_code"], "sortOrder": r["sort_order"],
-            "disabled": bool(r["disabled"]), "visible": bool(r["visible"]), "color": r["color"], "remindAfterDays": 10,
-            "alertEmails": [], "emailContent": "", "batchProcess": False, "state": r["state"]}
+    return {
+        "statusId": r["id"],
+        "name": r["name"],
+        "orderTypeCode": r["order_type_code"],
+        "sortOrder": r["sort_order"],
+        "disabled": bool(r["disabled"]),
+        "visible": bool(r["visible"]),
+        "color": r["color"],
+        "remindAfterDays": 10,
+        "alertEmails": [],
+        "emailContent": "",
+        "batchProcess": False,
+        "state": r["state"],
+    }
 
 
 def _static(items: list[dict[str, Any]] | dict[str, Any]) -> Handler:
@@ -125,6 +153,7 @@ def _static(items: list[dict[str, Any]] | dict[str, Any]) -> Handler:
             wanted = set(id_list(ctx.args[0], 500, "records"))
             return ok([i for i in items if i.get("id") in wanted])
         return ok(items)
+
     return handler
 
 
@@ -133,20 +162,40 @@ def _with_optional(method: str, template: str, handler: Handler, message: str) -
 
 
 def read_routes() -> list[Route]:
-    warehouses = _listing("SELECT * FROM warehouses ORDER BY id", lambda r: {
-        "id": r["id"], "name": r["name"], "address": _warehouse_address(r)})
-    channels = _listing("SELECT * FROM channels ORDER BY id", lambda r: {
-        "id": r["id"], "name": r["name"], "channelTypeId": r["channel_type_id"],
-        "defaultWarehouseId": r["warehouse_id"], "defaultPriceListId": r["price_list_id"]})
-    methods = _listing("SELECT * FROM shipping_methods ORDER BY id", lambda r: {
-        "id": r["id"], "name": r["name"], "code": r["code"], "methodType": r["method_type"]})
+    warehouses = _listing(
+        "SELECT * FROM warehouses ORDER BY id",
+        lambda r: {"id": r["id"], "name": r["name"], "address": _warehouse_address(r)},
+    )
+    channels = _listing(
+        "SELECT * FROM channels ORDER BY id",
+        lambda r: {
+            "id": r["id"],
+            "name": r["name"],
+            "channelTypeId": r["channel_type_id"],
+            "defaultWarehouseId": r["warehouse_id"],
+            "defaultPriceListId": r["price_list_id"],
+        },
+    )
+    methods = _listing(
+        "SELECT * FROM shipping_methods ORDER BY id",
+        lambda r: {"id": r["id"], "name": r["name"], "code": r["code"], "methodType": r["method_type"]},
+    )
     statuses = _listing("SELECT * FROM order_statuses ORDER BY id", order_statuses_doc)
     brands = _listing("SELECT * FROM brands ORDER BY id", lambda r: {"id": r["id"], "name": r["name"]})
     types = _listing("SELECT * FROM product_types ORDER BY id", lambda r: {"id": r["id"], "name": r["name"]})
-    price_lists = _listing("SELECT * FROM price_lists ORDER BY id", lambda r: {
-        "id": r["id"], "name": {"languageCode": "en", "text": r["name"], "format": "PLAINTEXT"}, "code": r["code"],
-        "currencyCode": r["currency_code"], "currencySymbol": "$", "currencyId": 1,
-        "priceListTypeCode": r["price_list_type"], "gross": False})
+    price_lists = _listing(
+        "SELECT * FROM price_lists ORDER BY id",
+        lambda r: {
+            "id": r["id"],
+            "name": {"languageCode": "en", "text": r["name"], "format": "PLAINTEXT"},
+            "code": r["code"],
+            "currencyCode": r["currency_code"],
+            "currencySymbol": "$",
+            "currencyId": 1,
+            "priceListTypeCode": r["price_list_type"],
+            "gross": False,
+        },
+    )
     shipping = _static([{"id": i, "code": c, "description": d} for i, c, d in SHIPPING_STATUSES])
     stock = _static([{"id": i, "name": n} for i, n in STOCK_STATUS_NAMES.items()])
     order_types = _static([{"id": t[0], "name": t[2]} for t in ORDER_TYPES.values()])
@@ -160,14 +209,23 @@ def read_routes() -> list[Route]:
         Route("GET", "order-service/order/{ids}", get_orders, "get-order"),
         Route("OPTIONS", "order-service/order/{ids}", _options("orders", "order", ORDER_LIMIT), "options-order"),
         Route("GET", "product-service/product/{ids}", get_products, "product-get"),
-        Route("OPTIONS", "product-service/product/{ids}", _options("products", "product", PRODUCT_LIMIT),
-              "product-options"),
+        Route(
+            "OPTIONS",
+            "product-service/product/{ids}",
+            _options("products", "product", PRODUCT_LIMIT),
+            "product-options",
+        ),
         *_with_optional("GET", "contact-service/contact", get_contacts, "get-contact"),
-        Route("OPTIONS", "contact-service/contact/{ids}", _options("contacts", "contact", CONTACT_LIMIT),
-              "options-contact"),
+        Route(
+            "OPTIONS",
+            "contact-service/contact/{ids}",
+            _options("contacts", "contact", CONTACT_LIMIT),
+            "options-contact",
+        ),
         Route("GET", "warehouse-service/product-availability/{ids}", get_availability, "get-product-availability"),
-        *_with_optional("GET", "warehouse-service/order/{ids}/goods-note/goods-out", get_goods_out,
-                        "get-goods-out-note"),
+        *_with_optional(
+            "GET", "warehouse-service/order/{ids}/goods-note/goods-out", get_goods_out, "get-goods-out-note"
+        ),
         *_with_optional("GET", "warehouse-service/warehouse", warehouses, "get-warehouse"),
         *_with_optional("GET", "order-service/order-status", statuses, "get-order-status"),
         *_with_optional("GET", "order-service/order-shipping-status", shipping, "get-order-shipping-status"),
@@ -185,6 +243,13 @@ def read_routes() -> list[Route]:
 
 def _warehouse_address(r: Any) -> dict[str, Any]:
     a = json.loads(r["address_json"] or "{}")
-    return {"addressId": 100 + r["id"], "customerId": 0, "streetAddress": a.get("streetAddress", ""),
-            "postcode": a.get("postcode", ""), "city": a.get("city", ""), "state": a.get("state", ""),
-            "countryId": 223, "countryIsoCode2": a.get("countryIsoCode2", "US")}
+    return {
+        "addressId": 100 + r["id"],
+        "customerId": 0,
+        "streetAddress": a.get("streetAddress", ""),
+        "postcode": a.get("postcode", ""),
+        "city": a.get("city", ""),
+        "state": a.get("state", ""),
+        "countryId": 223,
+        "countryIsoCode2": a.get("countryIsoCode2", "US"),
+    }

@@ -31,9 +31,15 @@ class Column:
     codes: Mapping[str, int] | None = None  # stored code -> public id (e.g. 'PAID' -> 1)
 
     def meta(self) -> dict[str, Any]:
-        return {"name": self.name, "sortable": self.sortable, "filterable": self.filterable,
-                "reportDataType": self.data_type, "referenceData": [self.reference] if self.reference else [],
-                "isFreeTextSearchable": False, "required": False}
+        return {
+            "name": self.name,
+            "sortable": self.sortable,
+            "filterable": self.filterable,
+            "reportDataType": self.data_type,
+            "referenceData": [self.reference] if self.reference else [],
+            "isFreeTextSearchable": False,
+            "required": False,
+        }
 
     def value_sql(self) -> str:
         """Expression yielding the public value (ids for coded columns), used for sorting."""
@@ -172,16 +178,26 @@ def run_search(store: Store, fmt: Formatter, sdef: SearchDef, params: Mapping[st
     select = ", ".join([c.sql for c in selected] + [sdef.columns[0].sql])
     with store.lock:
         total = store.conn.execute(f"SELECT count(*) FROM {sdef.source} WHERE {where_sql}", args).fetchone()[0]
-        rows = [] if params.get("countOnly", "").lower() == "true" else store.conn.execute(
-            f"SELECT {select} FROM {sdef.source} WHERE {where_sql} ORDER BY {', '.join(order)} LIMIT ? OFFSET ?",
-            [*args, page_size, first - 1]).fetchall()
+        rows = (
+            []
+            if params.get("countOnly", "").lower() == "true"
+            else store.conn.execute(
+                f"SELECT {select} FROM {sdef.source} WHERE {where_sql} ORDER BY {', '.join(order)} LIMIT ? OFFSET ?",
+                [*args, page_size, first - 1],
+            ).fetchall()
+        )
     results = [[_convert(c, v, fmt) for c, v in zip(selected, row, strict=False)] for row in rows]
     returned = len(results)
-    meta = {"morePagesAvailable": first - 1 + returned < total, "resultsAvailable": total,
-            "resultsReturned": returned, "firstResult": first if returned else 0,
-            "lastResult": first - 1 + returned if returned else 0,
-            "columns": [c.meta() for c in selected],
-            "sorting": [{"filterable": c.meta(), "direction": d} for c, d in sorting]}
+    meta = {
+        "morePagesAvailable": first - 1 + returned < total,
+        "resultsAvailable": total,
+        "resultsReturned": returned,
+        "firstResult": first if returned else 0,
+        "lastResult": first - 1 + returned if returned else 0,
+        "columns": [c.meta() for c in selected],
+        "sorting": [{"filterable": c.meta(), "direction": d} for c, d in sorting],
+    }
     reference = sdef.references(store, results, list(selected)) if sdef.references else {}
-    return SearchResult({"response": {"results": results, "metaData": meta}, "reference": reference},
-                        rows[0][-1] if rows else None)
+    return SearchResult(
+        {"response": {"results": results, "metaData": meta}, "reference": reference}, rows[0][-1] if rows else None
+    )

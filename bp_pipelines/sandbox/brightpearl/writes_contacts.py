@@ -27,8 +27,10 @@ def address_from_body(body: dict[str, Any]) -> dict[str, str]:
         iso = BY_COUNTRY_ID.get(int(body["countryId"]), "")
     if not iso:
         raise bad_request("A valid countryIsoCode or countryId is required", "CONC-011")
-    return {k: str(body.get(k) or "") for k in ("addressLine1", "addressLine2", "addressLine3", "addressLine4",
-                                                 "postalCode")} | {"countryIsoCode": iso.upper()}
+    return {
+        k: str(body.get(k) or "")
+        for k in ("addressLine1", "addressLine2", "addressLine3", "addressLine4", "postalCode")
+    } | {"countryIsoCode": iso.upper()}
 
 
 def post_postal_address(ctx: Ctx) -> BpResponse:
@@ -80,15 +82,38 @@ def post_contact(ctx: Ctx) -> BpResponse:
             "is_customer, is_supplier, is_staff, is_b2b, price_list_id, credit_limit, credit_term_days, currency_id, "
             "phone, mobile, address_json, created_ms, updated_ms, def_address_id, bil_address_id, del_address_id, "
             "newsletter) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (contact_id, str(body.get("salutation") or ""), first, last, email, company or None, contact_id,
-             int(not supplier and not staff), int(supplier), int(staff), int(bool(company) and not supplier),
-             int(fin.get("priceListId") or 2), str(fin.get("creditLimit") or "0"), int(fin.get("creditTermDays") or 0),
-             1, phones.get("PRI") or "", phones.get("MOB") or "", default[1], now, now, default[0],
-             (addresses.get("BIL") or default)[0], (addresses.get("DEL") or default)[0],
-             int(bool((body.get("marketingDetails") or {}).get("isReceiveEmailNewsletter")))))
+            (
+                contact_id,
+                str(body.get("salutation") or ""),
+                first,
+                last,
+                email,
+                company or None,
+                contact_id,
+                int(not supplier and not staff),
+                int(supplier),
+                int(staff),
+                int(bool(company) and not supplier),
+                int(fin.get("priceListId") or 2),
+                str(fin.get("creditLimit") or "0"),
+                int(fin.get("creditTermDays") or 0),
+                1,
+                phones.get("PRI") or "",
+                phones.get("MOB") or "",
+                default[1],
+                now,
+                now,
+                default[0],
+                (addresses.get("BIL") or default)[0],
+                (addresses.get("DEL") or default)[0],
+                int(bool((body.get("marketingDetails") or {}).get("isReceiveEmailNewsletter"))),
+            ),
+        )
     return ok(contact_id)
 
 
 def contact_routes() -> list[Route]:
-    return [Route("POST", "contact-service/postal-address", post_postal_address, "post-postal-address"),
-            Route("POST", "contact-service/contact", post_contact, "post-contact")]
+    return [
+        Route("POST", "contact-service/postal-address", post_postal_address, "post-postal-address"),
+        Route("POST", "contact-service/contact", post_contact, "post-contact"),
+    ]

@@ -13,8 +13,14 @@ from .envelope import BpError, BpResponse, bad_request, not_found
 from .formatting import DateParseError, parse_instant
 from .router import Ctx, Route
 
-FLAGS = {"PRI": ("printed", 1), "UPR": ("printed", 0), "PIC": ("picked", 1), "UPI": ("picked", 0),
-         "PAC": ("packed", 1), "UPA": ("packed", 0)}
+FLAGS = {
+    "PRI": ("printed", 1),
+    "UPR": ("printed", 0),
+    "PIC": ("picked", 1),
+    "UPI": ("picked", 0),
+    "PAC": ("packed", 1),
+    "UPA": ("packed", 0),
+}
 
 
 def _events(body: Any) -> list[dict[str, Any]]:
@@ -53,14 +59,15 @@ def post_event(ctx: Ctx) -> BpResponse:
                 column, value = FLAGS[code]
                 if shipped and not value:
                     raise bad_request(f"Goods-out note {note_id} is shipped and cannot be changed", "WHSC-101")
-                conn.execute(f"UPDATE goods_out_notes SET {column} = ?, {column}_ms = ?, "
-                             "last_event_version = last_event_version + 1 WHERE id = ?",
-                             (value, at if value else None, note_id))
+                conn.execute(
+                    f"UPDATE goods_out_notes SET {column} = ?, {column}_ms = ?, "
+                    "last_event_version = last_event_version + 1 WHERE id = ?",
+                    (value, at if value else None, note_id),
+                )
             else:
                 raise bad_request(f"Unknown goods-out note event code '{code}'", "WHSC-100")
     return BpResponse(200, {})
 
 
 def goods_out_routes() -> list[Route]:
-    return [Route("POST", "warehouse-service/goods-note/goods-out/{id}/event", post_event,
-                  "post-goods-out-note-event")]
+    return [Route("POST", "warehouse-service/goods-note/goods-out/{id}/event", post_event, "post-goods-out-note-event")]

@@ -83,7 +83,7 @@ def _status(conn: sqlite3.Connection, status_id: Any, type_code: str) -> sqlite3
 
 def insert_rows(conn: sqlite3.Connection, order_id: int, rows: list[RowInput]) -> list[int]:
     """Append rows (bundles expand into a parent row + zero-priced child rows); returns the top-level row ids."""
-    seq = (conn.execute("SELECT max(sequence) FROM order_rows WHERE order_id = ?", (order_id,)).fetchone()[0] or 0)
+    seq = conn.execute("SELECT max(sequence) FROM order_rows WHERE order_id = ?", (order_id,)).fetchone()[0] or 0
     ids = []
     for r in rows:
         seq += 10
@@ -92,20 +92,63 @@ def insert_rows(conn: sqlite3.Connection, order_id: int, rows: list[RowInput]) -
         unit = (r.net / r.quantity).quantize(FOUR) if r.quantity else Decimal(0)
         qty: int | float = int(r.quantity) if r.quantity == r.quantity.to_integral() else float(r.quantity)
         p = r.product
-        conn.execute("INSERT INTO order_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (
-            rid, order_id, seq, p["id"] if p else None, p["sku"] if p else None, r.name, qty, f"{unit:.4f}",
-            p["cost"] if p else "0.0000", "0.00", f"{r.net:.4f}", f"{r.tax:.2f}", f"{rate:.4f}", r.tax_code,
-            r.nominal, int(bool(p and p["is_bundle"])), 0, 0, r.external_ref))
+        conn.execute(
+            "INSERT INTO order_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                rid,
+                order_id,
+                seq,
+                p["id"] if p else None,
+                p["sku"] if p else None,
+                r.name,
+                qty,
+                f"{unit:.4f}",
+                p["cost"] if p else "0.0000",
+                "0.00",
+                f"{r.net:.4f}",
+                f"{r.tax:.2f}",
+                f"{rate:.4f}",
+                r.tax_code,
+                r.nominal,
+                int(bool(p and p["is_bundle"])),
+                0,
+                0,
+                r.external_ref,
+            ),
+        )
         ids.append(rid)
         if p and p["is_bundle"]:
-            for comp_id, per in conn.execute("SELECT component_product_id, quantity FROM bundle_components "
-                                             "WHERE bundle_product_id = ? ORDER BY component_product_id", (p["id"],)):
+            for comp_id, per in conn.execute(
+                "SELECT component_product_id, quantity FROM bundle_components "
+                "WHERE bundle_product_id = ? ORDER BY component_product_id",
+                (p["id"],),
+            ):
                 comp = conn.execute("SELECT * FROM products WHERE id = ?", (comp_id,)).fetchone()
                 seq += 10
-                conn.execute("INSERT INTO order_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (
-                    next_id(conn, "order_rows"), order_id, seq, comp_id, comp["sku"], comp["name"], qty * per,
-                    "0.0000", comp["cost"], "0.00", "0.0000", "0.00", f"{rate:.4f}", r.tax_code, r.nominal, 0, 1,
-                    rid, None))
+                conn.execute(
+                    "INSERT INTO order_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        next_id(conn, "order_rows"),
+                        order_id,
+                        seq,
+                        comp_id,
+                        comp["sku"],
+                        comp["name"],
+                        qty * per,
+                        "0.0000",
+                        comp["cost"],
+                        "0.00",
+                        "0.0000",
+                        "0.00",
+                        f"{rate:.4f}",
+                        r.tax_code,
+                        r.nominal,
+                        0,
+                        1,
+                        rid,
+                        None,
+                    ),
+                )
     return ids
 
 
@@ -121,13 +164,20 @@ def put_status(ctx: Ctx) -> BpResponse:
         if status["state"] == "cancelled" and order["order_type_code"] == "SO":
             _check_cancellable(conn, order)
         closed = now if status["state"] in ("cancelled", "invoiced", "completed") else None
-        conn.execute("UPDATE orders SET status_id = ?, closed_ms = coalesce(?, closed_ms), allocation_status_code = "
-                     "CASE WHEN ? THEN 'ANR' ELSE allocation_status_code END WHERE id = ?",
-                     (status["id"], closed, status["state"] == "cancelled", order_id))
+        conn.execute(
+            "UPDATE orders SET status_id = ?, closed_ms = coalesce(?, closed_ms), allocation_status_code = "
+            "CASE WHEN ? THEN 'ANR' ELSE allocation_status_code END WHERE id = ?",
+            (status["id"], closed, status["state"] == "cancelled", order_id),
+        )
         note = body.get("orderNote") if isinstance(body.get("orderNote"), dict) else {}
         old = conn.execute("SELECT name FROM order_statuses WHERE id = ?", (order["status_id"],)).fetchone()
-        add_note(conn, order_id, note.get("text") or f"Order status changed from {old[0] if old else '?'} to "
-                 f"{status['name']}", now, bool(note.get("isPublic", False)))
+        add_note(
+            conn,
+            order_id,
+            note.get("text") or f"Order status changed from {old[0] if old else '?'} to {status['name']}",
+            now,
+            bool(note.get("isPublic", False)),
+        )
         refresh_order(conn, order_id, now)
     return BpResponse(200, {})
 
@@ -142,13 +192,29 @@ def _check_cancellable(conn: sqlite3.Connection, order: sqlite3.Row) -> None:
         raise bad_request(f"Order {oid} cannot be cancelled: it has payments", "ORDC-033")
 
 
-def create_order(conn: sqlite3.Connection, *, type_code: str, contact: sqlite3.Row, now: int, status_id: int,
-                 reference: str | None = None, parent_id: int = 0, channel_id: int = 0, warehouse_id: int = 1,
-                 price_list_id: int | None = None, price_mode: str = "EXC", placed_ms: int | None = None,
-                 delivery_ms: int | None = None, shipping_method_id: int = 0, tax_date_ms: int | None = None,
-                 external_ref: str | None = None, integration_id: int | None = None,
-                 billing_address_id: int | None = None, delivery_address_id: int | None = None,
-                 currency: str = "USD") -> int:
+def create_order(
+    conn: sqlite3.Connection,
+    *,
+    type_code: str,
+    contact: sqlite3.Row,
+    now: int,
+    status_id: int,
+    reference: str | None = None,
+    parent_id: int = 0,
+    channel_id: int = 0,
+    warehouse_id: int = 1,
+    price_list_id: int | None = None,
+    price_mode: str = "EXC",
+    placed_ms: int | None = None,
+    delivery_ms: int | None = None,
+    shipping_method_id: int = 0,
+    tax_date_ms: int | None = None,
+    external_ref: str | None = None,
+    integration_id: int | None = None,
+    billing_address_id: int | None = None,
+    delivery_address_id: int | None = None,
+    currency: str = "USD",
+) -> int:
     order_id = next_id(conn, "orders")
     conn.execute(
         "INSERT INTO orders (id, order_type_code, parent_order_id, status_id, contact_id, channel_id, warehouse_id, "
@@ -158,10 +224,32 @@ def create_order(conn: sqlite3.Connection, *, type_code: str, contact: sqlite3.R
         "installed_integration_instance_id, billing_address_id, delivery_address_id) "
         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'0.00','0.00','0.00','NOT_APPLICABLE','NST','NON','ANR',"
         "?,?,?,?,?,?,?,?,?,?,?)",
-        (order_id, type_code, parent_id, status_id, contact["id"], channel_id, warehouse_id, external_ref, reference,
-         currency, price_list_id or contact["price_list_id"], price_mode, tax_date_ms, tax_date_ms,
-         shipping_method_id, delivery_ms, placed_ms or now, now, now, SYSTEM_USER_ID, integration_id,
-         billing_address_id or contact["def_address_id"], delivery_address_id or contact["del_address_id"]))
+        (
+            order_id,
+            type_code,
+            parent_id,
+            status_id,
+            contact["id"],
+            channel_id,
+            warehouse_id,
+            external_ref,
+            reference,
+            currency,
+            price_list_id or contact["price_list_id"],
+            price_mode,
+            tax_date_ms,
+            tax_date_ms,
+            shipping_method_id,
+            delivery_ms,
+            placed_ms or now,
+            now,
+            now,
+            SYSTEM_USER_ID,
+            integration_id,
+            billing_address_id or contact["def_address_id"],
+            delivery_address_id or contact["del_address_id"],
+        ),
+    )
     return order_id
 
 
@@ -176,8 +264,10 @@ def post_order(ctx: Ctx) -> BpResponse:
     role = "supplier" if code in ("PO", "PC") else "customer"
     contact_id = (parties.get(role) or {}).get("contactId")
     if contact_id is None:
-        raise bad_request("Suppllier ID Required." if role == "supplier" else "Customer ID Required.",
-                          "ORDC-022" if role == "supplier" else "ORDC-021")
+        raise bad_request(
+            "Suppllier ID Required." if role == "supplier" else "Customer ID Required.",
+            "ORDC-022" if role == "supplier" else "ORDC-021",
+        )
     delivery = body.get("delivery") if isinstance(body.get("delivery"), dict) else {}
     invoices = body.get("invoices") if isinstance(body.get("invoices"), list) else []
     assignment = body.get("assignment") if isinstance(body.get("assignment"), dict) else {}
@@ -190,15 +280,24 @@ def post_order(ctx: Ctx) -> BpResponse:
         status_id = (body.get("orderStatus") or {}).get("orderStatusId") or DEFAULT_STATUS[code]
         _status(conn, status_id, code)
         order_id = create_order(
-            conn, type_code=code, contact=contact, now=now, status_id=status_id, reference=body.get("reference"),
-            parent_id=int(body.get("parentOrderId") or 0), channel_id=int(assignment.get("channelId") or 0),
-            warehouse_id=int(body.get("warehouseId") or 1), price_list_id=body.get("priceListId"),
+            conn,
+            type_code=code,
+            contact=contact,
+            now=now,
+            status_id=status_id,
+            reference=body.get("reference"),
+            parent_id=int(body.get("parentOrderId") or 0),
+            channel_id=int(assignment.get("channelId") or 0),
+            warehouse_id=int(body.get("warehouseId") or 1),
+            price_list_id=body.get("priceListId"),
             price_mode=body.get("priceModeCode") or "EXC",
             placed_ms=_instant(body["placedOn"], "placedOn") if body.get("placedOn") else None,
             delivery_ms=_instant(delivery["deliveryDate"], "deliveryDate") if delivery.get("deliveryDate") else None,
             shipping_method_id=int(delivery.get("shippingMethodId") or 0),
-            tax_date_ms=_instant(invoices[0]["taxDate"], "taxDate") if invoices and invoices[0].get("taxDate")
-            else None)
+            tax_date_ms=_instant(invoices[0]["taxDate"], "taxDate")
+            if invoices and invoices[0].get("taxDate")
+            else None,
+        )
     return ok(order_id)
 
 
@@ -208,19 +307,35 @@ def post_row(ctx: Ctx) -> BpResponse:
     now = ctx.store.now_ms()
     with ctx.store.transaction() as conn:
         _order(conn, order_id)
-        row = parse_row(conn, body.get("productId"), body.get("productName"),
-                        (body.get("quantity") or {}).get("magnitude", 1),
-                        ((body.get("rowValue") or {}).get("rowNet") or {}).get("value"),
-                        ((body.get("rowValue") or {}).get("rowTax") or {}).get("value"),
-                        (body.get("rowValue") or {}).get("taxCode") or "T",
-                        (body.get("productPrice") or {}).get("value"), body.get("nominalCode") or "4000", None)
+        row = parse_row(
+            conn,
+            body.get("productId"),
+            body.get("productName"),
+            (body.get("quantity") or {}).get("magnitude", 1),
+            ((body.get("rowValue") or {}).get("rowNet") or {}).get("value"),
+            ((body.get("rowValue") or {}).get("rowTax") or {}).get("value"),
+            (body.get("rowValue") or {}).get("taxCode") or "T",
+            (body.get("productPrice") or {}).get("value"),
+            body.get("nominalCode") or "4000",
+            None,
+        )
         row_id = insert_rows(conn, order_id, [row])[0]
         refresh_order(conn, order_id, now)
     return ok(row_id)
 
 
-def parse_row(conn: sqlite3.Connection, product_id: Any, name: Any, quantity: Any, net: Any, tax: Any,
-              tax_code: str, unit: Any, nominal: str, external_ref: str | None) -> RowInput:
+def parse_row(
+    conn: sqlite3.Connection,
+    product_id: Any,
+    name: Any,
+    quantity: Any,
+    net: Any,
+    tax: Any,
+    tax_code: str,
+    unit: Any,
+    nominal: str,
+    external_ref: str | None,
+) -> RowInput:
     if product_id is None and not name:
         raise bad_request("You must supply either a productId or a productName", "ORDC-040")
     product = _product(conn, product_id) if product_id is not None else None
@@ -237,8 +352,9 @@ def parse_row(conn: sqlite3.Connection, product_id: Any, name: Any, quantity: An
         net_d = _money(net, "rowNet")
     rate = TAX_RATES.get(tax_code, Decimal(0))
     tax_d = _money(tax, "rowTax") if tax is not None else (net_d * rate / 100).quantize(Decimal("0.01"))
-    return RowInput(product, str(name or (product["name"] if product else "")), qty, net_d, tax_d, tax_code,
-                    nominal, external_ref)
+    return RowInput(
+        product, str(name or (product["name"] if product else "")), qty, net_d, tax_d, tax_code, nominal, external_ref
+    )
 
 
 def write_routes() -> list[Route]:

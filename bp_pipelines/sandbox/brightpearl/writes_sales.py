@@ -42,20 +42,45 @@ def post_sales_order(ctx: Ctx) -> BpResponse:
         if contact is None:
             raise bad_request(f"Contact {customer_id} not found", "ORDC-023")
         if ext_ref and integration is not None:
-            dup = conn.execute("SELECT id FROM orders WHERE external_ref = ? AND installed_integration_instance_id = ? "
-                               "AND deleted = 0", (str(ext_ref), int(integration))).fetchone()
+            dup = conn.execute(
+                "SELECT id FROM orders WHERE external_ref = ? AND installed_integration_instance_id = ? "
+                "AND deleted = 0",
+                (str(ext_ref), int(integration)),
+            ).fetchone()
             if dup:
-                raise bad_request(f"An order with externalRef {ext_ref} already exists for installed integration "
-                                  f"instance {integration} (order {dup[0]})", "ORDC-050")
+                raise bad_request(
+                    f"An order with externalRef {ext_ref} already exists for installed integration "
+                    f"instance {integration} (order {dup[0]})",
+                    "ORDC-050",
+                )
         status_id = body.get("statusId") or DEFAULT_STATUS["SO"]
         _status(conn, status_id, "SO")
-        parsed = [parse_row(conn, r.get("productId"), r.get("name"), r.get("quantity", 1), r.get("net"), r.get("tax"),
-                            r.get("taxCode") or "T", None, str(r.get("nominalCode") or "4000"), r.get("externalRef"))
-                  for r in rows if isinstance(r, dict)]
+        parsed = [
+            parse_row(
+                conn,
+                r.get("productId"),
+                r.get("name"),
+                r.get("quantity", 1),
+                r.get("net"),
+                r.get("tax"),
+                r.get("taxCode") or "T",
+                None,
+                str(r.get("nominalCode") or "4000"),
+                r.get("externalRef"),
+            )
+            for r in rows
+            if isinstance(r, dict)
+        ]
         currency = (body.get("currency") or {}).get("code") if isinstance(body.get("currency"), dict) else None
         order_id = create_order(
-            conn, type_code="SO", contact=contact, now=now, status_id=status_id, reference=body.get("ref"),
-            parent_id=int(body.get("parentId") or 0), channel_id=int(body.get("channelId") or 0),
+            conn,
+            type_code="SO",
+            contact=contact,
+            now=now,
+            status_id=status_id,
+            reference=body.get("ref"),
+            parent_id=int(body.get("parentId") or 0),
+            channel_id=int(body.get("channelId") or 0),
             warehouse_id=int(body.get("warehouseId") or 1),
             placed_ms=_instant(body["placedOn"], "placedOn") if body.get("placedOn") else None,
             delivery_ms=_instant(delivery["date"], "delivery.date") if delivery.get("date") else None,
@@ -64,7 +89,9 @@ def post_sales_order(ctx: Ctx) -> BpResponse:
             external_ref=str(ext_ref) if ext_ref is not None else None,
             integration_id=int(integration) if integration is not None else None,
             billing_address_id=_address_id(conn, billing.get("address")) or _address_id(conn, customer.get("address")),
-            delivery_address_id=_address_id(conn, delivery.get("address")), currency=currency or "USD")
+            delivery_address_id=_address_id(conn, delivery.get("address")),
+            currency=currency or "USD",
+        )
         insert_rows(conn, order_id, parsed)
         refresh_order(conn, order_id, now, bump=False)
     return ok(order_id)

@@ -1,7 +1,7 @@
 """Deterministic world generator with an on-disk cache keyed by (seed, orders, clock, GENERATOR_VERSION).
 
-    path = ensure_world(seed=42, orders=5000)          # cached build (generated once)
-    work = working_copy(path, work_dir)                # fresh mutable copy per server start
+path = ensure_world(seed=42, orders=5000)          # cached build (generated once)
+work = working_copy(path, work_dir)                # fresh mutable copy per server start
 """
 
 from __future__ import annotations
@@ -15,8 +15,16 @@ from .build import BuildStats, build_world
 from .timeutil import DEFAULT_CLOCK_MS
 
 GENERATOR_VERSION = "5"
-__all__ = ["GENERATOR_VERSION", "DEFAULT_CLOCK_MS", "BuildStats", "build_world", "default_data_dir",
-           "ensure_world", "working_copy", "world_file_name"]
+__all__ = [
+    "GENERATOR_VERSION",
+    "DEFAULT_CLOCK_MS",
+    "BuildStats",
+    "build_world",
+    "default_data_dir",
+    "ensure_world",
+    "working_copy",
+    "world_file_name",
+]
 
 
 def default_data_dir() -> Path:
@@ -29,8 +37,9 @@ def world_file_name(seed: int, orders: int, clock_ms: int = DEFAULT_CLOCK_MS) ->
     return f"world-v{GENERATOR_VERSION}-s{seed}-o{orders}{clock}.sqlite"
 
 
-def ensure_world(seed: int, orders: int, clock_ms: int = DEFAULT_CLOCK_MS, data_dir: Path | None = None,
-                 workers: int | None = None) -> tuple[Path, BuildStats | None]:
+def ensure_world(
+    seed: int, orders: int, clock_ms: int = DEFAULT_CLOCK_MS, data_dir: Path | None = None, workers: int | None = None
+) -> tuple[Path, BuildStats | None]:
     """Return the cached world file, generating it first if needed (stats is None on a cache hit).
 
     A lock file serialises concurrent generators of the same key (parallel test sessions).

@@ -7,8 +7,15 @@ from dataclasses import dataclass, field
 
 # table -> number of columns (positional inserts; the order is schema.sql's)
 TABLE_WIDTH: dict[str, int] = {
-    "orders": 36, "order_rows": 19, "goods_out_notes": 23, "goods_out_note_rows": 5, "order_notes": 5,
-    "bc_orders": 25, "bc_order_products": 17, "bc_shipping_addresses": 8, "bc_shipments": 11,
+    "orders": 36,
+    "order_rows": 19,
+    "goods_out_notes": 23,
+    "goods_out_note_rows": 5,
+    "order_notes": 5,
+    "bc_orders": 25,
+    "bc_order_products": 17,
+    "bc_shipping_addresses": 8,
+    "bc_shipments": 11,
 }
 
 
@@ -34,9 +41,15 @@ class Ids:
         def nxt(table: str, floor: int = 1) -> int:
             return max(floor, (conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1)
 
-        return cls(row=nxt("order_rows"), gon=nxt("goods_out_notes"), bc_order=nxt("bc_orders", 100),
-                   bc_line=nxt("bc_order_products"), bc_address=nxt("bc_shipping_addresses"),
-                   bc_shipment=nxt("bc_shipments"), note=nxt("order_notes"))
+        return cls(
+            row=nxt("order_rows"),
+            gon=nxt("goods_out_notes"),
+            bc_order=nxt("bc_orders", 100),
+            bc_line=nxt("bc_order_products"),
+            bc_address=nxt("bc_shipping_addresses"),
+            bc_shipment=nxt("bc_shipments"),
+            note=nxt("order_notes"),
+        )
 
 
 @dataclass

@@ -30,26 +30,44 @@ FLUSH_ROWS = 20_000
 BC_FIRST_ORDER_ID = 100
 _WORLD: World | None = None  # set in the parent before workers fork (shared copy-on-write)
 
-ITEMS_FIX = ("(SELECT json_group_array(json_object('order_product_id', json_extract(j.value, '$.order_product_id')"
-             " + :bcl, 'product_id', json_extract(j.value, '$.product_id'), 'quantity',"
-             " json_extract(j.value, '$.quantity'))) FROM json_each(items_json) AS j)")
+ITEMS_FIX = (
+    "(SELECT json_group_array(json_object('order_product_id', json_extract(j.value, '$.order_product_id')"
+    " + :bcl, 'product_id', json_extract(j.value, '$.product_id'), 'quantity',"
+    " json_extract(j.value, '$.quantity'))) FROM json_each(items_json) AS j)"
+)
 FIXUPS: dict[str, dict[str, str]] = {
-    "orders": {"external_ref": "CASE WHEN installed_integration_instance_id IS NOT NULL AND external_ref IS NOT NULL"
-                               " THEN CAST(CAST(external_ref AS INTEGER) + :bco AS TEXT) ELSE external_ref END"},
-    "order_rows": {"id": "id + :row",
-                   "parent_order_row_id": "CASE WHEN parent_order_row_id > 0 THEN parent_order_row_id + :row "
-                                          "ELSE 0 END"},
+    "orders": {
+        "external_ref": "CASE WHEN installed_integration_instance_id IS NOT NULL AND external_ref IS NOT NULL"
+        " THEN CAST(CAST(external_ref AS INTEGER) + :bco AS TEXT) ELSE external_ref END"
+    },
+    "order_rows": {
+        "id": "id + :row",
+        "parent_order_row_id": "CASE WHEN parent_order_row_id > 0 THEN parent_order_row_id + :row ELSE 0 END",
+    },
     "goods_out_notes": {"id": "id + :gon", "last_event_version": "last_event_version + :gon * 10"},
     "goods_out_note_rows": {"note_id": "note_id + :gon", "order_row_id": "order_row_id + :row"},
     "bc_orders": {"id": "id + :bco"},
-    "bc_order_products": {"id": "id + :bcl", "order_id": "order_id + :bco",
-                          "order_address_id": "order_address_id + :bca"},
+    "bc_order_products": {
+        "id": "id + :bcl",
+        "order_id": "order_id + :bco",
+        "order_address_id": "order_address_id + :bca",
+    },
     "bc_shipping_addresses": {"id": "id + :bca", "order_id": "order_id + :bco"},
-    "bc_shipments": {"id": "id + :bcs", "order_id": "order_id + :bco", "order_address_id": "order_address_id + :bca",
-                     "items_json": ITEMS_FIX},
+    "bc_shipments": {
+        "id": "id + :bcs",
+        "order_id": "order_id + :bco",
+        "order_address_id": "order_address_id + :bca",
+        "items_json": ITEMS_FIX,
+    },
 }
-OFFSET_KEYS = {"row": "row", "gon": "gon", "bco": "bc_order", "bcl": "bc_line", "bca": "bc_address",
-               "bcs": "bc_shipment"}
+OFFSET_KEYS = {
+    "row": "row",
+    "gon": "gon",
+    "bco": "bc_order",
+    "bcl": "bc_line",
+    "bca": "bc_address",
+    "bcs": "bc_shipment",
+}
 
 
 @dataclass
@@ -144,8 +162,10 @@ def build_world(path: Path, seed: int, orders: int, clock_ms: int, workers: int 
     _master_data(conn, seed, orders, clock_ms)
     _WORLD = load_world(conn, seed, clock_ms)
     phases = {"master": time.monotonic() - started}
-    tasks = [(i, first, min(first + CHUNK_ORDERS - 1, orders), orders, f"{tmp}.chunk{i}")
-             for i, first in enumerate(range(1, orders + 1, CHUNK_ORDERS))]
+    tasks = [
+        (i, first, min(first + CHUNK_ORDERS - 1, orders), orders, f"{tmp}.chunk{i}")
+        for i, first in enumerate(range(1, orders + 1, CHUNK_ORDERS))
+    ]
     offsets = {"row": 0, "gon": 0, "bco": BC_FIRST_ORDER_ID - 1, "bcl": 0, "bca": 0, "bcs": 0}
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
 
@@ -166,12 +186,16 @@ def build_world(path: Path, seed: int, orders: int, clock_ms: int, workers: int 
     _WORLD = None
     phases["orders"] = time.monotonic() - started - phases["master"]
     conn.executescript(schema_sql())  # recreate the indexes
-    conn.execute("UPDATE contacts SET last_ordered_ms = (SELECT max(o.created_ms) FROM orders o WHERE "
-                 "o.contact_id = contacts.id AND o.order_type_code = 'SO' AND o.deleted = 0)")
+    conn.execute(
+        "UPDATE contacts SET last_ordered_ms = (SELECT max(o.created_ms) FROM orders o WHERE "
+        "o.contact_id = contacts.id AND o.order_type_code = 'SO' AND o.deleted = 0)"
+    )
     conn.execute("PRAGMA analysis_limit=1000")
     conn.execute("ANALYZE")
-    counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-              for t in ("orders", "order_rows", "goods_out_notes", "contacts", "products", "bc_orders")}
+    counts = {
+        t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("orders", "order_rows", "goods_out_notes", "contacts", "products", "bc_orders")
+    }
     conn.execute("PRAGMA journal_mode=DELETE")
     conn.close()
     os.replace(tmp, path)

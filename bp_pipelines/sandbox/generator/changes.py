@@ -31,9 +31,19 @@ from .reference import AMAZON_CHANNEL_ID, PHONE_CHANNEL_ID, STOREFRONT_CHANNEL_I
 from .world import load_world
 
 DEFAULT_COUNTS: dict[str, int] = {
-    "contacts_created": 2, "orders_created": 6, "storefront_orders_created": 6, "storefront_only_orders": 2,
-    "status_changes": 8, "goods_out_created": 5, "goods_out_shipped": 5, "product_edits": 4, "contact_edits": 4,
-    "stock_changes": 6, "order_deletions": 1, "contact_deletions": 1, "silent_edits": 3,
+    "contacts_created": 2,
+    "orders_created": 6,
+    "storefront_orders_created": 6,
+    "storefront_only_orders": 2,
+    "status_changes": 8,
+    "goods_out_created": 5,
+    "goods_out_shipped": 5,
+    "product_edits": 4,
+    "contact_edits": 4,
+    "stock_changes": 6,
+    "order_deletions": 1,
+    "contact_deletions": 1,
+    "silent_edits": 3,
 }
 
 
@@ -45,13 +55,18 @@ class Timeline:
         return self.now if self.now <= self.since else self.since + 1 + rr(self.rng, self.now - self.since)
 
 
-def _new_orders(conn: sqlite3.Connection, store: Store, rng: random.Random, counts: dict[str, int], t: Timeline,
-                seed: int) -> dict[str, list[int]]:
+def _new_orders(
+    conn: sqlite3.Connection, store: Store, rng: random.Random, counts: dict[str, int], t: Timeline, seed: int
+) -> dict[str, list[int]]:
     world = load_world(conn, seed, t.now, live_only=True)
     ids, batch = Ids.after_existing(conn), Batch()
     factory = OrderFactory(world, ids, batch, rng)
-    out: dict[str, list[int]] = {"orders_created": [], "storefront_orders_created": [],
-                                 "storefront_orders_created_bc": [], "storefront_only_orders": []}
+    out: dict[str, list[int]] = {
+        "orders_created": [],
+        "storefront_orders_created": [],
+        "storefront_orders_created_bc": [],
+        "storefront_only_orders": [],
+    }
     next_order = next_id(conn, "orders")
     for _ in range(counts["orders_created"]):
         channel = pick(rng, (PHONE_CHANNEL_ID, WHOLESALE_CHANNEL_ID, AMAZON_CHANNEL_ID))

@@ -47,8 +47,11 @@ def group_lines(rng: random.Random, lines: list[ShipLine], order_wh: int) -> lis
     """One note per warehouse; ~10% of multi-line notes split in two, ~4% split a single line's quantity."""
     by_wh: dict[int, list[ShipLine]] = {}
     for line in lines:
-        wh = order_wh if order_wh in line.product.warehouses or not line.product.warehouses \
+        wh = (
+            order_wh
+            if order_wh in line.product.warehouses or not line.product.warehouses
             else line.product.warehouses[0]
+        )
         by_wh.setdefault(wh, []).append(line)
     groups: list[list[ShipLine]] = []
     for wh_lines in by_wh.values():
@@ -72,9 +75,20 @@ def note_warehouse(lines: list[ShipLine], order_wh: int) -> int:
     return order_wh if order_wh in wh or not wh else wh[0]
 
 
-def write_notes(batch: Batch, ids: Ids, rng: random.Random, *, order_id: int, groups: list[list[ShipLine]],
-                order_wh: int, method_id: int, ready_ms: int, clock_ms: int, ship_count: int,
-                priority: bool = False) -> list[Note]:
+def write_notes(
+    batch: Batch,
+    ids: Ids,
+    rng: random.Random,
+    *,
+    order_id: int,
+    groups: list[list[ShipLine]],
+    order_wh: int,
+    method_id: int,
+    ready_ms: int,
+    clock_ms: int,
+    ship_count: int,
+    priority: bool = False,
+) -> list[Note]:
     """Create the notes; the first `ship_count` are shipped. Times never pass the sandbox clock."""
     notes: list[Note] = []
     t = ready_ms
@@ -94,13 +108,34 @@ def write_notes(batch: Batch, ids: Ids, rng: random.Random, *, order_id: int, gr
             picked = printed if rng.random() < 0.5 else None
         tracking = tracking_reference(rng, method_id) if shipped else ""
         events = 1 + sum(x is not None for x in (printed, picked, packed, shipped))
-        batch.add("goods_out_notes", (
-            gid, order_id, note_warehouse(lines, order_wh), 0, int(priority), int(printed is not None),
-            int(picked is not None), int(packed is not None), int(shipped is not None), printed, picked, packed,
-            shipped, method_id, tracking, ri(rng, 1, 3) if shipped else None,
-            f"{ri(rng, 200, 9000) / 1000:.3f}" if shipped else None, created, created, SYSTEM_USER_ID, seq,
-            gid * 10 + events, 0,
-        ))
+        batch.add(
+            "goods_out_notes",
+            (
+                gid,
+                order_id,
+                note_warehouse(lines, order_wh),
+                0,
+                int(priority),
+                int(printed is not None),
+                int(picked is not None),
+                int(packed is not None),
+                int(shipped is not None),
+                printed,
+                picked,
+                packed,
+                shipped,
+                method_id,
+                tracking,
+                ri(rng, 1, 3) if shipped else None,
+                f"{ri(rng, 200, 9000) / 1000:.3f}" if shipped else None,
+                created,
+                created,
+                SYSTEM_USER_ID,
+                seq,
+                gid * 10 + events,
+                0,
+            ),
+        )
         merged: dict[tuple[int, int], int] = {}
         for line in lines:
             key = (line.row_id, line.product.id)

@@ -55,8 +55,9 @@ class OrderFactory(CreditsMixin):
         return self.sales_order(oid, created)
 
     # ------------------------------------------------------------------ rows
-    def _write_rows(self, oid: int, lines: list[tuple[Product, int, int, int]], tax_code: str, rate: int,
-                    nominal: str) -> Priced:
+    def _write_rows(
+        self, oid: int, lines: list[tuple[Product, int, int, int]], tax_code: str, rate: int, nominal: str
+    ) -> Priced:
         out = Priced()
         seq = 10
         rate_s = rate_string(rate)
@@ -64,9 +65,30 @@ class OrderFactory(CreditsMixin):
             net = unit * qty * (100 - disc) // 100
             tax = tax_of(net, rate)
             rid = self.ids.take("row")
-            self.batch.add("order_rows", (rid, oid, seq, product.id, product.sku, product.name, qty, m4(unit),
-                                          m4(product.cost), f"{disc}.00", m4(net), m2(tax), rate_s, tax_code,
-                                          nominal, int(product.bundle), 0, 0, None))
+            self.batch.add(
+                "order_rows",
+                (
+                    rid,
+                    oid,
+                    seq,
+                    product.id,
+                    product.sku,
+                    product.name,
+                    qty,
+                    m4(unit),
+                    m4(product.cost),
+                    f"{disc}.00",
+                    m4(net),
+                    m2(tax),
+                    rate_s,
+                    tax_code,
+                    nominal,
+                    int(product.bundle),
+                    0,
+                    0,
+                    None,
+                ),
+            )
             top_index = len(out.top)
             out.top.append(TopLine(rid, product, qty, unit, net, tax))
             out.net += net
@@ -75,9 +97,30 @@ class OrderFactory(CreditsMixin):
                 for comp, per in product.components:
                     seq += 10
                     cid = self.ids.take("row")
-                    self.batch.add("order_rows", (cid, oid, seq, comp.id, comp.sku, comp.name, qty * per, "0.0000",
-                                                  m4(comp.cost), "0.00", "0.0000", "0.00", rate_s, tax_code,
-                                                  nominal, 0, 1, rid, None))
+                    self.batch.add(
+                        "order_rows",
+                        (
+                            cid,
+                            oid,
+                            seq,
+                            comp.id,
+                            comp.sku,
+                            comp.name,
+                            qty * per,
+                            "0.0000",
+                            m4(comp.cost),
+                            "0.00",
+                            "0.0000",
+                            "0.00",
+                            rate_s,
+                            tax_code,
+                            nominal,
+                            0,
+                            1,
+                            rid,
+                            None,
+                        ),
+                    )
                     if comp.tracked:
                         out.ship_lines.append(ShipLine(cid, comp, qty * per, top_index, per))
             elif product.tracked:
@@ -90,9 +133,30 @@ class OrderFactory(CreditsMixin):
             return 0
         tax = tax_of(cost, rate)
         seq = 10 * (len(priced.top) + sum(len(t.product.components) for t in priced.top) + 1)
-        self.batch.add("order_rows", (self.ids.take("row"), oid, seq, None, None, f"Shipping – {METHOD_NAMES[method]}",
-                                      1, m4(cost), "0.0000", "0.00", m4(cost), m2(tax), rate_string(rate),
-                                      tax_code, "4040", 0, 0, 0, None))
+        self.batch.add(
+            "order_rows",
+            (
+                self.ids.take("row"),
+                oid,
+                seq,
+                None,
+                None,
+                f"Shipping – {METHOD_NAMES[method]}",
+                1,
+                m4(cost),
+                "0.0000",
+                "0.00",
+                m4(cost),
+                m2(tax),
+                rate_string(rate),
+                tax_code,
+                "4040",
+                0,
+                0,
+                0,
+                None,
+            ),
+        )
         priced.net += cost
         priced.tax += tax
         return tax
@@ -138,8 +202,16 @@ class OrderFactory(CreditsMixin):
             return "invoiced" if r < 0.6 else ("ready" if r < 0.85 else "awaiting")
         return "new" if r < 0.55 else ("awaiting" if r < 0.7 else "ready")
 
-    def sales_order(self, oid: int, created: int, *, channel: int | None = None, contact: Contact | None = None,
-                    state: str | None = None, bc_order_id: int | None = None) -> Created:
+    def sales_order(
+        self,
+        oid: int,
+        created: int,
+        *,
+        channel: int | None = None,
+        contact: Contact | None = None,
+        state: str | None = None,
+        bc_order_id: int | None = None,
+    ) -> Created:
         rng, clock = self.rng, self.world.clock_ms
         if channel is None or contact is None:
             channel, contact = self._so_channel(created)
@@ -158,12 +230,26 @@ class OrderFactory(CreditsMixin):
         notes: list[Note] = []
         if state in ("invoiced", "ready", "backorder") and priced.ship_lines:
             groups = group_lines(rng, priced.ship_lines, wh)
-            ship_count = len(groups) if state == "invoiced" else (
-                rr(rng, 1, len(groups)) if len(groups) > 1 and (state == "backorder" or rng.random() < 0.35)
-                else 0)
-            notes = write_notes(self.batch, self.ids, rng, order_id=oid, groups=groups, order_wh=wh,
-                                method_id=method, ready_ms=created + rr(rng, 30 * MINUTE_MS, 2 * DAY_MS),
-                                clock_ms=clock, ship_count=ship_count, priority=rng.random() < 0.05)
+            ship_count = (
+                len(groups)
+                if state == "invoiced"
+                else (
+                    rr(rng, 1, len(groups)) if len(groups) > 1 and (state == "backorder" or rng.random() < 0.35) else 0
+                )
+            )
+            notes = write_notes(
+                self.batch,
+                self.ids,
+                rng,
+                order_id=oid,
+                groups=groups,
+                order_wh=wh,
+                method_id=method,
+                ready_ms=created + rr(rng, 30 * MINUTE_MS, 2 * DAY_MS),
+                clock_ms=clock,
+                ship_count=ship_count,
+                priority=rng.random() < 0.05,
+            )
         all_qty = sum(s.quantity for s in priced.ship_lines)
         times = [created] + [n.shipped_ms or n.created_ms for n in notes]
         invoice_ms = cancel_ms = None
@@ -174,8 +260,15 @@ class OrderFactory(CreditsMixin):
             cancel_ms = past(rng, created + rr(rng, HOUR_MS, 5 * DAY_MS), clock, created)
             times.append(cancel_ms)
         payment = self._so_payment(state, web, b2b, invoice_ms)
-        status = {"invoiced": 4, "cancelled": 5, "draft": pick(rng, (1, 2)), "backorder": 16, "ready": 16,
-                  "awaiting": 15, "new": 14 if web else 3}[state]
+        status = {
+            "invoiced": 4,
+            "cancelled": 5,
+            "draft": pick(rng, (1, 2)),
+            "backorder": 16,
+            "ready": 16,
+            "awaiting": 15,
+            "new": 14 if web else 3,
+        }[state]
         updated = past(rng, max(times) + (rr(rng, 10 * DAY_MS) if rng.random() < 0.2 else 0), clock, max(times))
         ext_ref: str | None = None
         placed = created
@@ -183,12 +276,29 @@ class OrderFactory(CreditsMixin):
             bc_order_id = bc_order_id or self.ids.take("bc_order")
             ext_ref = str(bc_order_id)
             placed = created - rr(rng, MINUTE_MS, 20 * MINUTE_MS)
-            write_bc_order(self.batch, self.ids, rng, self.world, bc_id=bc_order_id, contact=contact,
-                           placed_ms=placed, lines=priced.top, method_id=method, ship_net=ship_cost,
-                           ship_tax=ship_tax, notes=notes, payment_status="pending" if state == "awaiting"
-                           else "captured", status_id=bc_status(notes, sum(t.quantity for t in priced.top),
-                                                                paid=payment == "PAID", cancel_ms=cancel_ms,
-                                                                clock_ms=clock), clock_ms=clock)
+            write_bc_order(
+                self.batch,
+                self.ids,
+                rng,
+                self.world,
+                bc_id=bc_order_id,
+                contact=contact,
+                placed_ms=placed,
+                lines=priced.top,
+                method_id=method,
+                ship_net=ship_cost,
+                ship_tax=ship_tax,
+                notes=notes,
+                payment_status="pending" if state == "awaiting" else "captured",
+                status_id=bc_status(
+                    notes,
+                    sum(t.quantity for t in priced.top),
+                    paid=payment == "PAID",
+                    cancel_ms=cancel_ms,
+                    clock_ms=clock,
+                ),
+                clock_ms=clock,
+            )
         elif channel == AMAZON_CHANNEL_ID:
             ext_ref = f"{ri(rng, 111, 114)}-{rr(rng, 10**7):07d}-{rr(rng, 10**7):07d}"
         tax_date = due = None
@@ -197,30 +307,55 @@ class OrderFactory(CreditsMixin):
             due = utc_midnight(invoice_ms) + contact.terms * DAY_MS
         ship_code = shipping_status(len(priced.ship_lines), notes, all_qty)
         open_stock = "SOA" if priced.ship_lines else "NON"
-        self.batch.add("orders", order_row(
-            id=oid, order_type_code="SO", status_id=status, contact_id=contact.id, channel_id=channel,
-            warehouse_id=wh, external_ref=ext_ref, customer_ref=f"PO-{ri(rng, 1000, 99999)}" if b2b else None,
-            price_list_id=contact.price_list_id, total_net=m2(priced.net), total_tax=m2(priced.tax),
-            total_value=m2(priced.net + priced.tax), payment_status=payment, shipping_status_code=ship_code,
-            stock_status_code="SON" if state == "cancelled" else open_stock,
-            allocation_status_code="ANR" if state in ("cancelled", "draft") else "AAA",
-            invoice_reference=f"SI-{100000 + oid}" if invoice_ms else None, tax_date_ms=tax_date, due_date_ms=due,
-            shipping_method_id=method,
-            delivery_date_ms=utc_midnight(created) + ri(rng, 3, 7) * DAY_MS if rng.random() < 0.2 else None,
-            placed_on_ms=placed, created_ms=created, updated_ms=updated, closed_ms=invoice_ms or cancel_ms,
-            created_by_id=SYSTEM_USER_ID if channel in (STOREFRONT_CHANNEL_ID, AMAZON_CHANNEL_ID)
-            else pick(rng, self.world.staff_ids),
-            staff_owner_contact_id=pick(rng, self.world.staff_ids) if b2b else 0,
-            installed_integration_instance_id=BC_INTEGRATION_INSTANCE_ID if web else None,
-            version=1 + len(notes) * 2 + (invoice_ms is not None),
-            billing_address_id=contact.def_address_id, delivery_address_id=contact.del_address_id))
+        self.batch.add(
+            "orders",
+            order_row(
+                id=oid,
+                order_type_code="SO",
+                status_id=status,
+                contact_id=contact.id,
+                channel_id=channel,
+                warehouse_id=wh,
+                external_ref=ext_ref,
+                customer_ref=f"PO-{ri(rng, 1000, 99999)}" if b2b else None,
+                price_list_id=contact.price_list_id,
+                total_net=m2(priced.net),
+                total_tax=m2(priced.tax),
+                total_value=m2(priced.net + priced.tax),
+                payment_status=payment,
+                shipping_status_code=ship_code,
+                stock_status_code="SON" if state == "cancelled" else open_stock,
+                allocation_status_code="ANR" if state in ("cancelled", "draft") else "AAA",
+                invoice_reference=f"SI-{100000 + oid}" if invoice_ms else None,
+                tax_date_ms=tax_date,
+                due_date_ms=due,
+                shipping_method_id=method,
+                delivery_date_ms=utc_midnight(created) + ri(rng, 3, 7) * DAY_MS if rng.random() < 0.2 else None,
+                placed_on_ms=placed,
+                created_ms=created,
+                updated_ms=updated,
+                closed_ms=invoice_ms or cancel_ms,
+                created_by_id=SYSTEM_USER_ID
+                if channel in (STOREFRONT_CHANNEL_ID, AMAZON_CHANNEL_ID)
+                else pick(rng, self.world.staff_ids),
+                staff_owner_contact_id=pick(rng, self.world.staff_ids) if b2b else 0,
+                installed_integration_instance_id=BC_INTEGRATION_INSTANCE_ID if web else None,
+                version=1 + len(notes) * 2 + (invoice_ms is not None),
+                billing_address_id=contact.def_address_id,
+                delivery_address_id=contact.del_address_id,
+            ),
+        )
         if state == "invoiced":
             self.recent_so.append((oid, contact.id, priced.top, channel, rate))
         return Created(oid, "SO", bc_order_id if web else None)
 
     def _method(self, channel: int) -> int:
-        choices = {STOREFRONT_CHANNEL_ID: (1, 1, 1, 2, 2, 3, 4, 6, 7, 7), WHOLESALE_CHANNEL_ID: (5, 5, 1, 1, 2),
-                   AMAZON_CHANNEL_ID: (1, 7), PHONE_CHANNEL_ID: (1, 2, 3)}
+        choices = {
+            STOREFRONT_CHANNEL_ID: (1, 1, 1, 2, 2, 3, 4, 6, 7, 7),
+            WHOLESALE_CHANNEL_ID: (5, 5, 1, 1, 2),
+            AMAZON_CHANNEL_ID: (1, 7),
+            PHONE_CHANNEL_ID: (1, 2, 3),
+        }
         return pick(self.rng, choices[channel])
 
     def _so_payment(self, state: str, web: bool, b2b: bool, invoice_ms: int | None) -> str:
@@ -251,7 +386,21 @@ class OrderFactory(CreditsMixin):
         cost = 0 if method in (6, 7) else 599
         status, pay = storefront_only_status(rng)
         bc_id = self.ids.take("bc_order")
-        write_bc_order(self.batch, self.ids, rng, self.world, bc_id=bc_id, contact=contact, placed_ms=at,
-                       lines=top, method_id=method, ship_net=cost, ship_tax=tax_of(cost, TAX_RETAIL[1]), notes=[],
-                       status_id=status, payment_status=pay, clock_ms=self.world.clock_ms)
+        write_bc_order(
+            self.batch,
+            self.ids,
+            rng,
+            self.world,
+            bc_id=bc_id,
+            contact=contact,
+            placed_ms=at,
+            lines=top,
+            method_id=method,
+            ship_net=cost,
+            ship_tax=tax_of(cost, TAX_RETAIL[1]),
+            notes=[],
+            status_id=status,
+            payment_status=pay,
+            clock_ms=self.world.clock_ms,
+        )
         return bc_id

@@ -34,8 +34,14 @@ def random_address(rng: random.Random) -> Address:
     line2 = pick(rng, ("", "", "", "Apt 4B", "Suite 210", "Unit 7", "Floor 3"))
     if rng.random() < 0.9:
         city, state, zip3 = pick(rng, vocab.US_CITIES)
-        return (f"{ri(rng, 1, 9899)} {pick(rng, vocab.STREETS)}", line2, city, state,
-                f"{zip3}{ri(rng, 0, 99):02d}", "US")
+        return (
+            f"{ri(rng, 1, 9899)} {pick(rng, vocab.STREETS)}",
+            line2,
+            city,
+            state,
+            f"{zip3}{ri(rng, 0, 99):02d}",
+            "US",
+        )
     city, region, postal, iso = pick(rng, vocab.FOREIGN_ADDRESSES)
     return (f"{ri(rng, 1, 250)} {pick(rng, vocab.STREETS)}", line2, city, region, postal, iso)
 
@@ -43,11 +49,21 @@ def random_address(rng: random.Random) -> Address:
 def address_json(addr: Address, full_name: str, company: str, email: str | None, phone: str) -> str:
     """Snapshot stored in postal_addresses: Brightpearl address lines plus the party fields of the time."""
     line1, line2, city, region, postal, iso = addr
-    return json.dumps({
-        "addressLine1": line1, "addressLine2": line2, "addressLine3": city, "addressLine4": region,
-        "postalCode": postal, "countryIsoCode": iso, "addressFullName": full_name, "companyName": company,
-        "email": email or "", "telephone": phone,
-    }, ensure_ascii=False)
+    return json.dumps(
+        {
+            "addressLine1": line1,
+            "addressLine2": line2,
+            "addressLine3": city,
+            "addressLine4": region,
+            "postalCode": postal,
+            "countryIsoCode": iso,
+            "addressFullName": full_name,
+            "companyName": company,
+            "email": email or "",
+            "telephone": phone,
+        },
+        ensure_ascii=False,
+    )
 
 
 def make_phone(rng: random.Random) -> str:
@@ -69,8 +85,7 @@ def make_email(first: str, last: str, contact_id: int, rng: random.Random) -> st
 def _created_times(rng: random.Random, count: int, clock_ms: int) -> list[int]:
     """20% migrated in January 2024, the rest spread up to a day before the clock; ascending like the ids."""
     span = clock_ms - HISTORY_START_MS - DAY_MS
-    times = [HISTORY_START_MS + (rr(rng, 30 * DAY_MS) if rng.random() < 0.2 else rr(rng, span))
-             for _ in range(count)]
+    times = [HISTORY_START_MS + (rr(rng, 30 * DAY_MS) if rng.random() < 0.2 else rr(rng, span)) for _ in range(count)]
     times.sort()
     return times
 
@@ -126,12 +141,37 @@ def generate_contacts(conn: sqlite3.Connection, seed: int, total: int, clock_ms:
         price_list = WHOLESALE_PRICE_LIST if is_b2b else (1 if kind == "supplier" else RETAIL_PRICE_LIST)
         credit = pick(rng, ("5000.00", "10000.00", "25000.00", "50000.00")) if is_b2b else "0"
         terms = pick(rng, (30, 30, 60)) if is_b2b else (30 if kind == "supplier" else 0)
-        rows.append((
-            cid, pick(rng, ("", "", "Mr", "Ms", "Dr")), first, last, email, company or None, org,
-            int(kind in ("b2b", "b2c")), int(kind == "supplier"), int(kind == "staff"), is_b2b, price_list,
-            credit, terms, 1, phone, mobile, def_json, created, updated, 0, def_id, def_id, del_id, tags,
-            int(rng.random() < 0.4), None,
-        ))
+        rows.append(
+            (
+                cid,
+                pick(rng, ("", "", "Mr", "Ms", "Dr")),
+                first,
+                last,
+                email,
+                company or None,
+                org,
+                int(kind in ("b2b", "b2c")),
+                int(kind == "supplier"),
+                int(kind == "staff"),
+                is_b2b,
+                price_list,
+                credit,
+                terms,
+                1,
+                phone,
+                mobile,
+                def_json,
+                created,
+                updated,
+                0,
+                def_id,
+                def_id,
+                del_id,
+                tags,
+                int(rng.random() < 0.4),
+                None,
+            )
+        )
         contacts.append(NewContact(cid, kind, first, last, company, email, created))
     conn.executemany(f"INSERT INTO contacts VALUES ({','.join('?' * 27)})", rows)
     conn.executemany("INSERT INTO postal_addresses VALUES (?,?)", addresses)
@@ -152,8 +192,22 @@ def generate_bc_customers(conn: sqlite3.Connection, seed: int, contacts: list[Ne
         taken.add(c.email.lower())
         group = 2 if c.kind == "b2b" else (3 if rng.random() < 0.05 else 1)
         created = past(rng, c.created_ms + rr(rng, 2 * DAY_MS), clock_ms, c.created_ms)
-        rows.append((len(rows) + 1, c.email, c.first, c.last, c.company, "", "", group, 0, 1, created,
-                     past(rng, created + rr(rng, 30 * DAY_MS), clock_ms, created)))
+        rows.append(
+            (
+                len(rows) + 1,
+                c.email,
+                c.first,
+                c.last,
+                c.company,
+                "",
+                "",
+                group,
+                0,
+                1,
+                created,
+                past(rng, created + rr(rng, 30 * DAY_MS), clock_ms, created),
+            )
+        )
         tag_rows.append(("9", c.id))
     for n in range(max(3, len(rows) // 30)):  # signed up on the storefront, never ordered -> not in Brightpearl
         first, last = person_name(rng)
@@ -163,4 +217,6 @@ def generate_bc_customers(conn: sqlite3.Connection, seed: int, contacts: list[Ne
     conn.executemany(f"INSERT INTO bc_customers VALUES ({','.join('?' * 12)})", rows)
     conn.executemany(
         "UPDATE contacts SET contact_tags = CASE WHEN contact_tags = '' THEN ? ELSE contact_tags || ',' || ? END "
-        "WHERE id = ?", [(t, t, cid) for t, cid in tag_rows])
+        "WHERE id = ?",
+        [(t, t, cid) for t, cid in tag_rows],
+    )

@@ -16,12 +16,33 @@ BC_INTEGRATION_INSTANCE_ID: Final = 7  # installedIntegrationInstanceId of the B
 SYSTEM_USER_ID: Final = 4  # createdById / eventOwnerId of automated actions (as in the recordings)
 
 WAREHOUSES: Final = (
-    (1, "Chicago Main Warehouse", {"streetAddress": "2200 S Halsted St", "postcode": "60608", "city": "Chicago",
-                                   "state": "IL", "countryIsoCode2": "US"}),
-    (2, "East Coast DC – Newark", {"streetAddress": "100 Port St", "postcode": "07114", "city": "Newark",
-                                   "state": "NJ", "countryIsoCode2": "US"}),
-    (3, "West Coast 3PL – Reno", {"streetAddress": "55 Logistics Way", "postcode": "89502", "city": "Reno",
-                                  "state": "NV", "countryIsoCode2": "US"}),
+    (
+        1,
+        "Chicago Main Warehouse",
+        {
+            "streetAddress": "2200 S Halsted St",
+            "postcode": "60608",
+            "city": "Chicago",
+            "state": "IL",
+            "countryIsoCode2": "US",
+        },
+    ),
+    (
+        2,
+        "East Coast DC – Newark",
+        {"streetAddress": "100 Port St", "postcode": "07114", "city": "Newark", "state": "NJ", "countryIsoCode2": "US"},
+    ),
+    (
+        3,
+        "West Coast 3PL – Reno",
+        {
+            "streetAddress": "55 Logistics Way",
+            "postcode": "89502",
+            "city": "Reno",
+            "state": "NV",
+            "countryIsoCode2": "US",
+        },
+    ),
 )
 # (id, name, channel_type_id, is_storefront, warehouse_id, price_list_id)
 CHANNELS: Final = (
@@ -78,11 +99,27 @@ PRICE_LISTS: Final = (
 )
 RETAIL_PRICE_LIST: Final = 2
 WHOLESALE_PRICE_LIST: Final = 3
-BRANDS: Final = ((1, "Generic Brand"), (2, "Maison Étoile"), (3, "Hikari 光"), (4, "Northwind"),
-                 (5, "Fjällkraft"), (6, "Casa Peña"), (7, "Blue Harbor"), (8, "Kōbō Works"))
+BRANDS: Final = (
+    (1, "Generic Brand"),
+    (2, "Maison Étoile"),
+    (3, "Hikari 光"),
+    (4, "Northwind"),
+    (5, "Fjällkraft"),
+    (6, "Casa Peña"),
+    (7, "Blue Harbor"),
+    (8, "Kōbō Works"),
+)
 PRODUCT_TYPES: Final = ((1, "Standard Product"), (2, "Bundle"), (3, "Service"))
-CATEGORIES: Final = ((296, "Apparel"), (297, "Home & Kitchen"), (298, "Stationery"), (299, "Accessories"),
-                     (300, "Gifts"), (301, "New Arrivals"), (302, "Outdoor"), (303, "Tea & Coffee"))
+CATEGORIES: Final = (
+    (296, "Apparel"),
+    (297, "Home & Kitchen"),
+    (298, "Stationery"),
+    (299, "Accessories"),
+    (300, "Gifts"),
+    (301, "New Arrivals"),
+    (302, "Outdoor"),
+    (303, "Tea & Coffee"),
+)
 # contact-service/tag: (id, name, colour)
 CONTACT_TAGS: Final = ((9, "Storefront", "#3d85c6"), (16, "VIP", "#ff0000"), (23, "Wholesale", "#0000ff"))
 # Storefront customer groups: (id, name, is_default)
@@ -96,8 +133,9 @@ TAX_CLASS_IDS: Final = {"T": 2, "N": 3, "Z": 1}
 
 
 def insert_reference(conn: sqlite3.Connection) -> None:
-    conn.executemany("INSERT INTO warehouses VALUES (?,?,?)",
-                     [(i, n, json.dumps(a, ensure_ascii=False)) for i, n, a in WAREHOUSES])
+    conn.executemany(
+        "INSERT INTO warehouses VALUES (?,?,?)", [(i, n, json.dumps(a, ensure_ascii=False)) for i, n, a in WAREHOUSES]
+    )
     conn.executemany("INSERT INTO channels VALUES (?,?,?,?,?,?)", CHANNELS)
     conn.executemany("INSERT INTO shipping_methods VALUES (?,?,?,?,?)", [m[:5] for m in SHIPPING_METHODS])
     conn.executemany("INSERT INTO order_statuses VALUES (?,?,?,?,?,?,?,?)", ORDER_STATUSES)
@@ -110,9 +148,18 @@ def insert_reference(conn: sqlite3.Connection) -> None:
 
 def base_meta(seed: int, orders: int, clock_ms: int) -> dict[str, object]:
     return {
-        "seed": seed, "orders": orders, "clock_ms": clock_ms, "account_timezone": ACCOUNT_TIMEZONE,
-        "account_offset_minutes": -360, "storefront_channel_id": STOREFRONT_CHANNEL_ID,
-        "bc_store_hash": BC_STORE_HASH, "bc_access_token": BC_ACCESS_TOKEN, "bp_account": ACCOUNT,
-        "bp_app_ref": APP_REF, "bp_account_token": ACCOUNT_TOKEN,
-        "bc_integration_instance_id": BC_INTEGRATION_INSTANCE_ID, "changes_calls": 0, "changes_clock_ms": clock_ms,
+        "seed": seed,
+        "orders": orders,
+        "clock_ms": clock_ms,
+        "account_timezone": ACCOUNT_TIMEZONE,
+        "account_offset_minutes": -360,
+        "storefront_channel_id": STOREFRONT_CHANNEL_ID,
+        "bc_store_hash": BC_STORE_HASH,
+        "bc_access_token": BC_ACCESS_TOKEN,
+        "bp_account": ACCOUNT,
+        "bp_app_ref": APP_REF,
+        "bp_account_token": ACCOUNT_TOKEN,
+        "bc_integration_instance_id": BC_INTEGRATION_INSTANCE_ID,
+        "changes_calls": 0,
+        "changes_clock_ms": clock_ms,
     }

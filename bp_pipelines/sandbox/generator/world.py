@@ -103,9 +103,21 @@ def load_world(conn: sqlite3.Connection, seed: int, clock_ms: int, *, live_only:
     ):
         pid, sku, name, price, cost, tracked, bundle, status, created, supplier = row
         bc = bc_variants.get(sku, (0, 0))
-        p = Product(pid, sku, name, round(float(price) * 100), round(float(cost) * 100), bool(tracked),
-                    bool(bundle), status == "LIVE", created, supplier or 0, tuple(stock.get(pid, ())),
-                    bc_product_id=bc[0], bc_variant_id=bc[1])
+        p = Product(
+            pid,
+            sku,
+            name,
+            round(float(price) * 100),
+            round(float(cost) * 100),
+            bool(tracked),
+            bool(bundle),
+            status == "LIVE",
+            created,
+            supplier or 0,
+            tuple(stock.get(pid, ())),
+            bc_product_id=bc[0],
+            bc_variant_id=bc[1],
+        )
         products[pid] = p
     for bundle_id, comp_id, qty in conn.execute(
         "SELECT bundle_product_id, component_product_id, quantity FROM bundle_components ORDER BY 1, 2"
@@ -135,8 +147,21 @@ def _load_contacts(conn: sqlite3.Connection, world: World) -> None:
     ):
         cid, is_cust, is_sup, is_staff, is_b2b, created, first, last, company, email, phone, d, dl, terms, pl = row
         kind = "staff" if is_staff else "supplier" if is_sup else "b2b" if is_b2b else "b2c" if is_cust else ""
-        c = Contact(cid, kind, created, first or "", last or "", company, email, phone, d or 0, dl or d or 0,
-                    terms, pl or 2, bc_ids.get(email.lower(), 0) if email else 0)
+        c = Contact(
+            cid,
+            kind,
+            created,
+            first or "",
+            last or "",
+            company,
+            email,
+            phone,
+            d or 0,
+            dl or d or 0,
+            terms,
+            pl or 2,
+            bc_ids.get(email.lower(), 0) if email else 0,
+        )
         world.contacts[cid] = c
         if kind == "staff":
             world.staff_ids.append(cid)
