@@ -17,6 +17,8 @@ class RecordError(ValueError):
 
 
 def obj(value: Any, field: str) -> Mapping[str, Any]:
+    if type(value) is dict:  # the usual case, before the (much slower) ABC check
+        return value
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -32,6 +34,10 @@ def required(raw: Mapping[str, Any], field: str) -> Any:
 
 
 def to_int(value: Any, field: str) -> int | None:
+    if type(value) is int:  # the usual case first (bool is a subclass, so it is not caught here)
+        return value
+    if type(value) is str and value.isascii() and value.isdigit():  # ids as object keys: int() of it, as below
+        return int(value)
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -45,8 +51,8 @@ def to_int(value: Any, field: str) -> int | None:
 
 
 def to_bool(value: Any, field: str) -> bool | None:
-    if value is None:
-        return None
+    if value is None or value is True or value is False:
+        return value
     if isinstance(value, bool):
         return value
     if value in (0, 1):
@@ -71,6 +77,8 @@ def to_money(value: Any, field: str) -> Decimal | None:
 
 
 def to_str(value: Any, field: str) -> str | None:
+    if type(value) is str:  # the usual case, before the ABC check
+        return value
     if value is None:
         return None
     if isinstance(value, (Mapping, list)):

@@ -52,7 +52,18 @@ def _unknown(value: int | None, known: frozenset[int], what: str, fix: str) -> s
     return f"unknown {what} {value}: {fix}"
 
 
+def _is_unknown(value: int | None, known: frozenset[int]) -> bool:
+    """The same test as `_unknown`, without building the message (called for every record)."""
+    return not (value is None or value == 0 or not known or value in known)
+
+
 def order_reference_problem(order: tf.Row, refs: RefData) -> str | None:
+    if not (
+        _is_unknown(order["order_status_id"], refs.order_statuses)
+        or _is_unknown(order["warehouse_id"], refs.warehouses)
+        or _is_unknown(order["channel_id"], refs.channels)
+    ):
+        return None
     refresh = "refresh reference data (materialize {0}) or correct the order in Brightpearl"
     return (
         _unknown(order["order_status_id"], refs.order_statuses, "order_status_id", refresh.format("order_statuses"))
@@ -62,6 +73,11 @@ def order_reference_problem(order: tf.Row, refs: RefData) -> str | None:
 
 
 def goods_out_reference_problem(note: tf.Row, refs: RefData) -> str | None:
+    if not (
+        _is_unknown(note["warehouse_id"], refs.warehouses)
+        or _is_unknown(note["shipping_method_id"], refs.shipping_methods)
+    ):
+        return None
     refresh = "refresh reference data (materialize {0}) or correct the note in Brightpearl"
     return _unknown(note["warehouse_id"], refs.warehouses, "warehouse_id", refresh.format("warehouses")) or _unknown(
         note["shipping_method_id"], refs.shipping_methods, "shipping_method_id", refresh.format("shipping_methods")

@@ -1,13 +1,17 @@
 """Batch upserts into DuckDB: stage one batch, count what really changed, write only that.
 
-A batch travels as one list per column bound to `unnest(?)` (Arrow-free and ~100x faster than executemany);
-money goes as decimal text and is cast to DECIMAL in SQL. Rows whose values did not change are not rewritten,
-so `rows_updated` means "changed in Brightpearl" and `_synced_at` means "last changed here".
+A batch travels as one JSON document (orjson) read back with `read_json` and explicit column types: binding
+Python lists to `unnest(?)` converted every value through DuckDB's Python layer, ~3x the CPU of serialising
+the batch in C and parsing it in C. Money goes as decimal text and is cast to DECIMAL in SQL (never float).
+Rows whose values did not change are not rewritten, so `rows_updated` means "changed in Brightpearl" and
+`_synced_at` means "last changed here".
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
+import orjson
 
 from .tables import Table
 
@@ -33,21 +38,28 @@ class Counts:
         self.undeleted += other.undeleted
 
 
-def _wire(value: Any, sql_type: str) -> Any:
-    if value is None:
-        return None
+def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
-    if sql_type == "JSON" and not isinstance(value, str):
-        return json.dumps(value, sort_keys=True, default=str)
-    return value
+        return str(value)  # the exact text; cast to DECIMAL in SQL
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"cannot stage a {type(value).__name__}: {value!r:.80}")
 
 
-def _select_expr(sql_type: str) -> str:
-    """How one bound list is unnested: exact types are cast from text, the rest bind directly."""
-    if sql_type.startswith("DECIMAL") or sql_type == "JSON":
-        return f"unnest(?::VARCHAR[])::{sql_type}"
-    return f"unnest(?::{sql_type}[])"
+# Naive datetimes are UTC (the sessions run in UTC); aware ones keep their offset and DuckDB takes the instant.
+_DUMP_OPTIONS = orjson.OPT_NAIVE_UTC
+
+
+def _json_text(value: Any) -> Any:
+    """A JSON column's text, exactly as it has always been written (key order, separators)."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _read_type(sql_type: str) -> str:
+    """How read_json reads a column: exact types as text (cast in SQL as before), the rest as themselves."""
+    return "VARCHAR" if sql_type.startswith("DECIMAL") or sql_type == "JSON" else sql_type
 
 
 def stage(conn: duckdb.DuckDBPyConnection, table: Table, rows: Sequence[Mapping[str, Any]]) -> str:
@@ -55,13 +67,30 @@ def stage(conn: duckdb.DuckDBPyConnection, table: Table, rows: Sequence[Mapping[
     name = f"stg_{table.name}"
     cols = table.columns
     # A key twice in one batch keeps its last row (ON CONFLICT cannot touch a row twice in one statement).
-    keys = [tuple(row.get(k) for k in table.key) for row in rows]
+    if len(table.key) == 1:  # most tables: no tuple per row
+        key = table.key[0]
+        keys: list[Any] = [row.get(key) for row in rows]
+    else:
+        keys = [tuple(map(row.get, table.key)) for row in rows]
     if len(set(keys)) != len(keys):
         rows = list({key: row for key, row in zip(keys, rows, strict=True)}.values())
     conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} (" + ", ".join(f"{c} {t}" for c, t in cols) + ")")
     if rows:
-        lists = [[_wire(row.get(c), t) for row in rows] for c, t in cols]
-        conn.execute(f"INSERT INTO {name} SELECT {', '.join(_select_expr(t) for _, t in cols)}", lists)
+        json_cols = [c for c, t in cols if t == "JSON"]
+        if json_cols:
+            rows = [{**row, **{c: _json_text(row.get(c)) for c in json_cols}} for row in rows]
+        fd, path = tempfile.mkstemp(prefix=f"bp_{name}_", suffix=".json")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(orjson.dumps(rows, default=_json_default, option=_DUMP_OPTIONS))
+            spec = ", ".join(f"'{c}': '{_read_type(t)}'" for c, t in cols)
+            select = ", ".join(f"CAST({c} AS {t})" for c, t in cols)
+            # Missing keys read as NULL (as row.get did); keys that are not columns are ignored.
+            conn.execute(
+                f"INSERT INTO {name} SELECT {select} FROM read_json(?, columns={{{spec}}}, format='array')", [path]
+            )
+        finally:
+            os.unlink(path)
     return name
 
 
@@ -100,13 +129,18 @@ def upsert(
         f"SELECT count(*) FILTER (WHERE _new), count(*) FILTER (WHERE NOT _new), count(*) FILTER (WHERE _undeleted) "
         f"FROM chg_{table.name}"
     ).fetchone()  # type: ignore[misc]
-    if counts.inserted or counts.updated:
+    insert = (
+        f"INSERT INTO {table.qualified} ({', '.join(cols)}, is_deleted, deleted_seen_at, _synced_at) "
+        f"SELECT {', '.join(cols)}, false, NULL, ?::TIMESTAMPTZ FROM chg_{table.name}"
+    )
+    # New keys take a plain INSERT: ON CONFLICT costs about twice as much per row, and a full load is all new.
+    if counts.inserted:
+        conn.execute(f"{insert} WHERE _new", [now])
+    if counts.updated:
         set_cols = ", ".join(f"{c} = excluded.{c}" for c in table.value_columns)
         conn.execute(
-            f"INSERT INTO {table.qualified} ({', '.join(cols)}, is_deleted, deleted_seen_at, _synced_at) "
-            f"SELECT {', '.join(cols)}, false, NULL, ?::TIMESTAMPTZ FROM chg_{table.name} "
-            f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {set_cols}, is_deleted = false, "
-            "deleted_seen_at = NULL, _synced_at = excluded._synced_at",
+            f"{insert} WHERE NOT _new ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {set_cols}, "
+            "is_deleted = false, deleted_seen_at = NULL, _synced_at = excluded._synced_at",
             [now],
         )
     if table.parent_key and parent_ids is not None:

@@ -141,31 +141,37 @@ def order_rows(raw: Mapping[str, Any]) -> tuple[Row, list[Row]]:
 
 
 def _order_row(order_id: int, row_id: str, raw: Any) -> Row:
-    where = f"orderRows[{row_id}]"
-    raw = obj(raw, where)
-    value = obj(raw.get("rowValue"), f"{where}.rowValue")
-    composition = obj(raw.get("composition"), f"{where}.composition")
+    try:
+        return _order_row_fields(order_id, row_id, raw)
+    except RecordError as exc:
+        # The fields below are named relative to the row (formatting `orderRows[id].field` for every value of
+        # every row cost more than reading it); the reason gets the row prefix only when there is one to give.
+        raise RecordError(f"orderRows[{row_id}]{exc}") from None
+
+
+def _order_row_fields(order_id: int, row_id: str, raw: Any) -> Row:
+    raw = obj(raw, "")
+    value = obj(raw.get("rowValue"), ".rowValue")
+    composition = obj(raw.get("composition"), ".composition")
     return {
         "order_id": order_id,
-        "row_id": to_int(row_id, f"{where} key"),
-        "row_sequence": to_int(raw.get("orderRowSequence"), f"{where}.orderRowSequence"),
-        "product_id": to_int(raw.get("productId"), f"{where}.productId"),
-        "sku": to_str(raw.get("productSku"), f"{where}.productSku"),
-        "product_name": to_str(raw.get("productName"), f"{where}.productName"),
-        "quantity": to_money(obj(raw.get("quantity"), f"{where}.quantity").get("magnitude"), f"{where}.quantity"),
-        "unit_price": to_money(
-            obj(raw.get("productPrice"), f"{where}.productPrice").get("value"), f"{where}.productPrice"
-        ),
-        "item_cost": to_money(obj(raw.get("itemCost"), f"{where}.itemCost").get("value"), f"{where}.itemCost"),
-        "discount_percentage": to_money(raw.get("discountPercentage"), f"{where}.discountPercentage"),
-        "row_net": to_money(obj(value.get("rowNet"), f"{where}.rowNet").get("value"), f"{where}.rowNet"),
-        "row_tax": to_money(obj(value.get("rowTax"), f"{where}.rowTax").get("value"), f"{where}.rowTax"),
-        "tax_rate": to_money(value.get("taxRate"), f"{where}.taxRate"),
-        "tax_code": to_str(value.get("taxCode"), f"{where}.taxCode"),
-        "nominal_code": to_str(raw.get("nominalCode"), f"{where}.nominalCode"),
-        "is_bundle_parent": to_bool(composition.get("bundleParent"), f"{where}.bundleParent"),
-        "is_bundle_child": to_bool(composition.get("bundleChild"), f"{where}.bundleChild"),
-        "parent_order_row_id": to_int(composition.get("parentOrderRowId"), f"{where}.parentOrderRowId"),
+        "row_id": to_int(row_id, " key"),
+        "row_sequence": to_int(raw.get("orderRowSequence"), ".orderRowSequence"),
+        "product_id": to_int(raw.get("productId"), ".productId"),
+        "sku": to_str(raw.get("productSku"), ".productSku"),
+        "product_name": to_str(raw.get("productName"), ".productName"),
+        "quantity": to_money(obj(raw.get("quantity"), ".quantity").get("magnitude"), ".quantity"),
+        "unit_price": to_money(obj(raw.get("productPrice"), ".productPrice").get("value"), ".productPrice"),
+        "item_cost": to_money(obj(raw.get("itemCost"), ".itemCost").get("value"), ".itemCost"),
+        "discount_percentage": to_money(raw.get("discountPercentage"), ".discountPercentage"),
+        "row_net": to_money(obj(value.get("rowNet"), ".rowNet").get("value"), ".rowNet"),
+        "row_tax": to_money(obj(value.get("rowTax"), ".rowTax").get("value"), ".rowTax"),
+        "tax_rate": to_money(value.get("taxRate"), ".taxRate"),
+        "tax_code": to_str(value.get("taxCode"), ".taxCode"),
+        "nominal_code": to_str(raw.get("nominalCode"), ".nominalCode"),
+        "is_bundle_parent": to_bool(composition.get("bundleParent"), ".bundleParent"),
+        "is_bundle_child": to_bool(composition.get("bundleChild"), ".bundleChild"),
+        "parent_order_row_id": to_int(composition.get("parentOrderRowId"), ".parentOrderRowId"),
     }
 
 
@@ -200,15 +206,20 @@ def goods_out_rows(note_id: Any, raw: Any) -> tuple[Row, list[Row]]:
         "last_event_version": to_int(raw.get("lastEventVersion"), "lastEventVersion"),
     }
     # orderRows: {orderRowId: [{productId, quantity, locationId}, ...]}; summed per product over locations.
+    # Field names with the row id are only formatted for an error (`type(x) is ...` passes the usual values
+    # straight through, exactly what obj/to_int return for them).
     quantities: dict[tuple[int, int], int] = {}
     for row_id, lines in obj(raw.get("orderRows"), "orderRows").items():
         if not isinstance(lines, list):
             raise RecordError(f"orderRows[{row_id}] is not a list")
         for line in lines:
-            line = obj(line, f"orderRows[{row_id}][]")
+            if type(line) is not dict:
+                line = obj(line, f"orderRows[{row_id}][]")
             key = (to_int(row_id, "orderRows key"), to_int(required(line, "productId"), "productId"))
-            qty = to_int(line.get("quantity"), f"orderRows[{row_id}].quantity") or 0
-            quantities[key] = quantities.get(key, 0) + qty  # type: ignore[index]
+            qty = line.get("quantity")
+            if type(qty) is not int:
+                qty = to_int(qty, f"orderRows[{row_id}].quantity")
+            quantities[key] = quantities.get(key, 0) + (qty or 0)  # type: ignore[index]
     rows = [
         {"goods_out_note_id": gon_id, "order_row_id": r, "product_id": p, "quantity": q}
         for (r, p), q in quantities.items()

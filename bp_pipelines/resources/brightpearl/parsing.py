@@ -24,6 +24,15 @@ def parse_bp_datetime(value: str | datetime | date | None) -> datetime | None:
     """
     if value is None:
         return None
+    # Fast path for the usual shape (`2022-01-26T10:39:46.000-06:00`): text without any whitespace needs neither
+    # the strip nor the spaced-offset fix below, so fromisoformat alone decides. Anything else takes the full path.
+    if type(value) is str and value.isprintable() and " " not in value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass  # the full path below raises with the message naming the value
+        else:
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, date):
@@ -46,9 +55,20 @@ def parse_bp_datetime(value: str | datetime | date | None) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+# Text -> Decimal of values already parsed: amounts repeat a lot (prices, tax rates, quantities), and a dict
+# lookup is a fraction of Decimal(text.strip()) plus the checks. Only successes are kept (the kind only names
+# the value in an error); bounded so that a long run cannot grow it without limit.
+_DECIMALS: dict[str, Decimal] = {}
+_DECIMALS_MAX = 20_000
+
+
 def _parse_decimal(value: str | int | float | Decimal | None, kind: str) -> Decimal | None:
     if value is None:
         return None
+    if type(value) is str:
+        cached = _DECIMALS.get(value)
+        if cached is not None:
+            return cached
     if isinstance(value, bool):  # bool is an int subclass; True is never an amount
         raise TypeError(f"not a Brightpearl {kind}: {value!r}")
     if isinstance(value, Decimal):
@@ -70,6 +90,10 @@ def _parse_decimal(value: str | int | float | Decimal | None, kind: str) -> Deci
         raise TypeError(f"not a Brightpearl {kind}: {value!r} ({type(value).__name__})")
     if not result.is_finite():
         raise ValueError(f"not a Brightpearl {kind}: {value!r}")
+    if type(value) is str:
+        if len(_DECIMALS) >= _DECIMALS_MAX:  # a few MB at most
+            _DECIMALS.clear()
+        _DECIMALS[value] = result
     return result
 
 
