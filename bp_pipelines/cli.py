@@ -45,6 +45,7 @@ def pipeline_environment(orders: int) -> Iterator[str]:
 def run(orders: int) -> int:
     from bp_pipelines.run_summary import execute_main_job
 
+    os.environ["DAGSTER_HOME"] = str(dagster_home())  # runs land in the same instance `make dev` shows
     with pipeline_environment(orders) as target:
         print(f"bp_pipelines: syncing {target} into {settings.warehouse_path()}", flush=True)
         return execute_main_job(MAIN_JOB)
