@@ -31,7 +31,7 @@ test: install browser-deps
 	@$(BIN)/python -m pytest -q
 
 bench: install
-	@$(BIN)/python -m bp_pipelines.bench
+	@$(BIN)/python -m benchmarks
 
 lint: install
 	@$(BIN)/ruff check bp_pipelines tests && $(BIN)/ruff format --check bp_pipelines tests
