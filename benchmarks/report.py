@@ -105,14 +105,14 @@ def targets_section(results: Mapping[str, Any]) -> str:
         ok = p["job_cpu_per_100k"] <= CPU_TARGET_PER_100K
         rows.append((f"≤ {CPU_TARGET_PER_100K:g} CPU-s per 100k orders (rate limit off)",
                      f"{p['job_cpu_s']:.1f} CPU-s job execution ({p['cpu_s']:.1f} CPU-s whole process incl. "
-                     f"{p['import_cpu_s']:.1f} s imports) at 100k", "met" if ok else "**MISSED**"))
+                     f"{p['import_cpu_s']:.1f} s imports) at 100k{_when(cpu_row)}", "met" if ok else "**MISSED**"))
     else:
         rows.append((f"≤ {CPU_TARGET_PER_100K:g} CPU-s per 100k orders", "not measured (100k not run)", "–"))
     rss_row = scales.get(RSS_TARGET_ORDERS)
     if rss_row:
         ok = rss_row["perf"]["maxrss_mb"] <= RSS_TARGET_MB
-        rows.append((f"≤ {RSS_TARGET_MB:g} MB peak RSS at 1M orders", f"{rss_row['perf']['maxrss_mb']:.0f} MB",
-                     "met" if ok else "**MISSED**"))
+        rows.append((f"≤ {RSS_TARGET_MB:g} MB peak RSS at 1M orders",
+                     f"{rss_row['perf']['maxrss_mb']:.0f} MB{_when(rss_row)}", "met" if ok else "**MISSED**"))
     else:
         rows.append((f"≤ {RSS_TARGET_MB:g} MB peak RSS at 1M orders", "not measured (1M not run)", "–"))
     rate = _rate_runs(results)
@@ -122,6 +122,10 @@ def targets_section(results: Mapping[str, Any]) -> str:
                      f"{throttled} in {sum(r['calls'] for r in rate):,} requests ({len(rate)} run(s))",
                      "met" if throttled == 0 else "**MISSED**"))
     return table(("target", "measured", "result"), rows)
+
+
+def _when(row: Mapping[str, Any]) -> str:
+    return f" ({row['measured_at']}, commit {(row.get('machine') or {}).get('commit', '?')})"
 
 
 def api_cost_section(results: Mapping[str, Any]) -> str:
@@ -145,7 +149,7 @@ def api_cost_section(results: Mapping[str, Any]) -> str:
         parts.append(f"**{_k(r['orders'])} orders** (measured {r['measured_at']}):\n\n" + table(
             ("resource", "n (resultsAvailable)", "rows stored", "search calls", "GET calls", "min search",
              "min GET", "measured / min"), rows))
-    head = table(("scale", "measured", "calls", "documented minimum", "measured / min"), totals)
+    head = table(("scale", "run started", "calls", "documented minimum", "measured / min"), totals)
     return head + "\n\n" + "\n\n".join(parts)
 
 
@@ -197,7 +201,7 @@ def rate_section(results: Mapping[str, Any]) -> str:
             "last request; \"after first window\" leaves out the opening burst of 200. Time outside the API "
             "(DuckDB writes, snapshot publishing, Dagster step overhead) counts against the achieved rate. "
             "Throttled = 503 answers seen by the client.\n\n"
-            + table(("orders", "measured", "window", "budget req/s", "unlimited req/s", "requests", "busy s",
+            + table(("orders", "run started", "window", "budget req/s", "unlimited req/s", "requests", "busy s",
                      "windows", "achieved req/s", "% of budget", "after first window req/s (% budget)",
                      "max in one window", "governor wait s", "throttled (503)"), rows))
 
@@ -220,7 +224,7 @@ def perf_section(results: Mapping[str, Any]) -> str:
             "child (`os.wait4`); the step is where the sampled RSS (every 0.1 s) peaked. The sandbox runs on the same "
             "machine and its CPU is listed separately (not part of the pipeline's numbers); \"other processes\" = CPU "
             "used by anything else on the machine during the run (wall times are inflated when it is large).\n\n"
-            + table(("orders", "measured", "commit", "job wall s", "req/s", "governor wait s", "job CPU s",
+            + table(("orders", "run started", "commit", "job wall s", "req/s", "governor wait s", "job CPU s",
                      "job CPU-s / 100k", "process CPU s", "process CPU-s / 100k", "peak RSS MB",
                      "RSS after imports MB", "peak step", "sandbox CPU s", "other processes CPU s", "warehouse MB"), rows))
 
