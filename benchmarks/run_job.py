@@ -53,7 +53,7 @@ class RssSampler(threading.Thread):
 def _count_governor_waits() -> dict[str, float]:
     """Process-wide total of the client's pre-emptive rate waits. Per-asset metadata does not carry them, so
     the benchmark wraps `ClientStats.record_wait` (instrumentation only: the behaviour is unchanged)."""
-    from bp_pipelines.resources.brightpearl.stats import ClientStats
+    from bp_pipelines.lib.brightpearl.stats import ClientStats
 
     totals = {"waits": 0.0, "wait_s": 0.0}
     original = ClientStats.record_wait

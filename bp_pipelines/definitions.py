@@ -12,8 +12,7 @@ from typing import Any
 import dagster as dg
 
 from bp_pipelines import settings
-from bp_pipelines.assets.analytics import analytics_assets
-from bp_pipelines.assets.brightpearl import brightpearl_assets
+from bp_pipelines.assets import analytics_assets, brightpearl_assets
 from bp_pipelines.checks import brightpearl_checks
 from bp_pipelines.resources.brightpearl import BrightpearlResource
 from bp_pipelines.resources.warehouse import WarehouseResource

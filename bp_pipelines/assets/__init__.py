@@ -1,1 +1,6 @@
-"""Dagster assets, one package per source system (`brightpearl/`, `analytics/`, ...)."""
+"""Dagster asset definitions only: thin wrappers of `bp_pipelines.lib` (config -> sync -> MaterializeResult)."""
+
+from bp_pipelines.assets.analytics import analytics_assets
+from bp_pipelines.assets.brightpearl import brightpearl_assets, reference_assets
+
+__all__ = ["analytics_assets", "brightpearl_assets", "reference_assets"]

@@ -12,6 +12,7 @@ import dagster as dg
 from pydantic import Field
 
 from bp_pipelines.checks.registry import FRESHNESS_RESOURCES
+from bp_pipelines.lib.conventions import WRITER_POOL
 from bp_pipelines.resources.warehouse import WarehouseResource
 
 CHECK_NAME = "synced_recently"
@@ -54,7 +55,7 @@ def _latest(*values: datetime | None) -> datetime | None:
     return max(present) if present else None
 
 
-@dg.multi_asset_check(specs=_SPECS, can_subset=True, name="brightpearl_freshness_checks", pool="duckdb_writer")
+@dg.multi_asset_check(specs=_SPECS, can_subset=True, name="brightpearl_freshness_checks", pool=WRITER_POOL)
 def brightpearl_freshness_checks(
     context: dg.AssetCheckExecutionContext, config: FreshnessConfig, warehouse: WarehouseResource
 ) -> Iterator[dg.AssetCheckResult]:

@@ -5,9 +5,10 @@ from collections.abc import Iterator
 import dagster as dg
 import duckdb
 
-from bp_pipelines.assets.brightpearl.tables import Table
 from bp_pipelines.checks.common import count_and_sample, violation_result
 from bp_pipelines.checks.registry import KEYED_TABLES
+from bp_pipelines.lib.conventions import WRITER_POOL
+from bp_pipelines.lib.warehouse.tables import Table
 from bp_pipelines.resources.warehouse import WarehouseResource
 
 UNIQUE = "key_is_unique"
@@ -70,7 +71,7 @@ def evaluate(conn: duckdb.DuckDBPyConnection, key: dg.AssetCheckKey) -> dg.Asset
     return violation_result(key, n, sample, severity=severity, description=f"{n} {what} in {table.qualified}")
 
 
-@dg.multi_asset_check(specs=_specs(), can_subset=True, name="brightpearl_key_checks", pool="duckdb_writer")
+@dg.multi_asset_check(specs=_specs(), can_subset=True, name="brightpearl_key_checks", pool=WRITER_POOL)
 def brightpearl_key_checks(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[dg.AssetCheckResult]:

@@ -6,6 +6,7 @@ import dagster as dg
 
 from bp_pipelines.checks.common import count_and_sample, violation_result
 from bp_pipelines.checks.registry import QUARANTINE_RESOURCES
+from bp_pipelines.lib.conventions import WRITER_POOL
 from bp_pipelines.resources.warehouse import WarehouseResource
 
 CHECK_NAME = "quarantine_is_empty"
@@ -30,7 +31,7 @@ _SPECS = [
 ]
 
 
-@dg.multi_asset_check(specs=_SPECS, can_subset=True, name="brightpearl_quarantine_checks", pool="duckdb_writer")
+@dg.multi_asset_check(specs=_SPECS, can_subset=True, name="brightpearl_quarantine_checks", pool=WRITER_POOL)
 def brightpearl_quarantine_checks(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[dg.AssetCheckResult]:

@@ -6,6 +6,7 @@ import dagster as dg
 
 from bp_pipelines.checks.common import count_and_sample, violation_result
 from bp_pipelines.checks.registry import REFERENCES, Reference
+from bp_pipelines.lib.conventions import WRITER_POOL
 from bp_pipelines.resources.warehouse import WarehouseResource
 
 
@@ -36,7 +37,7 @@ _REFS_BY_KEY = {ref.key: ref for ref in REFERENCES}
     specs=[ref.spec() for ref in REFERENCES],
     can_subset=True,
     name="brightpearl_reference_checks",
-    pool="duckdb_writer",
+    pool=WRITER_POOL,
 )
 def brightpearl_reference_checks(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource

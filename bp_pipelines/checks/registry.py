@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from bp_pipelines.assets.brightpearl.tables import ALL_TABLES, Table
+from bp_pipelines.lib.warehouse.tables import ALL_TABLES, Table
 
 # Rows of these tables are written with their parent record: quarantine and watermarks are the parent's.
 CHILD_TABLES: dict[str, str] = {"order_rows": "orders", "goods_out_note_rows": "goods_out_notes"}

@@ -1,24 +1,13 @@
-"""`WarehouseResource`: the DuckDB warehouse, written privately and published as a snapshot for analysts.
+"""`WarehouseResource`: where the DuckDB warehouse lives and how the writer opens it.
 
-DuckDB allows one writer process per file, and even a read-only reader in another process blocks that
-writer. So the pipeline never writes the file analysts open: it writes `<stem>.writer.duckdb` next to it,
-holds connections only for one batch, and after each successful asset write publishes a copy:
-CHECKPOINT -> copy to a temp file in the same directory -> `os.replace` onto the published path. The rename
-swaps the directory entry atomically: a session already open keeps reading the old inode (consistent old
-data, no lock on the writer), a new session opens the new snapshot. See docs/warehouse.md.
+The machinery (private working file, short connections, published snapshot) is
+`bp_pipelines.lib.warehouse.DuckDBWarehouse`; this resource only holds its settings for Dagster.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import threading
-import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import dagster as dg
@@ -26,136 +15,42 @@ import duckdb
 from pydantic import Field
 
 from bp_pipelines import settings
-
-# The writer may briefly meet another process holding the working file (two runs racing past the pool).
-_LOCK_RETRIES = 20
-_LOCK_BACKOFF_S = 0.25
-# One process-wide lock per working file: DuckDB shares one database instance per path within a process,
-# and publishing must not copy the file while another thread of this process is writing it.
-_FILE_LOCKS: dict[str, threading.RLock] = {}
-_FILE_LOCKS_GUARD = threading.Lock()
-
-
-@dataclass
-class _Session:
-    root: duckdb.DuckDBPyConnection  # keeps the database instance open; never used for queries
-    depth: int = 0
-
-
-_SESSIONS: dict[str, _Session] = {}  # working path -> open session
-
-
-def _file_lock(path: Path) -> threading.RLock:
-    with _FILE_LOCKS_GUARD:
-        return _FILE_LOCKS.setdefault(str(path), threading.RLock())
-
-
-def schema_sql() -> str:
-    """DDL of the brightpearl + _sync schemas (idempotent)."""
-    return resources.files("bp_pipelines.assets.brightpearl").joinpath("schema.sql").read_text()
+from bp_pipelines.lib.warehouse import DuckDBWarehouse
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """DuckDB warehouse: private working file for the writer, published snapshot for readers."""
+    """DuckDB warehouse: private working file for the writer, published read-only snapshot for analysts."""
 
     path: str = Field(
         default="",
         description="Published file analysts open; empty = BP_WAREHOUSE_PATH, else warehouse.duckdb at the repo root.",
     )
-    # Batches are small; a modest buffer pool keeps the writer's RSS flat at any table size (DuckDB spills).
     memory_limit: str = Field(default="256MB", description="DuckDB memory_limit for the writer connection.")
-    # The writer runs many small statements (one batch of ~1000 records each): a second worker thread only adds
-    # scheduling overhead there (~10% more CPU per extraction), so the writer's database runs single-threaded.
     threads: int = Field(default=1, ge=1, description="DuckDB worker threads of the writer's database.")
 
+    def get_warehouse(self) -> DuckDBWarehouse:
+        """The warehouse these settings point at (the path is resolved now, i.e. when the run starts)."""
+        path = Path(self.path).expanduser().resolve() if self.path else settings.warehouse_path()
+        return DuckDBWarehouse(path, memory_limit=self.memory_limit, threads=self.threads)
+
+    # Shortcuts for checks and tests that need one connection or one publish.
     @property
     def published_path(self) -> Path:
-        return Path(self.path).expanduser().resolve() if self.path else settings.warehouse_path()
+        return self.get_warehouse().published_path
 
     @property
     def working_path(self) -> Path:
-        published = self.published_path
-        return published.with_name(f"{published.stem}.writer.duckdb")
-
-    def _seed_working_file(self) -> None:
-        """Start the working file from the published snapshot when only that exists (e.g. a copied warehouse)."""
-        working, published = self.working_path, self.published_path
-        if not working.exists() and published.exists():
-            shutil.copyfile(published, working)
-
-    @contextlib.contextmanager
-    def session(self) -> Iterator[None]:
-        """Keep the working file open across the many short `connect()` calls of one asset run.
-
-        Each batch still gets its own connection and transaction; DuckDB then reuses the open database instead
-        of re-opening (and checkpointing on close) the file per batch -- ~25 ms per batch saved. Only this
-        process holds the working file in the meantime, which no reader ever opens (they use the snapshot).
-        """
-        working = self.working_path
-        key = str(working)
-        with _file_lock(working):
-            session = _SESSIONS.get(key)
-            if session is None:
-                working.parent.mkdir(parents=True, exist_ok=True)
-                self._seed_working_file()
-                session = _Session(self._open(working))
-                session.root.execute(schema_sql())
-                _SESSIONS[key] = session
-            session.depth += 1
-        try:
-            yield
-        finally:
-            with _file_lock(working):
-                session.depth -= 1
-                if session.depth == 0:
-                    del _SESSIONS[key]
-                    session.root.close()
+        return self.get_warehouse().working_path
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived read-write connection to the working file, schema ensured, session in UTC."""
-        working = self.working_path
-        with _file_lock(working):
-            in_session = str(working) in _SESSIONS
-            if not in_session:
-                working.parent.mkdir(parents=True, exist_ok=True)
-                self._seed_working_file()
-            conn = self._open(working)
-            try:
-                conn.execute("SET TimeZone = 'UTC'")
-                if not in_session:  # a session ran the DDL when it opened the file
-                    conn.execute(schema_sql())
-                yield conn
-            finally:
-                conn.close()
+        with self.get_warehouse().connect() as conn:
+            yield conn
 
-    def _open(self, working: Path) -> duckdb.DuckDBPyConnection:
-        config: dict[str, str | int] = {"memory_limit": self.memory_limit, "threads": self.threads}
-        for attempt in range(_LOCK_RETRIES):
-            try:
-                return duckdb.connect(str(working), config=config)
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or attempt == _LOCK_RETRIES - 1:
-                    raise RuntimeError(
-                        f"cannot open the warehouse working file {working}: {exc}. Another process holds it; only "
-                        "the pipeline should open *.writer.duckdb (analysts open the published file)."
-                    ) from exc
-                time.sleep(_LOCK_BACKOFF_S * (attempt + 1))
-        raise AssertionError("unreachable")
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        with self.get_warehouse().session():
+            yield
 
     def publish(self) -> Path:
-        """Checkpoint the working file and atomically replace the published snapshot with a copy of it."""
-        working, published = self.working_path, self.published_path
-        with _file_lock(working):
-            with self.connect() as conn:
-                conn.execute("CHECKPOINT")
-            # After CHECKPOINT and close the working file is self-contained (no WAL), so a byte copy is a valid DB.
-            tmp = published.with_name(f".{published.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-            try:
-                shutil.copyfile(working, tmp)
-                with open(tmp, "rb+") as fh:
-                    os.fsync(fh.fileno())
-                os.replace(tmp, published)
-            finally:
-                tmp.unlink(missing_ok=True)
-        return published
+        return self.get_warehouse().publish()

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from bp_pipelines.assets.brightpearl import daily_partitions
+from bp_pipelines.lib.conventions import daily_partitions
 
 from .jobs import brightpearl_sync, sync_run_config
 

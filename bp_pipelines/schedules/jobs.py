@@ -7,14 +7,15 @@ from typing import Any
 
 import dagster as dg
 
-from bp_pipelines.assets.brightpearl import brightpearl_assets
+from bp_pipelines.assets import brightpearl_assets
+from bp_pipelines.lib.conventions import ANALYTICS_GROUP, BRIGHTPEARL_GROUP
 
 BRIGHTPEARL_SYNC = "brightpearl_sync"
 
 brightpearl_sync = dg.define_asset_job(
     name=BRIGHTPEARL_SYNC,
     # The marts ride along so every sync leaves analysts a consistent set of tables (they need no config).
-    selection=dg.AssetSelection.groups("brightpearl", "analytics"),
+    selection=dg.AssetSelection.groups(BRIGHTPEARL_GROUP, ANALYTICS_GROUP),
     description=(
         "Sync every Brightpearl table into the DuckDB warehouse. Default mode 'auto': incremental on today's "
         "partition (or without one), partition mode for backfills of past days; set ops.<op>.config.mode to "

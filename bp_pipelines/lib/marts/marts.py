@@ -1,0 +1,87 @@
+"""The analyst marts: name, business meaning and the Brightpearl assets each one reads.
+
+Each mart is one table in schema `analytics`, rebuilt from a SELECT in `sql/<name>.sql`. The shared business
+rules (what counts as a quote, an invoice, an open order...) live once in `sql/order_facts.sql`, loaded as a
+temporary view before the marts are built. See docs/warehouse.md, "Analyst marts", for columns and queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCHEMA = "analytics"
+
+# Temporary views created on the building connection, in order (later ones may read earlier ones).
+PRELUDE_VIEWS: tuple[str, ...] = ("order_facts", "order_row_stats", "order_shipments")
+
+
+@dataclass(frozen=True)
+class Mart:
+    name: str
+    description: str
+    deps: tuple[str, ...]  # keys of the brightpearl assets whose tables the SQL reads
+
+    @property
+    def table(self) -> str:
+        return f"{SCHEMA}.{self.name}"
+
+    @property
+    def sql_path(self) -> str:
+        return f"bp_pipelines/lib/marts/sql/{self.name}.sql"
+
+
+ORDER_DEPS = ("orders", "order_statuses")
+
+MARTS: tuple[Mart, ...] = (
+    Mart(
+        "customer_accounts",
+        "One row per customer contact: the B2B 'my account' view. Credit limit and terms, balance outstanding "
+        "(unpaid + partially paid invoices minus unpaid credit notes; a partially paid invoice counts in full "
+        "because Brightpearl's order payment status carries no amount), available credit (credit limit minus "
+        "balance, when a limit is set), open orders (count and value of sales orders not fully shipped, closed or "
+        "cancelled; quotes excluded), open quotations, lifetime value (invoiced net minus credited net), first/last "
+        "order dates and order count. is_b2b = the contact has a company name.",
+        ("contacts", *ORDER_DEPS),
+    ),
+    Mart(
+        "customer_order_history",
+        "One row per sales order or sales credit of a customer: the portal's order history. Header facts, status "
+        "name, kind (order / quote / credit), row count, shipped state from Brightpearl's shipping status and the "
+        "goods-out notes (shipments, last shipped date, tracking references).",
+        ("contacts", "channels", "order_rows", "goods_out_notes", *ORDER_DEPS),
+    ),
+    Mart(
+        "customer_documents",
+        "Customer invoices (sales orders with an invoice reference) and credit notes (sales credits with one): "
+        "document type, reference, date (tax date), due date, totals, signed total (credit notes negative), "
+        "payment status and whether the document is still outstanding or overdue.",
+        ("contacts", *ORDER_DEPS),
+    ),
+    Mart(
+        "open_quotations",
+        "Sales quotes (sales orders in a draft/quote status) not yet converted, invoiced or cancelled, with the "
+        "customer, value, rows and age in days: the sales team's follow-up list and the portal's quotes page.",
+        ("contacts", "order_rows", *ORDER_DEPS),
+    ),
+    Mart(
+        "daily_sales",
+        "Sales per UTC day, channel and currency: order count, net, tax and gross of sales orders (quotes and "
+        "cancelled orders excluded), and sales credits as separate columns (count, net, tax, gross) with net after "
+        "credits. Currencies are never added together.",
+        ("channels", *ORDER_DEPS),
+    ),
+    Mart(
+        "stock_position",
+        "Stock per SKU and warehouse from the latest availability fetch: in stock, allocated, on hand, available "
+        "(= on hand, which Brightpearl already nets of allocations), in transit, with product name and status.",
+        ("stock_levels", "products", "warehouses"),
+    ),
+    Mart(
+        "open_purchase_orders",
+        "Purchase orders to suppliers not yet fully received, closed or cancelled: supplier contact and company, "
+        "status, reference, totals, row count and quantity, expected delivery date and age in days.",
+        ("contacts", "warehouses", "order_rows", *ORDER_DEPS),
+    ),
+)
+
+MARTS_BY_NAME: dict[str, Mart] = {mart.name: mart for mart in MARTS}

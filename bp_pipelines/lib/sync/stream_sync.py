@@ -1,0 +1,520 @@
+"""The sync of one stream: search -> changed ids -> ID-set GETs -> transform -> upsert, in one of three modes.
+
+- incremental: from the stored watermark minus the overlap to now (open-ended);
+- partition: exactly a window of days (backfills);
+- reconciliation: an id sweep of the whole stream -> missing and stale records fetched, vanished ones marked
+  `is_deleted` (after a confirming GET and behind a safety valve), recently touched ones re-read.
+
+Memory is bounded by one search page plus one write batch (~1000 records); every write batch is committed in
+its own transaction on a short-lived connection. Bad records, batches and search windows go to
+`_sync.quarantine` and are retried first on the next run; a dead API (auth, persistent 5xx, throttling,
+connection) raises and fails the run. The pure decisions (windows, change detection, watermark cap, the delete
+safety valve) are module functions, unit-tested on their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Protocol
+
+from bp_pipelines import settings
+from bp_pipelines.lib.brightpearl import (
+    BrightpearlAuthError,
+    BrightpearlClient,
+    BrightpearlMalformedResponseError,
+    BrightpearlRequestError,
+    parse_bp_datetime,
+    to_id_set,
+)
+from bp_pipelines.lib.warehouse import DuckDBWarehouse
+from bp_pipelines.lib.warehouse import bookkeeping as bk
+from bp_pipelines.lib.warehouse.upsert import Counts, local_state, mark_deleted, upsert
+
+from .config import Mode, SyncConfig
+from .streams import ChangeColumn, ColumnKind, KnownReferences, Stream
+from .transforms import RecordError, records_of
+
+# Records written per transaction: several ID-set GETs (200/500 records) are buffered, because the fixed cost
+# of one upsert (staging, one join, ON CONFLICT) is paid per write; ~1000 records halves the CPU per record.
+WRITE_BATCH = 1000
+# A sweep that finds this few vanished records is trusted even when they are a large share of a tiny table.
+SAFETY_VALVE_MIN_ROWS = 10
+
+
+class SyncLog(Protocol):
+    """What the sync needs of a logger (Dagster's context.log, logging.Logger, a test's list)."""
+
+    def info(self, msg: str) -> None: ...
+
+    def warning(self, msg: str) -> None: ...
+
+
+# ------------------------------------------------------------------ pure decisions
+def search_time(value: datetime) -> str:
+    """Search filter form: UTC with milliseconds, e.g. 2024-01-01T00:00:00.000Z."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def sync_start() -> datetime:
+    """The first moment of synced history (BP_SYNC_START_DATE, UTC midnight)."""
+    return datetime.combine(settings.sync_start_date(), time(0), tzinfo=UTC)
+
+
+def window_searches(stream: Stream, window_from: datetime, window_to: datetime | None) -> list[dict[str, str]]:
+    """The searches covering a window. The first replication key selects records of the window; further keys
+    and the extra searches (goods-out: shipped in the window, still unshipped) only need records whose first
+    key lies BEFORE the window -- the others came with the first search -- which keeps their pages few."""
+    period = f"{search_time(window_from)}/{search_time(window_to) if window_to else ''}"
+    first, *others = stream.replication_keys
+    before = {first: f"/{search_time(window_from)}"}
+    return (
+        [{first: period}]
+        + [{column: period, **before} for column in others]
+        + [{**extra, **before} for extra in stream.extra_searches]
+    )
+
+
+def search_value(value: Any, kind: ColumnKind) -> Any:
+    """A search cell in the stored column's terms (raises TypeError/ValueError when it cannot be read)."""
+    if kind == "ts":
+        return parse_bp_datetime(value)
+    if kind == "bool":
+        return value if isinstance(value, bool) or value is None else str(value).lower() == "true"
+    if kind == "str":
+        return "" if value is None else str(value)
+    return int(value) if value is not None else None
+
+
+def column_differs(column: ChangeColumn, row: Mapping[str, Any], stored: Any) -> bool:
+    """Whether a search row shows a change against the stored value; True whenever it cannot tell."""
+    if column.search_column not in row:  # the search did not return the column: cannot tell, fetch
+        return True
+    try:
+        value = search_value(row[column.search_column], column.kind)
+    except (TypeError, ValueError):
+        return True
+    if value is None and column.null_means_unknown:
+        return True
+    if column.kind == "str":
+        return value != ("" if stored is None else str(stored))
+    return value != stored
+
+
+def needs_fetch(
+    stream: Stream,
+    row: Mapping[str, Any],
+    local: tuple[Any, ...] | None,
+    *,
+    force: bool = False,
+    recent_cutoff: datetime | None = None,
+) -> bool:
+    """`local` is (is_deleted, *stored change columns) or None when the record is not stored."""
+    if force or local is None or local[0]:  # new, forced, or marked deleted (reappeared -> undelete)
+        return True
+    if any(column_differs(c, row, stored) for c, stored in zip(stream.change_columns, local[1:], strict=True)):
+        return True
+    if recent_cutoff is not None:  # reconciliation: updatedOn is unreliable, re-read recent records
+        for column in stream.recent_columns:
+            try:
+                touched = parse_bp_datetime(row.get(column))
+            except (TypeError, ValueError):
+                return True
+            if touched is not None and touched >= recent_cutoff:
+                return True
+    return False
+
+
+def capped_watermark(max_seen: datetime | None, started: datetime, window_to: datetime | None) -> datetime | None:
+    """Max time seen, never beyond the search start (a change made while we paged is re-read next run) nor
+    beyond the window searched."""
+    if max_seen is None:
+        return None
+    cap = min(started, window_to) if window_to else started
+    return min(max_seen, cap)
+
+
+def joins_history(mode: Mode, window_from: datetime | None, stored: datetime | None) -> bool:
+    """A partition run only moves the watermark when its window joins the synced history (no gap behind it)."""
+    if mode != "partition":
+        return True
+    return window_from is not None and window_from <= (stored if stored is not None else sync_start())
+
+
+def deletions_blocked(candidates: int, live: int, max_fraction: float) -> bool:
+    """The safety valve: a sweep missing too many live records (wrong account, partial answer) marks nothing."""
+    return candidates > max(SAFETY_VALVE_MIN_ROWS, max_fraction * live)
+
+
+def as_id(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def expand_id_set(id_set: str) -> list[int]:
+    ids: list[int] = []
+    for part in id_set.split(","):
+        if "-" in part:
+            low, high = part.split("-", 1)
+            ids.extend(range(int(low), int(high) + 1))
+        elif part:
+            ids.append(int(part))
+    return ids
+
+
+# ------------------------------------------------------------------ the sync
+@dataclass
+class WriteBuffer:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    child_rows: list[dict[str, Any]] = field(default_factory=list)
+    ok_ids: list[int] = field(default_factory=list)
+    bad: list[tuple[str, str, Any]] = field(default_factory=list)  # (record_id, reason, raw payload)
+    resolved: list[str] = field(default_factory=list)  # dead letters of records that no longer exist
+
+
+@dataclass
+class SyncStats:
+    table: Counts = field(default_factory=Counts)
+    child_table: Counts = field(default_factory=Counts)
+    quarantined: int = 0
+    resolved: int = 0
+    fetched: int = 0
+    search_complete: bool = True
+    deletions_skipped: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Whether the warehouse content changed (then the snapshot is published again)."""
+        counts = (self.table, self.child_table)
+        return self.quarantined + self.resolved > 0 or any(c.inserted or c.updated or c.deleted for c in counts)
+
+
+@dataclass(frozen=True)
+class StreamRun:
+    """What one run of a stream did: the input of `materialize.finish`."""
+
+    stats: SyncStats
+    mode: Mode
+    started: datetime
+    window_from: datetime | None
+    window_to: datetime | None
+    watermark: datetime | None  # as stored after the run
+
+
+class StreamSync:
+    """One run of one stream against one client and one warehouse."""
+
+    def __init__(
+        self,
+        stream: Stream,
+        client: BrightpearlClient,
+        warehouse: DuckDBWarehouse,
+        log: SyncLog,
+        *,
+        force: bool = False,
+    ) -> None:
+        self.stream, self.client, self.warehouse, self.log, self.force = stream, client, warehouse, log, force
+        self.started = datetime.now(UTC)  # the search start time: the watermark never passes it
+        self.stats = SyncStats()
+        self.max_seen: datetime | None = None
+        self.pending: dict[int, Mapping[str, Any] | None] = {}
+        self.buffer = WriteBuffer()
+        self.recent_cutoff: datetime | None = None  # reconciliation: re-read records touched after this
+        self.sweeping = False
+        self._warned_columns: set[str] = set()
+        with warehouse.connect() as conn:
+            self.known = KnownReferences.load(conn)
+            self.stored = bk.get_watermark(conn, stream.name)
+            self.open_quarantine = bk.open_quarantine(conn, stream.name)
+
+    # ------------------------------------------------------------------ one run
+    def run(self, mode: Mode, window: tuple[datetime, datetime] | None, config: SyncConfig, run_id: str) -> StreamRun:
+        """Dead letters first, then the windows (or the sweep), then the watermark."""
+        self.retry_quarantine()
+        window_from: datetime | None
+        window_to: datetime | None = None
+        if mode == "reconciliation":
+            window_from = None
+            self.reconcile(config.reread_days, config.max_delete_fraction)
+        else:
+            if mode == "partition" and window is not None:
+                window_from, window_to = window
+            else:
+                # Open-ended upper bound: a clock difference between Brightpearl and us can never hide a change;
+                # the watermark is still capped at our search start time.
+                overlap = timedelta(minutes=config.overlap_minutes)
+                window_from = self.stored.watermark - overlap if self.stored.watermark else sync_start()
+            for filters in window_searches(self.stream, window_from, window_to):
+                self.search(filters)
+        self.flush()
+        self.write()
+        new_watermark = capped_watermark(self.max_seen, self.started, window_to)
+        with self.warehouse.connect() as conn:
+            bk.set_watermark(
+                conn,
+                self.stream.name,
+                new_watermark if joins_history(mode, window_from, self.stored.watermark) else None,
+                self.started,
+                mode=mode,
+                window=(window_from, window_to),
+                run_id=run_id,
+                reconciled=mode == "reconciliation",
+            )
+            watermark = bk.get_watermark(conn, self.stream.name).watermark
+        return StreamRun(self.stats, mode, self.started, window_from, window_to, watermark)
+
+    def retry_quarantine(self) -> None:
+        """Dead letters first: single records, GET batches ('ids:'), search windows ('window:')."""
+        if self.open_quarantine:
+            self.log.info(f"{self.stream.name}: retrying {len(self.open_quarantine)} quarantined entries first")
+        singles: list[int] = []
+        for record_id, _reason in self.open_quarantine:
+            if record_id.startswith(bk.WINDOW_PREFIX):
+                filters = dict(p.split("=", 1) for p in record_id[len(bk.WINDOW_PREFIX) :].split("&") if p)
+                if self.search(filters):
+                    self._resolve([record_id])
+            elif record_id.startswith(bk.IDS_PREFIX):
+                ids = expand_id_set(record_id[len(bk.IDS_PREFIX) :])
+                if self.fetch_and_write(ids, {}, forget_missing=True) is not None:
+                    self._resolve([record_id])
+            elif record_id.isdigit():
+                singles.append(int(record_id))
+        size = self.stream.fetch_batch_size
+        for start in range(0, len(singles), size):
+            self.fetch_and_write(singles[start : start + size], {}, forget_missing=True)
+
+    # ------------------------------------------------------------------ search
+    def search(self, filters: Mapping[str, str]) -> bool:
+        """Search one window and queue the records that changed; a page that stays malformed quarantines the window."""
+        window = bk.WINDOW_PREFIX + "&".join(f"{k}={v}" for k, v in filters.items())
+        clean = True
+        try:
+            for page in self.client.search(self.stream.search_path, filters, columns=self.stream.search_columns):
+                self._check_columns(page.columns)
+                clean = self._on_page(page.rows, window) and clean
+        except BrightpearlMalformedResponseError as exc:
+            self.stats.search_complete = False
+            self._quarantine(window, f"search page malformed after retries: {exc}", {"filters": dict(filters)})
+            return False
+        if not clean:
+            self.stats.search_complete = False
+        return clean
+
+    def _check_columns(self, columns: list[str]) -> None:
+        """A column the search no longer returns is not fatal (records are then fetched to be sure), but costly."""
+        missing = [c for c in self.stream.search_columns if c not in columns and c not in self._warned_columns]
+        if missing:
+            self._warned_columns.update(missing)
+            self.log.warning(
+                f"{self.stream.name}: {self.stream.search_path} did not return column(s) {', '.join(missing)}; "
+                "records whose change cannot be judged without them are fetched. Check the Brightpearl search's "
+                "columns."
+            )
+
+    def _on_page(self, rows: list[dict[str, Any]], window: str) -> bool:
+        """Queue the changed records of one page; False when a row had no usable id (its window is quarantined)."""
+        stream = self.stream
+        ids = [as_id(r.get(stream.primary_key)) for r in rows]
+        valid = [i for i in ids if i is not None]
+        with self.warehouse.connect() as conn:
+            local = local_state(conn, stream.table, [c.table_column for c in stream.change_columns], valid)
+            if self.sweeping and valid:
+                conn.execute("INSERT INTO _sync.sweep_ids SELECT ?, unnest(?::BIGINT[])", [stream.name, valid])
+        clean = True
+        for record_id, row in zip(ids, rows, strict=True):
+            if record_id is None:  # nothing to fetch it by: the window is retried until the row is usable
+                clean = False
+                self._quarantine(
+                    window,
+                    f"search row without a usable {stream.primary_key}: {row.get(stream.primary_key)!r:.40}",
+                    row,
+                )
+                continue
+            self._track_watermark(row)
+            if needs_fetch(stream, row, local.get(record_id), force=self.force, recent_cutoff=self.recent_cutoff):
+                self.enqueue(record_id, row)
+        return clean
+
+    def _track_watermark(self, row: Mapping[str, Any]) -> None:
+        for column in self.stream.replication_keys:
+            try:
+                seen = parse_bp_datetime(row.get(column))
+            except (TypeError, ValueError):
+                continue
+            if seen is not None and (self.max_seen is None or seen > self.max_seen):
+                self.max_seen = seen
+
+    # ------------------------------------------------------------------ fetch and write
+    def enqueue(self, record_id: int, row: Mapping[str, Any] | None) -> None:
+        # No run-wide "seen" set (memory would grow with the table): the goods-out searches barely overlap, and a
+        # record met twice is either still queued here or already stored unchanged (then skipped by the compare).
+        if record_id in self.pending:
+            return
+        self.pending[record_id] = row
+        if len(self.pending) >= self.stream.fetch_batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        """GET the queued ids; the transformed rows are written once WRITE_BATCH records are buffered."""
+        if self.pending:
+            batch, self.pending = self.pending, {}
+            self.fetch(list(batch), batch)
+            if len(self.buffer.rows) >= WRITE_BATCH:
+                self.write()
+
+    def fetch_and_write(
+        self, ids: list[int], search_rows: Mapping[int, Mapping[str, Any] | None], *, forget_missing: bool = False
+    ) -> set[int] | None:
+        returned = self.fetch(ids, search_rows, forget_missing=forget_missing)
+        self.write()
+        return returned
+
+    def fetch(
+        self, ids: list[int], search_rows: Mapping[int, Mapping[str, Any] | None], *, forget_missing: bool = False
+    ) -> set[int] | None:
+        """GET one ID-set batch and transform it into the write buffer. Returns the ids Brightpearl returned (None
+        if the batch itself failed and was quarantined). `forget_missing`: resolve dead letters of ids that no
+        longer exist."""
+        stream, id_set = self.stream, to_id_set(ids)
+        try:
+            responses = list(
+                self.client.get_by_ids(
+                    stream.fetch_path, ids, batch_size=stream.fetch_batch_size, params=stream.fetch_params or None
+                )
+            )
+            records = [item for response in responses for item in records_of(response)]
+        except (BrightpearlMalformedResponseError, RecordError) as exc:
+            self._quarantine(bk.IDS_PREFIX + id_set, f"GET batch unusable after retries: {exc}", {"ids": id_set})
+            return None
+        except BrightpearlRequestError as exc:
+            if isinstance(exc, BrightpearlAuthError):
+                raise
+            self._quarantine(bk.IDS_PREFIX + id_set, f"GET batch refused: {exc}", {"ids": id_set})
+            return None
+        buffer, returned = self.buffer, set()
+        for raw_id, raw in records:
+            record_id = as_id(raw_id)
+            if record_id is not None:
+                returned.add(record_id)
+            try:
+                row, child_rows = stream.transform(
+                    raw_id, raw, search_rows.get(record_id) if record_id is not None else None
+                )
+                problem = stream.reference_problem(row, self.known) if stream.reference_problem else None
+                if problem:
+                    raise RecordError(problem)
+            except RecordError as exc:
+                key = str(record_id) if record_id is not None else bk.IDS_PREFIX + id_set
+                buffer.bad.append((key, str(exc), raw))
+                continue
+            buffer.rows.append(row)
+            buffer.child_rows.extend(child_rows)
+            buffer.ok_ids.append(row[stream.table.key[0]])
+        if forget_missing:
+            buffer.resolved += [str(i) for i in ids if i not in returned]
+        return returned
+
+    def write(self) -> None:
+        """Upsert the buffered records (rows, child rows, dead letters, resolutions) in one transaction."""
+        buffer, self.buffer = self.buffer, WriteBuffer()
+        if not (buffer.rows or buffer.bad or buffer.resolved):
+            return
+        stream = self.stream
+        with self.warehouse.connect() as conn:
+            conn.execute("BEGIN TRANSACTION")
+            self.stats.table.add(upsert(conn, stream.table, buffer.rows, self.started))
+            if stream.child_table is not None:
+                self.stats.child_table.add(
+                    upsert(conn, stream.child_table, buffer.child_rows, self.started, parent_ids=buffer.ok_ids)
+                )
+            for record_id, reason, raw in buffer.bad:
+                self._quarantine(record_id, reason, raw, conn=conn)
+            resolved = [str(i) for i in buffer.ok_ids] + buffer.resolved
+            self.stats.resolved += bk.resolve(conn, stream.name, resolved, self.started)
+            conn.execute("COMMIT")
+        self.stats.fetched += len(buffer.rows)
+
+    # ------------------------------------------------------------------ reconciliation
+    def reconcile(self, reread_days: int, max_delete_fraction: float) -> None:
+        """Id sweep over the whole stream: fetch missing/stale/recent records, then mark the vanished ones."""
+        name = self.stream.name
+        # Anchor "recent" on our data when Brightpearl's clock lags ours (e.g. the sandbox's frozen clock).
+        anchor = min(self.started, self.stored.watermark or self.started)
+        self.recent_cutoff = anchor - timedelta(days=reread_days)
+        with self.warehouse.connect() as conn:
+            conn.execute("DELETE FROM _sync.sweep_ids WHERE resource = ?", [name])
+        self.sweeping = True
+        complete = self.search({})
+        self.sweeping = False
+        self.flush()
+        self.write()
+        if complete:
+            self.mark_vanished(max_delete_fraction)
+        else:
+            self.stats.deletions_skipped = "the sweep was incomplete (a page was quarantined): nothing marked deleted"
+            self.log.warning(f"{name}: {self.stats.deletions_skipped}")
+        with self.warehouse.connect() as conn:
+            conn.execute("DELETE FROM _sync.sweep_ids WHERE resource = ?", [name])
+
+    def mark_vanished(self, max_fraction: float) -> None:
+        """Records stored here but absent from the sweep are confirmed by ID-set GET (offset paging can skip a row
+        while data changes), then marked is_deleted with their child rows."""
+        stream, table = self.stream, self.stream.table
+        key = table.key[0]
+        with self.warehouse.connect() as conn:
+            live = conn.execute(f"SELECT count(*) FROM {table.qualified} WHERE NOT is_deleted").fetchone()[0]  # type: ignore[index]
+            candidates = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT t.{key} FROM {table.qualified} t WHERE NOT t.is_deleted AND NOT EXISTS "
+                    f"(SELECT 1 FROM _sync.sweep_ids s WHERE s.resource = ? AND s.id = t.{key}) ORDER BY 1",
+                    [stream.name],
+                ).fetchall()
+            ]
+        if not candidates:
+            return
+        if deletions_blocked(len(candidates), live, max_fraction):
+            self.stats.deletions_skipped = (
+                f"{len(candidates)} of {live} {stream.name} absent from the sweep (> {max_fraction:.0%}): nothing "
+                "marked deleted. Check the account/credentials; raise max_delete_fraction to accept."
+            )
+            self.log.warning(f"{stream.name}: {self.stats.deletions_skipped}")
+            return
+        for start in range(0, len(candidates), stream.fetch_batch_size):
+            chunk = candidates[start : start + stream.fetch_batch_size]
+            returned = self.fetch_and_write(chunk, {})
+            if returned is None:  # the confirming GET failed (quarantined): do not guess
+                continue
+            gone = [i for i in chunk if i not in returned]
+            with self.warehouse.connect() as conn:
+                conn.execute("BEGIN TRANSACTION")
+                self.stats.table.deleted += mark_deleted(conn, table, key, gone, self.started)
+                child = stream.child_table
+                if child is not None and child.parent_key:
+                    self.stats.child_table.deleted += mark_deleted(conn, child, child.parent_key, gone, self.started)
+                conn.execute("COMMIT")
+            if gone:
+                self.log.info(f"{stream.name}: marked {len(gone)} records deleted (gone from Brightpearl)")
+
+    # ------------------------------------------------------------------ dead letters
+    def _quarantine(self, record_id: str, reason: str, payload: Any, conn: Any = None) -> None:
+        self.stats.quarantined += 1
+        self.log.warning(
+            f"{self.stream.name} {record_id} quarantined: {reason}. It is retried first on the next run; fix the "
+            f"record in Brightpearl (or the reference data) if it keeps failing, see _sync.quarantine."
+        )
+        if conn is not None:
+            bk.quarantine(conn, self.stream.name, record_id, reason, payload, self.started)
+            return
+        with self.warehouse.connect() as own:
+            bk.quarantine(own, self.stream.name, record_id, reason, payload, self.started)
+
+    def _resolve(self, record_ids: list[str]) -> None:
+        with self.warehouse.connect() as conn:
+            self.stats.resolved += bk.resolve(conn, self.stream.name, record_ids, self.started)

@@ -1,0 +1,294 @@
+"""The analyst marts, materialized with Dagster over a hand-made warehouse (see mart_fixtures for the cases)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import pytest
+
+from bp_pipelines.assets.analytics import analytics_assets
+from bp_pipelines.lib.marts import MARTS
+from bp_pipelines.resources.warehouse import WarehouseResource
+
+from .mart_fixtures import build_warehouse
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[WarehouseResource, dg.ExecuteInProcessResult]:
+    wh = build_warehouse(tmp_path_factory.mktemp("marts") / "warehouse.duckdb")
+    result = dg.materialize(analytics_assets, resources={"warehouse": wh})
+    assert result.success
+    return wh, result
+
+
+@pytest.fixture()
+def db(built: tuple[WarehouseResource, Any]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The published snapshot, opened read-only the way an analyst would."""
+    wh, _ = built
+    conn = duckdb.connect(str(wh.published_path), read_only=True)
+    conn.execute("SET TimeZone = 'UTC'")
+    yield conn
+    conn.close()
+
+
+def rows(conn: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    cursor = conn.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
+def by_key(conn: duckdb.DuckDBPyConnection, table: str, key: str) -> dict[Any, dict[str, Any]]:
+    return {r[key]: r for r in rows(conn, f"SELECT * FROM analytics.{table}")}
+
+
+def test_materialization_reports_row_counts(built: tuple[WarehouseResource, dg.ExecuteInProcessResult]) -> None:
+    _, result = built
+    counts = {
+        e.asset_key.to_user_string(): e.materialization.metadata["dagster/row_count"].value
+        for e in result.get_asset_materialization_events()
+    }
+    assert counts == {
+        "customer_accounts": 4,
+        "customer_order_history": 14,
+        "customer_documents": 9,
+        "open_quotations": 1,
+        "daily_sales": 9,
+        "stock_position": 4,
+        "open_purchase_orders": 1,
+    }
+    assert {m.name for m in MARTS} == set(counts)
+
+
+def test_customer_accounts_b2b_balance_and_credit(db: duckdb.DuckDBPyConnection) -> None:
+    acme = by_key(db, "customer_accounts", "contact_id")[1]
+    # Unpaid 120 (INV-1001) + partially paid 240 counted in full (INV-1002) - unpaid credit note 30 (CN-1008).
+    # Not counted: paid INV-1003, paid CN-1009, deleted INV-1010, pending credit 1012 (no credit note yet).
+    assert acme["balance_outstanding"] == Decimal("330")
+    assert acme["available_credit"] == Decimal("4670")
+    assert acme["unpaid_invoices"] == 2 and acme["partially_paid_invoices"] == 1
+    assert acme["is_over_credit_limit"] is False
+    # Open: 1004 part shipped (60) + 1005 not shipped (84); quote 1006 and cancelled 1007 excluded.
+    assert (acme["open_orders"], acme["open_orders_value"]) == (2, Decimal("144"))
+    assert acme["open_quotations"] == 1
+    # Invoiced net 100 + 200 + 300 minus credit notes 25 + 10.
+    assert acme["lifetime_value"] == Decimal("565")
+    assert acme["order_count"] == 5  # 1001-1005: not the quote, the cancelled or the deleted order
+    assert acme["first_order_on"] == datetime(2026, 1, 10, 10, tzinfo=UTC)
+    assert acme["last_order_on"] == datetime(2026, 1, 12, 16, tzinfo=UTC)
+    assert (acme["is_b2b"], acme["company_name"], acme["contact_name"]) == (True, "Acme Ltd", "Ann Smith")
+    assert (acme["credit_limit"], acme["credit_term_days"], acme["currency_code"]) == (Decimal("5000"), 30, "GBP")
+
+
+def test_customer_accounts_b2c_multi_currency_and_over_limit(db: duckdb.DuckDBPyConnection) -> None:
+    accounts = by_key(db, "customer_accounts", "contact_id")
+    jane, euro = accounts[2], accounts[3]
+    assert (jane["is_b2b"], jane["company_name"]) == (False, None)
+    assert jane["balance_outstanding"] == Decimal("12")
+    assert jane["available_credit"] is None  # credit limit 0 = no limit set
+    assert (jane["is_multi_currency"], jane["currency_code"]) == (True, None)
+    assert euro["balance_outstanding"] == Decimal("1080") and euro["currency_code"] == "EUR"
+    assert euro["available_credit"] == Decimal("-80") and euro["is_over_credit_limit"] is True
+
+
+def test_customer_accounts_membership(db: duckdb.DuckDBPyConnection) -> None:
+    accounts = by_key(db, "customer_accounts", "contact_id")
+    # 4 supplier, 5 deleted, 7 staff are not customers; 6 was never classified and has no orders yet.
+    assert sorted(accounts) == [1, 2, 3, 6]
+    lead = accounts[6]
+    assert (lead["order_count"], lead["balance_outstanding"], lead["lifetime_value"]) == (0, 0, 0)
+    assert lead["first_order_on"] is None
+
+
+def test_customer_order_history(db: duckdb.DuckDBPyConnection) -> None:
+    history = by_key(db, "customer_order_history", "order_id")
+    # SO + SC of live customers; 1010 (deleted order) and 5001 (deleted customer) are not in it.
+    assert sorted(history) == [1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1012, 2001, 2002, 3001, 3002]
+    o = history[1004]
+    assert (o["status_name"], o["order_kind"], o["shipped_state"], o["is_open"]) == (
+        "New order",
+        "order",
+        "partially_shipped",
+        True,
+    )
+    # Rows 11 + 12 (free text); deleted row 13 excluded. Notes 9001 (shipped) + 9002; deleted 9004 excluded.
+    assert (o["row_count"], o["total_quantity"]) == (2, Decimal("2"))
+    assert (o["goods_out_notes"], o["shipped_notes"], o["tracking_references"]) == (2, 1, "TRK1")
+    assert o["last_shipped_on"] == datetime(2026, 1, 13, 10, tzinfo=UTC)
+    assert (o["channel_name"], o["company_name"]) == ("Trade", "Acme Ltd")
+    assert history[1006]["order_kind"] == "quote" and history[1006]["row_count"] == 1  # bundle child not counted
+    assert history[1007]["is_cancelled"] is True and history[1007]["is_open"] is False
+    assert history[1008]["order_kind"] == "credit"
+    assert history[1003]["shipped_state"] == "shipped" and history[1003]["goods_out_notes"] == 0
+
+
+def test_customer_documents(db: duckdb.DuckDBPyConnection) -> None:
+    docs = by_key(db, "customer_documents", "invoice_reference")
+    assert sorted(docs) == [
+        "CN-1008",
+        "CN-1009",
+        "INV-1001",
+        "INV-1002",
+        "INV-1003",
+        "INV-2001",
+        "INV-2002",
+        "INV-3001",
+        "INV-3002",
+    ]
+    cn = docs["CN-1008"]
+    assert (cn["document_type"], cn["order_id"], cn["contact_id"], cn["signed_total"]) == (
+        "credit_note",
+        1008,
+        1,
+        Decimal("-30"),
+    )
+    inv = docs["INV-1001"]
+    assert (inv["document_type"], inv["document_date"], inv["total_value"]) == (
+        "invoice",
+        date(2026, 1, 10),
+        Decimal("120"),
+    )
+    assert (inv["is_outstanding"], inv["is_overdue"]) == (True, True)  # due 2026-02-09
+    assert (docs["INV-1002"]["is_outstanding"], docs["INV-1002"]["is_overdue"]) == (True, False)
+    assert docs["INV-1003"]["is_outstanding"] is False
+    # Outstanding documents of a customer add up to its account balance.
+    total = db.execute(
+        "SELECT sum(signed_total) FROM analytics.customer_documents WHERE contact_id = 1 AND is_outstanding"
+    ).fetchone()
+    assert total == (Decimal("330"),)
+
+
+def test_open_quotations(db: duckdb.DuckDBPyConnection) -> None:
+    (quote,) = rows(db, "SELECT * FROM analytics.open_quotations")
+    assert (quote["order_id"], quote["contact_id"], quote["company_name"], quote["status_name"]) == (
+        1006,
+        1,
+        "Acme Ltd",
+        "Draft / Quote",
+    )
+    assert (quote["total_value"], quote["row_count"], quote["total_quantity"]) == (Decimal("600"), 1, Decimal("1"))
+    assert quote["age_days"] == (datetime.now(UTC).date() - date(2026, 1, 13)).days
+
+
+def test_daily_sales(db: duckdb.DuckDBPyConnection) -> None:
+    got = {
+        (r["sales_date"].isoformat(), r["channel_id"], r["currency_code"]): (
+            r["orders"],
+            r["net"],
+            r["tax"],
+            r["gross"],
+            r["credits"],
+            r["credit_net"],
+            r["net_after_credits"],
+        )
+        for r in rows(db, "SELECT * FROM analytics.daily_sales")
+    }
+    d = Decimal
+    assert got == {
+        ("2026-01-09", 1, "GBP"): (1, d(5), d(1), d(6), 0, d(0), d(5)),  # deleted customer's live order
+        ("2026-01-10", 1, "GBP"): (1, d(10), d(2), d(12), 0, d(0), d(10)),
+        ("2026-01-10", 1, "USD"): (1, d(50), d(10), d(60), 0, d(0), d(50)),  # currencies never added
+        ("2026-01-10", 2, "EUR"): (1, d(800), d(160), d(960), 0, d(0), d(800)),
+        ("2026-01-10", 2, "GBP"): (2, d(300), d(60), d(360), 0, d(0), d(300)),  # 1002 is 23:30 UTC
+        ("2026-01-11", 2, "EUR"): (1, d(100), d(20), d(120), 0, d(0), d(100)),
+        ("2026-01-11", 2, "GBP"): (1, d(300), d(60), d(360), 0, d(0), d(300)),
+        # 1004 + 1005; cancelled 1007 and deleted 1010 left out; credits 1008 + 1009.
+        ("2026-01-12", 2, "GBP"): (2, d(120), d(24), d(144), 2, d(35), d(85)),
+        ("2026-01-13", 2, "GBP"): (0, d(0), d(0), d(0), 1, d(15), d(-15)),  # quote 1006 is not a sale
+    }
+    names = {
+        r[0]: r[1] for r in db.execute("SELECT DISTINCT channel_id, channel_name FROM analytics.daily_sales").fetchall()
+    }
+    assert names == {1: "Web store", 2: "Trade"}
+
+
+def test_stock_position(db: duckdb.DuckDBPyConnection) -> None:
+    got = {(r["product_id"], r["warehouse_id"]): r for r in rows(db, "SELECT * FROM analytics.stock_position")}
+    # Deleted product 103 and deleted stock row (104, 2) excluded; unsynced product 999 kept without a SKU.
+    assert sorted(got) == [(101, 1), (101, 2), (102, 1), (999, 1)]
+    main = got[(101, 1)]
+    assert (main["sku"], main["product_name"], main["warehouse_name"], main["product_status"]) == (
+        "SKU-A",
+        "Widget",
+        "Main",
+        "LIVE",
+    )
+    assert (main["in_stock"], main["on_hand"], main["allocated"], main["available"], main["in_transit"]) == (
+        60,
+        48,
+        12,
+        48,
+        0,
+    )
+    assert got[(101, 2)]["in_transit"] == 3
+    assert got[(999, 1)]["sku"] is None and got[(999, 1)]["available"] == 3
+
+
+def test_open_purchase_orders(db: duckdb.DuckDBPyConnection) -> None:
+    # 4002 received and closed, 4003 cancelled, 4004 all received: only 4001 is still due in.
+    (po,) = rows(db, "SELECT * FROM analytics.open_purchase_orders")
+    assert (po["order_id"], po["supplier_contact_id"], po["supplier_name"], po["supplier_email"]) == (
+        4001,
+        4,
+        "Supplier Co",
+        "po@supplier.test",
+    )
+    assert (po["total_net"], po["total_value"], po["row_count"], po["total_quantity"]) == (
+        Decimal("1000"),
+        Decimal("1200"),
+        2,
+        Decimal("30"),
+    )
+    assert (po["status_name"], po["warehouse_name"], po["is_overdue"]) == ("Pending PO", "Main", True)
+    assert po["age_days"] == (datetime.now(UTC).date() - date(2026, 1, 5)).days
+
+
+def test_subset_rebuild_replaces_only_selected_marts(tmp_path: Path) -> None:
+    wh = build_warehouse(tmp_path / "warehouse.duckdb")
+    result = dg.materialize(analytics_assets, resources={"warehouse": wh}, selection=["daily_sales"])
+    assert [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()] == ["daily_sales"]
+    with wh.connect() as conn:
+        conn.execute("UPDATE brightpearl.orders SET is_deleted = true WHERE order_id IN (1001, 1002)")
+    dg.materialize(analytics_assets, resources={"warehouse": wh}, selection=["daily_sales"])
+    with duckdb.connect(str(wh.published_path), read_only=True) as conn:
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics'"
+            ).fetchall()
+        }
+        day = conn.execute(
+            "SELECT orders, net FROM analytics.daily_sales WHERE sales_date = DATE '2026-01-10' "
+            "AND channel_id = 2 AND currency_code = 'GBP'"
+        ).fetchall()
+    assert tables == {"daily_sales"}
+    assert day == []  # both orders of that day were deleted in Brightpearl since the first build
+
+
+def documented_queries() -> list[str]:
+    """SQL statements of the `## Analyst marts` section (docs/warehouse.md, or docs/marts.md until it exists)."""
+    for name in ("warehouse.md", "marts.md"):
+        path = REPO / "docs" / name
+        text = path.read_text() if path.exists() else ""
+        if "## Analyst marts" in text:
+            section = text.split("## Analyst marts", 1)[1].split("\n## ", 1)[0]
+            blocks = re.findall(r"```sql\n(.*?)```", section, flags=re.S)
+            return [q.strip() for block in blocks for q in block.split(";") if q.strip()]
+    return []
+
+
+def test_documented_queries_run(db: duckdb.DuckDBPyConnection) -> None:
+    queries = documented_queries()
+    assert len(queries) >= 10
+    for sql in queries:
+        db.execute(sql).fetchall()
+    statement = db.execute(next(q for q in queries if "Statement of account" in q)).fetchall()
+    assert sum(r[4] for r in statement) == Decimal("330")  # equals Acme's balance_outstanding

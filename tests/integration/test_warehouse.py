@@ -1,0 +1,133 @@
+"""WarehouseResource and the batch upsert, on real DuckDB files (no HTTP)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from bp_pipelines.lib.warehouse import tables as t
+from bp_pipelines.lib.warehouse.upsert import mark_deleted, upsert
+from bp_pipelines.resources.warehouse import WarehouseResource
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+ANALYST = textwrap.dedent("""
+    import sys, duckdb
+    conn = duckdb.connect(sys.argv[1])            # read-write, as an analyst might
+    for line in sys.stdin:
+        if line.strip() == "count":
+            print(conn.execute("SELECT count(*) FROM brightpearl.products").fetchone()[0], flush=True)
+        elif line.strip() == "quit":
+            break
+""")
+
+
+def product(pid: int, name: str = "Widget", price_day: int = 1) -> dict[str, object]:
+    return {
+        "product_id": pid,
+        "sku": f"SKU-{pid}",
+        "name": name,
+        "status": "LIVE",
+        "stock_tracked": True,
+        "updated_on": NOW + timedelta(days=price_day),
+    }
+
+
+def test_upsert_counts_only_real_changes(tmp_path: Path) -> None:
+    wh = WarehouseResource(path=str(tmp_path / "wh.duckdb"))
+    with wh.connect() as conn:
+        assert upsert(conn, t.PRODUCTS, [product(1), product(2), product(3)], NOW).inserted == 3
+        again = upsert(conn, t.PRODUCTS, [product(1), product(2), product(3)], NOW)
+        assert (again.inserted, again.updated) == (0, 0)
+        changed = upsert(conn, t.PRODUCTS, [product(1, "Widget v2"), product(2)], NOW)
+        assert (changed.inserted, changed.updated) == (0, 1)
+        assert mark_deleted(conn, t.PRODUCTS, "product_id", [3], NOW) == 1
+        assert mark_deleted(conn, t.PRODUCTS, "product_id", [3], NOW) == 0  # already marked
+        back = upsert(conn, t.PRODUCTS, [product(3)], NOW)
+        assert (back.updated, back.undeleted) == (1, 1)
+        assert conn.execute("SELECT count(*) FILTER (WHERE is_deleted) FROM brightpearl.products").fetchone()[0] == 0
+
+
+def test_child_rows_of_a_refetched_parent_are_replaced(tmp_path: Path) -> None:
+    wh = WarehouseResource(path=str(tmp_path / "wh.duckdb"))
+
+    def line(row_id: int, qty: str) -> dict[str, object]:
+        return {
+            "order_id": 9,
+            "row_id": row_id,
+            "quantity": Decimal(qty),
+            "unit_price": Decimal("1.2345"),
+            "row_net": Decimal("0.1"),
+            "row_tax": Decimal("0.02"),
+        }
+
+    with wh.connect() as conn:
+        assert upsert(conn, t.ORDER_ROWS, [line(1, "1"), line(2, "2")], NOW, parent_ids=[9]).inserted == 2
+        counts = upsert(conn, t.ORDER_ROWS, [line(1, "5")], NOW, parent_ids=[9])
+        assert (counts.inserted, counts.updated, counts.deleted) == (0, 1, 1)
+        rows = conn.execute(
+            "SELECT row_id, quantity, unit_price, typeof(unit_price) FROM brightpearl.order_rows"
+        ).fetchall()
+        assert rows == [(1, Decimal("5.0000"), Decimal("1.2345"), "DECIMAL(18,4)")]
+
+
+def test_sticky_column_keeps_value_when_a_fetch_path_cannot_provide_it(tmp_path: Path) -> None:
+    wh = WarehouseResource(path=str(tmp_path / "wh.duckdb"))
+    with wh.connect() as conn:
+        upsert(conn, t.CONTACTS, [{"contact_id": 1, "is_customer": True, "first_name": "A"}], NOW)
+        counts = upsert(conn, t.CONTACTS, [{"contact_id": 1, "is_customer": None, "first_name": "A"}], NOW)
+        assert counts.updated == 0
+        assert conn.execute("SELECT is_customer FROM brightpearl.contacts").fetchone() == (True,)
+
+
+def test_writer_and_published_paths(tmp_path: Path) -> None:
+    wh = WarehouseResource(path=str(tmp_path / "data" / "warehouse.duckdb"))
+    assert wh.working_path == tmp_path / "data" / "warehouse.writer.duckdb"
+    with wh.connect() as conn:
+        assert conn.execute("SELECT current_setting('TimeZone')").fetchone() == ("UTC",)
+    assert not wh.published_path.exists()  # nothing published until an asset succeeds
+    wh.publish()
+    with duckdb.connect(str(wh.published_path), read_only=True) as reader:
+        assert reader.execute("SELECT count(*) FROM _sync.watermarks").fetchone() == (0,)
+
+
+def test_open_analyst_session_never_blocks_publish_and_sees_a_consistent_snapshot(tmp_path: Path) -> None:
+    wh = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
+    with wh.connect() as conn:
+        upsert(conn, t.PRODUCTS, [product(i) for i in range(10)], NOW)
+    wh.publish()
+    # The analyst is another process holding a read-write connection on the published file.
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(wh.published_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert analyst.stdin and analyst.stdout
+        analyst.stdin.write("count\n")
+        analyst.stdin.flush()
+        assert analyst.stdout.readline().strip() == "10"
+        # The writer keeps writing and publishing while that session is open.
+        for batch in range(3):
+            with wh.connect() as conn:
+                upsert(conn, t.PRODUCTS, [product(100 + batch * 10 + i) for i in range(10)], NOW)
+            wh.publish()
+        analyst.stdin.write("count\n")
+        analyst.stdin.flush()
+        assert analyst.stdout.readline().strip() == "10"  # the old snapshot, whole
+        with duckdb.connect(str(wh.published_path), read_only=True) as fresh:
+            assert fresh.execute("SELECT count(*) FROM brightpearl.products").fetchone() == (40,)
+    finally:
+        if analyst.stdin:
+            analyst.stdin.write("quit\n")
+            analyst.stdin.close()
+        analyst.wait(timeout=30)
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
