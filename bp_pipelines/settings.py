@@ -45,6 +45,27 @@ def sync_start_date() -> date:
         raise ConfigError(f"BP_SYNC_START_DATE={raw!r} is not a date: use YYYY-MM-DD, e.g. 2024-01-01.") from exc
 
 
+def _number(name: str, default: float, example: str) -> float:
+    raw = os.environ.get(name) or str(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise ConfigError(f"{name}={raw!r} is not a non-negative number: use e.g. {name}={example}.")
+    return value
+
+
+def reconcile_every_hours() -> float:
+    """How often incremental runs sweep every id when the sweep is not cheap (BP_RECONCILE_EVERY_HOURS)."""
+    return _number("BP_RECONCILE_EVERY_HOURS", 24, "24")
+
+
+def reconcile_max_pages() -> int:
+    """Sweeps of at most this many search pages run on every incremental run (BP_RECONCILE_MAX_PAGES)."""
+    return int(_number("BP_RECONCILE_MAX_PAGES", 10, "10"))
+
+
 def using_sandbox() -> bool:
     """No Brightpearl token configured -> the embedded sandbox is the default."""
     return not os.environ.get("BRIGHTPEARL_ACCOUNT_TOKEN")

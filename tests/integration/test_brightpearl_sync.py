@@ -93,6 +93,8 @@ class Env:
         **config: Any,
     ) -> Run:
         before = self.sb.request_counts()
+        # Window searches only, unless a test asks for the per-run sweep of small accounts (its own test below).
+        config = {"reconcile_max_pages": 0, **config}
         run_config = {"ops": {a.node_def.name: {"config": {"mode": mode, **config}} for a in assets}}
         result = dg.materialize(
             list(assets),
@@ -350,6 +352,22 @@ def test_reconciliation_marks_deletions_and_catches_silent_edits(env: Env) -> No
     # Still nothing to do afterwards: the quiet incremental run is back to searches only.
     quiet = env.run()
     assert set(quiet.calls) == {f"GET {s}" for s in SEARCHES}, quiet.calls
+
+
+def test_a_small_account_is_swept_on_every_run_so_deletions_need_no_nightly_run(env: Env) -> None:
+    env.sb.advance_clock(600)
+    changes = env.sb.apply_changes(**{**NO_CHANGES, "order_deletions": 1, "silent_edits": 2})
+    [deleted_order] = changes["order_deletions"]
+    run = env.run(reconcile_max_pages=10)  # the default: 300 orders need one search page
+    assert env.scalar("SELECT is_deleted FROM brightpearl.orders WHERE order_id = ?", [deleted_order]) is True
+    assert run.meta["orders"]["rows_deleted"] == 1
+    assert run.meta["orders"]["sweep"].startswith("cheap")
+    assert run.meta["orders"]["rows_updated"] >= len(set(changes["silent_edits"]))
+    # One search per stream (the sweep replaces the window searches), the confirming GET, the changed records.
+    assert run.calls["GET warehouse-service/goods-note/goods-out-search"] == 1
+    quiet = env.run(reconcile_max_pages=10)
+    assert set(quiet.calls) == {f"GET {s}" for s in SEARCHES}, quiet.calls
+    assert quiet.total() == len(SEARCHES)
 
 
 def test_a_deleted_record_that_reappears_is_undeleted(env: Env) -> None:

@@ -279,3 +279,39 @@ def test_safety_valve_keeps_rows_when_the_sweep_misses_most_of_them(warehouse: D
     assert run.stats.table.deleted == 0
     assert "nothing marked deleted" in (run.stats.deletions_skipped or "")
     assert not any(deleted for _, deleted in _stored(warehouse).values())
+
+
+# ------------------------------------------------------------------ when an incremental run sweeps every id
+def _plan(**overrides: Any) -> Any:
+    from bp_pipelines.lib.sync.stream_sync import plan_sweep
+
+    now = datetime(2025, 3, 5, 12, tzinfo=UTC)
+    args = {
+        "watermark": now - timedelta(minutes=15),
+        "last_reconciled_at": now - timedelta(hours=1),
+        "stored_rows": 100_000,
+        "now": now,
+        "reconcile_every": timedelta(hours=24),
+        "max_pages": 10,
+    }
+    return plan_sweep(**{**args, **overrides})
+
+
+def test_the_first_run_sweeps_so_null_updated_on_records_are_stored() -> None:
+    plan = _plan(watermark=None, last_reconciled_at=None, stored_rows=0)
+    assert plan is not None and plan.reason.startswith("first run") and plan.reconciled
+
+
+def test_a_cheap_sweep_runs_every_time_without_rereads() -> None:
+    plan = _plan(stored_rows=5_000)  # 10 pages of 500
+    assert plan is not None and not plan.reread_recent and not plan.reconciled
+    assert _plan(stored_rows=5_001) is None  # 11 pages: only when due
+    assert _plan(stored_rows=10, max_pages=0) is None  # cheap sweeps switched off
+
+
+def test_an_expensive_sweep_runs_once_reconcile_every_has_passed() -> None:
+    now = datetime(2025, 3, 5, 12, tzinfo=UTC)
+    plan = _plan(last_reconciled_at=now - timedelta(hours=24))
+    assert plan is not None and plan.reread_recent and plan.reconciled
+    assert _plan(last_reconciled_at=None) is not None  # never reconciled
+    assert _plan(last_reconciled_at=now - timedelta(hours=23)) is None

@@ -8,6 +8,7 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field
 
+from bp_pipelines import settings
 from bp_pipelines.lib.conventions import daily_partitions
 
 Mode = Literal["incremental", "partition", "reconciliation"]
@@ -30,6 +31,22 @@ class SyncConfig(dg.Config):
     force: bool = Field(default=False, description="Re-fetch records even when the search says they are unchanged.")
     reference_max_age_minutes: int = Field(
         default=60, ge=0, description="Incremental runs skip reference data refreshed more recently than this."
+    )
+    reconcile_every_hours: float = Field(
+        default=settings.reconcile_every_hours(),
+        ge=0,
+        description=(
+            "Incremental runs sweep every id (deletions, silent edits, null updatedOn) once this long has passed "
+            "since the last reconciliation (default from BP_RECONCILE_EVERY_HOURS, else 24)."
+        ),
+    )
+    reconcile_max_pages: int = Field(
+        default=settings.reconcile_max_pages(),
+        ge=0,
+        description=(
+            "Incremental runs sweep every id on every run when the sweep needs at most this many search pages of "
+            "500 (default from BP_RECONCILE_MAX_PAGES, else 10; 0 = only when due)."
+        ),
     )
     max_delete_fraction: float = Field(
         default=0.5,

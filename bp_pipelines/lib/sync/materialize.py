@@ -205,6 +205,7 @@ def materialize_stream(
                 "quarantine_resolved": stats.resolved,
                 "search_complete": stats.search_complete,
                 "deletions_skipped": stats.deletions_skipped or "",
+                "sweep": run.sweep.reason if run.sweep else "",
                 "partition_range": partition_range_text(context) or "",
             },
         )

@@ -14,13 +14,17 @@ safety valve) are module functions, unit-tested on their own.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol
 
+import duckdb
+
 from bp_pipelines import settings
 from bp_pipelines.lib.brightpearl import (
+    SEARCH_PAGE_SIZE_MAX,
     BrightpearlAuthError,
     BrightpearlClient,
     BrightpearlMalformedResponseError,
@@ -147,6 +151,42 @@ def deletions_blocked(candidates: int, live: int, max_fraction: float) -> bool:
     return candidates > max(SAFETY_VALVE_MIN_ROWS, max_fraction * live)
 
 
+@dataclass(frozen=True)
+class SweepPlan:
+    """Why an incremental run sweeps every id instead of searching its window, and what the sweep does."""
+
+    reason: str
+    reread_recent: bool  # re-read records touched in the last `reread_days` (updatedOn is unreliable)
+    reconciled: bool  # counts as a reconciliation (moves `last_reconciled_at`, restarting `reconcile_every`)
+
+
+def plan_sweep(
+    *,
+    watermark: datetime | None,
+    last_reconciled_at: datetime | None,
+    stored_rows: int,
+    now: datetime,
+    reconcile_every: timedelta,
+    max_pages: int,
+) -> SweepPlan | None:
+    """When an incremental run sweeps: on the first run (a ranged updatedOn search never returns search rows
+    whose updatedOn is null), whenever the sweep is cheap (<= max_pages search pages), and once
+    `reconcile_every` has passed since the last reconciliation. None = search the window only."""
+    if watermark is None:
+        return SweepPlan("first run: every id (records with a null updatedOn included)", False, True)
+    if last_reconciled_at is None or now - last_reconciled_at >= reconcile_every:
+        return SweepPlan(f"reconciliation due (every {_hours(reconcile_every)})", True, True)
+    pages = max(1, math.ceil(stored_rows / SEARCH_PAGE_SIZE_MAX))
+    if pages <= max_pages:
+        return SweepPlan(f"cheap: {pages} search page(s) <= {max_pages}", False, False)
+    return None
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:g} h"
+
+
 def as_id(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -205,6 +245,7 @@ class StreamRun:
     window_from: datetime | None
     window_to: datetime | None
     watermark: datetime | None  # as stored after the run
+    sweep: SweepPlan | None = None  # set when the run swept every id (reconciliation, first run, due or cheap)
 
 
 class StreamSync:
@@ -227,6 +268,7 @@ class StreamSync:
         self.buffer = WriteBuffer()
         self.recent_cutoff: datetime | None = None  # reconciliation: re-read records touched after this
         self.sweeping = False
+        self.sweep: SweepPlan | None = None
         self._warned_columns: set[str] = set()
         with warehouse.connect() as conn:
             self.known = KnownReferences.load(conn)
@@ -239,9 +281,11 @@ class StreamSync:
         self.retry_quarantine()
         window_from: datetime | None
         window_to: datetime | None = None
-        if mode == "reconciliation":
+        self.sweep = self._plan(mode, config)
+        if self.sweep is not None:
             window_from = None
-            self.reconcile(config.reread_days, config.max_delete_fraction)
+            reread = config.reread_days if self.sweep.reread_recent else None
+            self.reconcile(reread, config.max_delete_fraction)
         else:
             if mode == "partition" and window is not None:
                 window_from, window_to = window
@@ -264,10 +308,26 @@ class StreamSync:
                 mode=mode,
                 window=(window_from, window_to),
                 run_id=run_id,
-                reconciled=mode == "reconciliation",
+                reconciled=self.sweep is not None and self.sweep.reconciled,
             )
             watermark = bk.get_watermark(conn, self.stream.name).watermark
-        return StreamRun(self.stats, mode, self.started, window_from, window_to, watermark)
+        return StreamRun(self.stats, mode, self.started, window_from, window_to, watermark, self.sweep)
+
+    def _plan(self, mode: Mode, config: SyncConfig) -> SweepPlan | None:
+        if mode == "reconciliation":
+            return SweepPlan("reconciliation requested", True, True)
+        if mode != "incremental":
+            return None
+        with self.warehouse.connect() as conn:
+            stored_rows = conn.execute(f"SELECT count(*) FROM {self.stream.table.qualified}").fetchone()[0]  # type: ignore[index]
+        return plan_sweep(
+            watermark=self.stored.watermark,
+            last_reconciled_at=self.stored.last_reconciled_at,
+            stored_rows=stored_rows,
+            now=self.started,
+            reconcile_every=timedelta(hours=config.reconcile_every_hours),
+            max_pages=config.reconcile_max_pages,
+        )
 
     def retry_quarantine(self) -> None:
         """Dead letters first: single records, GET batches ('ids:'), search windows ('window:')."""
@@ -441,12 +501,14 @@ class StreamSync:
         self.stats.fetched += len(buffer.rows)
 
     # ------------------------------------------------------------------ reconciliation
-    def reconcile(self, reread_days: int, max_delete_fraction: float) -> None:
-        """Id sweep over the whole stream: fetch missing/stale/recent records, then mark the vanished ones."""
+    def reconcile(self, reread_days: int | None, max_delete_fraction: float) -> None:
+        """Id sweep over the whole stream: fetch missing/stale (and, given `reread_days`, recently touched)
+        records, then mark the vanished ones."""
         name = self.stream.name
-        # Anchor "recent" on our data when Brightpearl's clock lags ours (e.g. the sandbox's frozen clock).
-        anchor = min(self.started, self.stored.watermark or self.started)
-        self.recent_cutoff = anchor - timedelta(days=reread_days)
+        if reread_days is not None:
+            # Anchor "recent" on our data when Brightpearl's clock lags ours (e.g. a sandbox with a fixed clock).
+            anchor = min(self.started, self.stored.watermark or self.started)
+            self.recent_cutoff = anchor - timedelta(days=reread_days)
         with self.warehouse.connect() as conn:
             conn.execute("DELETE FROM _sync.sweep_ids WHERE resource = ?", [name])
         self.sweeping = True
@@ -503,7 +565,9 @@ class StreamSync:
                 self.log.info(f"{stream.name}: marked {len(gone)} records deleted (gone from Brightpearl)")
 
     # ------------------------------------------------------------------ dead letters
-    def _quarantine(self, record_id: str, reason: str, payload: Any, conn: Any = None) -> None:
+    def _quarantine(
+        self, record_id: str, reason: str, payload: Any, conn: duckdb.DuckDBPyConnection | None = None
+    ) -> None:
         self.stats.quarantined += 1
         self.log.warning(
             f"{self.stream.name} {record_id} quarantined: {reason}. It is retried first on the next run; fix the "
