@@ -42,13 +42,20 @@ def pipeline_environment(orders: int) -> Iterator[str]:
                 os.environ.pop(var, None)
 
 
-def run(orders: int) -> int:
+def run(orders: int, reconcile: bool = False) -> int:
+    from bp_pipelines import preflight
     from bp_pipelines.run_summary import execute_main_job
 
     os.environ["DAGSTER_HOME"] = str(dagster_home())  # runs land in the same instance `make dev` shows
-    with pipeline_environment(orders) as target:
-        print(f"bp_pipelines: syncing {target} into {settings.warehouse_path()}", flush=True)
-        return execute_main_job(MAIN_JOB)
+    try:
+        preflight.check_brightpearl_variables()
+        with pipeline_environment(orders) as target:
+            preflight.check_brightpearl_access()
+            print(f"bp_pipelines: syncing {target} into {settings.warehouse_path()}", flush=True)
+            return execute_main_job(MAIN_JOB, mode="reconciliation" if reconcile else None)
+    except preflight.PreflightFailure as exc:
+        print(f"bp_pipelines: {exc}", file=sys.stderr)
+        return 1
 
 
 # --- make dev -----------------------------------------------------------------------------------------------------
@@ -210,9 +217,14 @@ def main(argv: list[str] | None = None) -> int:
         default=int(os.environ.get("BP_SANDBOX_ORDERS", DEFAULT_SANDBOX_ORDERS)),
         help="sandbox scale when no credentials are set",
     )
+    parser.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="run: sweep every id of every stream now (deletions, silent edits), not only when due",
+    )
     args = parser.parse_args(argv)
     try:
-        return run(args.orders) if args.command == "run" else dev(args.orders)
+        return run(args.orders, args.reconcile) if args.command == "run" else dev(args.orders)
     except settings.ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

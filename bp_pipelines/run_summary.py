@@ -51,6 +51,20 @@ def print_checks(result: dg.ExecuteInProcessResult) -> None:
         print(f"  FAILED {ev.asset_key.to_user_string()}:{ev.check_name} ({ev.severity.value})")  # type: ignore[union-attr]
 
 
+def print_failures(result: dg.ExecuteInProcessResult) -> None:
+    """Each distinct cause once (a dead API fails every step with the same cause), with the steps it failed."""
+    causes: dict[str, list[str]] = {}
+    for event in result.all_events:
+        if event.is_step_failure:
+            message = event.event_specific_data.error.message.strip()  # type: ignore[union-attr]
+            first_line = message.splitlines()[0] if message else "unknown error"
+            # "dagster._core.errors.Failure: Brightpearl API failed while syncing orders: <cause>" -> <cause>
+            cause = first_line.split(" while syncing ", 1)[-1].split(": ", 1)[-1]
+            causes.setdefault(cause, []).append(event.step_key or "?")
+    for cause, steps in causes.items():
+        print(f"  failed ({', '.join(sorted(steps))}): {cause}", file=sys.stderr)
+
+
 def open_quarantine() -> int:
     """Unresolved quarantined records in the published warehouse (0 when the table does not exist)."""
     path = settings.warehouse_path()
@@ -64,15 +78,18 @@ def open_quarantine() -> int:
     return int(row[0]) if row else 0
 
 
-def execute_main_job(job_name: str) -> int:
+def execute_main_job(job_name: str, mode: str | None = None) -> int:
+    """Run the job on today's partition; `mode` (e.g. "reconciliation") overrides every Brightpearl asset's."""
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     from bp_pipelines.definitions import defs
+    from bp_pipelines.schedules import sync_run_config
 
     job = defs.resolve_job_def(job_name)
     partition_key = _partition_key(job)
+    run_config = {**QUIET_CONSOLE, **(sync_run_config(mode) if mode else {})}
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
-            instance=instance, partition_key=partition_key, raise_on_error=False, run_config=QUIET_CONSOLE
+            instance=instance, partition_key=partition_key, raise_on_error=False, run_config=run_config
         )
     print(
         f"run {result.run_id} ({job_name}{', partition ' + partition_key if partition_key else ''}): "
@@ -81,12 +98,7 @@ def execute_main_job(job_name: str) -> int:
     print_materializations(result)
     print_checks(result)
     if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                print(
-                    f"  step {event.step_key} failed: {event.event_specific_data.error.message.strip()}",  # type: ignore[union-attr]
-                    file=sys.stderr,
-                )
+        print_failures(result)
         return 1
     quarantined = open_quarantine()
     print(f"warehouse: {settings.warehouse_path()}")

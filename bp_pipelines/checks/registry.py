@@ -1,7 +1,7 @@
 """What the Brightpearl checks cover: keys (from the table registry), references, synced resources.
 
 Asset keys are the table names (noun assets of the `brightpearl` group). Key columns come from
-`bp_pipelines.assets.brightpearl.tables`, the same registry the upserts use, so a new table is checked for free.
+`bp_pipelines.lib.warehouse.tables`, the same registry the upserts use, so a new table is checked for free.
 """
 
 from __future__ import annotations
