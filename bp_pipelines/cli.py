@@ -47,6 +47,8 @@ def run(orders: int, reconcile: bool = False) -> int:
     from bp_pipelines.run_summary import execute_main_job
 
     os.environ["DAGSTER_HOME"] = str(dagster_home())  # runs land in the same instance `make dev` shows
+    # Live bars on a terminal, plain progress lines otherwise (bp_pipelines.lib.sync.progress).
+    os.environ.setdefault("BP_PROGRESS", "bar" if sys.stderr.isatty() else "lines")
     try:
         preflight.check_brightpearl_variables()
         with pipeline_environment(orders) as target:

@@ -222,6 +222,9 @@ class FakeClient:
             )
         yield SearchPage(rows, {}, 1, len(rows), len(rows), False, columns=list(columns or []))
 
+    def budget(self) -> int | None:
+        return 150
+
     def get_by_ids(self, path: str, ids: Iterable[int], *, batch_size: int, params: Any = None) -> Iterator[Any]:
         ids = list(ids)
         self.fetched.append(ids)
@@ -315,3 +318,28 @@ def test_an_expensive_sweep_runs_once_reconcile_every_has_passed() -> None:
     assert plan is not None and plan.reread_recent and plan.reconciled
     assert _plan(last_reconciled_at=None) is not None  # never reconciled
     assert _plan(last_reconciled_at=now - timedelta(hours=23)) is None
+
+
+# ------------------------------------------------------------------ progress
+def test_progress_line_counts_rows_calls_budget_and_eta(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bp_pipelines.lib.sync import progress
+
+    clock = iter([100.0, 130.0, 130.0])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    monkeypatch.setenv(progress.PROGRESS_ENV, "lines")
+    log = ListLog()
+    bar = progress.StreamProgress("orders", log, interval_s=10)
+    bar.update(done=25_000, total=100_000, calls=60, budget_left=20)
+    assert log.lines == [
+        "orders: 25,000 of 100,000 search rows (25%), 60 calls, 90% of the rate budget in use, ETA 1m30s"
+    ]
+
+
+def test_a_run_logs_progress_to_the_run_log(warehouse: DuckDBWarehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bp_pipelines.lib.sync import progress
+
+    monkeypatch.setattr(progress, "LOG_INTERVAL_S", 0.0)
+    products = {i: _product(i, "2025-01-01T00:00:00.000Z", f"S{i}") for i in range(1, 4)}
+    log = ListLog()
+    StreamSync(streams.PRODUCTS, FakeClient(products, {}), warehouse, log).run("incremental", None, SyncConfig(), "r")  # type: ignore[arg-type]
+    assert any(line.startswith("products: 3 of 3 search rows (100%)") for line in log.lines), log.lines

@@ -81,6 +81,10 @@ class BrightpearlClient:
 
     # --- plain verbs: each returns the envelope's `response` -------------------------------------------------
 
+    def budget(self) -> int | None:
+        """The request budget left in the current throttle period, as Brightpearl last reported it (None: unknown)."""
+        return self._governor.snapshot()[0]
+
     def get(self, path: str, params: Params | None = None) -> Any:
         return _response_of(self.request("GET", path, params=params))
 

@@ -37,6 +37,7 @@ from bp_pipelines.lib.warehouse import bookkeeping as bk
 from bp_pipelines.lib.warehouse.upsert import Counts, local_state, mark_deleted, upsert
 
 from .config import Mode, SyncConfig
+from .progress import StreamProgress
 from .streams import ChangeColumn, ColumnKind, KnownReferences, Stream
 from .transforms import RecordError, records_of
 
@@ -269,6 +270,7 @@ class StreamSync:
         self.recent_cutoff: datetime | None = None  # reconciliation: re-read records touched after this
         self.sweeping = False
         self.sweep: SweepPlan | None = None
+        self.progress = StreamProgress(stream.name, log)
         self._warned_columns: set[str] = set()
         with warehouse.connect() as conn:
             self.known = KnownReferences.load(conn)
@@ -298,6 +300,7 @@ class StreamSync:
                 self.search(filters)
         self.flush()
         self.write()
+        self.progress.close()
         new_watermark = capped_watermark(self.max_seen, self.started, window_to)
         with self.warehouse.connect() as conn:
             bk.set_watermark(
@@ -358,6 +361,12 @@ class StreamSync:
             for page in self.client.search(self.stream.search_path, filters, columns=self.stream.search_columns):
                 self._check_columns(page.columns)
                 clean = self._on_page(page.rows, window) and clean
+                self.progress.update(
+                    done=page.last_result,
+                    total=page.results_available,
+                    calls=self.client.stats.calls,
+                    budget_left=self.client.budget(),
+                )
         except BrightpearlMalformedResponseError as exc:
             self.stats.search_complete = False
             self._quarantine(window, f"search page malformed after retries: {exc}", {"filters": dict(filters)})
