@@ -2,39 +2,60 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two stamps: `make run`/`make dev` install the runtime only (pipeline + sandbox, both editable); test, lint and
+# bench add the pipeline's dev extra (pytest, playwright, ruff, ...). Either goes stale when a pyproject changes.
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_DEV := $(VENV)/.installed-dev
+PYPROJECTS := pyproject.toml sandbox/pyproject.toml
+# ruff: everything lints clean; benchmarks/ keeps its hand-laid tables out of the formatter.
+RUFF_CHECK := bp_pipelines tests sandbox benchmarks
+RUFF_FORMAT := bp_pipelines tests sandbox
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test dev bench lint browser-deps clean
+.PHONY: install install-dev dagster-home run test dev bench lint browser-deps clean
 
-$(STAMP): pyproject.toml
+define uv_install
 	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet --disable-pip-version-check uv
 	@test -x $(BIN)/python || $(PY) -m uv venv --quiet --python $(PY) $(VENV)
-	@$(PY) -m uv pip install --quiet --python $(BIN)/python -e ".[dev]"
-	@touch $(STAMP)
+	@$(PY) -m uv pip install --quiet --python $(BIN)/python $(1)
+endef
 
-install: $(STAMP)
+$(STAMP_RUN): $(PYPROJECTS)
+	$(call uv_install,-e . -e ./sandbox)
+	@touch $(STAMP_RUN)
+
+# The dev install is a superset of the runtime one, so it refreshes the runtime stamp too.
+$(STAMP_DEV): $(PYPROJECTS)
+	$(call uv_install,-e ".[dev]" -e ./sandbox)
+	@touch $(STAMP_DEV) $(STAMP_RUN)
+
+dagster-home:
 	@mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
+
+install: $(STAMP_RUN) dagster-home
+
+install-dev: $(STAMP_DEV) dagster-home
 
 # Debian's chromium for the UI tests (playwright cannot download browsers here).
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# ARGS: e.g. `make run ARGS=--reconcile` (sweep every id of every stream now, not only when due).
 run: install
-	@$(BIN)/python -m bp_pipelines.cli run
+	@$(BIN)/python -m bp_pipelines.cli run $(ARGS)
 
 dev: install
 	@$(BIN)/python -m bp_pipelines.cli dev
 
-test: install browser-deps
-	@$(BIN)/ruff check bp_pipelines tests
+test: install-dev browser-deps
+	@$(BIN)/ruff check $(RUFF_CHECK)
 	@$(BIN)/python -m pytest -q
 
-bench: install
+bench: install-dev
 	@$(BIN)/python -m benchmarks
 
-lint: install
-	@$(BIN)/ruff check bp_pipelines tests && $(BIN)/ruff format --check bp_pipelines tests
+lint: install-dev
+	@$(BIN)/ruff check $(RUFF_CHECK) && $(BIN)/ruff format --check $(RUFF_FORMAT)
 
 clean:
 	rm -rf $(VENV) .dagster_home warehouse.duckdb warehouse.snapshot.duckdb

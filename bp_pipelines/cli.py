@@ -230,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     except settings.ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    except SandboxStartError as exc:  # `make run`: e.g. the sandbox is not installed; one line, no traceback
+        print(f"bp_pipelines: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

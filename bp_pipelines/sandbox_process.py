@@ -1,11 +1,13 @@
 """Start the sandbox as a separate process (the pipeline never imports it: they meet over HTTP).
 
 Used by `make run`, `make dev`, the benchmark and tests: the sandbox prints its URLs and credentials to a JSON
-state file once both servers listen.
+state file once both servers listen. The sandbox is its own distribution (`bp-sandbox`, in `sandbox/`, import
+package `bp_sandbox`); it only has to be installed in this interpreter, never imported here.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -28,8 +30,15 @@ ENV_FROM_STATE = {
 }
 
 
+SANDBOX_MODULE = "bp_sandbox"
+NOT_INSTALLED = (
+    "the sandbox (bp_sandbox) is not installed: install it with `pip install -e ./sandbox` (`make run` does it), "
+    "or set the BRIGHTPEARL_* credentials to use a real account"
+)
+
+
 class SandboxStartError(RuntimeError):
-    """The sandbox process did not come up; the message carries its output."""
+    """The sandbox process did not come up (or is not installed); the message carries its output."""
 
 
 @dataclass
@@ -69,13 +78,15 @@ class SandboxProcess:
         return {var: str(self.state[key]) for var, key in ENV_FROM_STATE.items()}
 
     def start(self) -> None:
+        if importlib.util.find_spec(SANDBOX_MODULE) is None:  # looked up, not imported
+            raise SandboxStartError(NOT_INSTALLED)
         self._dir = tempfile.TemporaryDirectory(prefix="bp_sandbox_")
         state_file = Path(self._dir.name) / "state.json"
         log_file = Path(self._dir.name) / "sandbox.log"
         cmd = [
             sys.executable,
             "-m",
-            "bp_pipelines.sandbox",
+            SANDBOX_MODULE,
             "--seed",
             str(self.seed),
             "--orders",

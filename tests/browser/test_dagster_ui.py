@@ -132,7 +132,7 @@ def assert_group_shows_its_assets(page: Page, group: str, nodes: list[AssetNode]
 def test_sigterm_stops_the_whole_stack(dagster_stack: DagsterStack) -> None:
     """Last in the module (it stops the shared stack): what `kill`/Ctrl-C on `make dev` must do."""
     commands = [" ".join(proc.cmdline()) for proc in marked_processes(dagster_stack.marker)]
-    for part in ("bp_pipelines.sandbox", "dagster_webserver", "dagster._daemon"):  # the stack really was up
+    for part in ("-m bp_sandbox", "dagster_webserver", "dagster._daemon"):  # the stack really was up
         assert any(part in command for command in commands), (part, [c[:100] for c in commands])
     report = dagster_stack.stop()
     assert report.survivors == (), f"processes left after SIGTERM: {report.survivors}"
