@@ -25,6 +25,9 @@ from bp_pipelines.sandbox_process import SandboxProcess, SandboxStartError
 
 MAIN_JOB = "brightpearl_sync"
 DEFAULT_SANDBOX_ORDERS = 5000
+# The sandbox serves 1% of search rows with `updatedOn: null` (as Brightpearl does), so `make run` shows the first
+# sync storing them all.
+SANDBOX_ARGS = ("--null-updated-on-share", "0.01")
 
 
 @contextlib.contextmanager
@@ -33,7 +36,7 @@ def pipeline_environment(orders: int) -> Iterator[str]:
     if not settings.using_sandbox():
         yield f"Brightpearl at {os.environ.get('BRIGHTPEARL_BASE_URL', settings.DEFAULT_BRIGHTPEARL_BASE_URL)}"
         return
-    with SandboxProcess(orders=orders) as sandbox:
+    with SandboxProcess(orders=orders, extra_args=SANDBOX_ARGS) as sandbox:
         os.environ.update(sandbox.env())
         try:
             yield f"the sandbox (seed 42, {orders} orders; control API {sandbox.control_url})"
@@ -182,7 +185,7 @@ def dev(orders: int) -> int:
     cmd = [sys.executable, "-m", "dagster", "dev", "-w", workspace, "-h", DEV_HOST, "-p", str(port)]
     for sig in STOP_SIGNALS:
         signal.signal(sig, _raise_interrupt)
-    sandbox = SandboxProcess(orders=orders) if settings.using_sandbox() else None
+    sandbox = SandboxProcess(orders=orders, extra_args=SANDBOX_ARGS) if settings.using_sandbox() else None
     try:
         if sandbox is None:
             target = f"Brightpearl at {os.environ.get('BRIGHTPEARL_BASE_URL', settings.DEFAULT_BRIGHTPEARL_BASE_URL)}"

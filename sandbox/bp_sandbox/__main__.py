@@ -37,9 +37,17 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
     )
     p.add_argument("--clock", default=None, help="sandbox clock start, default 2026-11-20T12:00:00Z")
     p.add_argument("--workers", type=int, default=None, help="generator processes (default: CPU count)")
+    p.add_argument(
+        "--null-updated-on-share",
+        type=float,
+        default=0.0,
+        help="share of records (0..1) whose search rows show updatedOn: null while the GET has it (default 0)",
+    )
     a = p.parse_args(argv)
     if a.orders < 1 or a.rate_window_scale <= 0:
         p.error("--orders must be >= 1 and --rate-window-scale > 0")
+    if not 0 <= a.null_updated_on_share <= 1:
+        p.error("--null-updated-on-share must be between 0 and 1")
     return SandboxConfig(
         seed=a.seed,
         orders=a.orders,
@@ -51,6 +59,7 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         data_dir=a.data_dir,
         clock_ms=parse_clock(a.clock) if a.clock else DEFAULT_CLOCK_MS,
         workers=a.workers,
+        null_updated_on_share=a.null_updated_on_share,
     )
 
 

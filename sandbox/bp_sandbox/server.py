@@ -40,6 +40,7 @@ class SandboxConfig:
     data_dir: Path | None = None
     clock_ms: int = DEFAULT_CLOCK_MS
     workers: int | None = None
+    null_updated_on_share: float = 0.0
 
 
 @dataclass
@@ -104,6 +105,7 @@ def start(config: SandboxConfig) -> RunningSandbox:
     work_dir = Path(tempfile.mkdtemp(prefix="bp_sandbox_"))
     (work_dir / "pid").write_text(str(os.getpid()))
     store = Store(working_copy(world, work_dir))
+    store.null_updated_on_share = config.null_updated_on_share
     store.rate_window_scale = config.rate_window_scale
     running = RunningSandbox(config, store, work_dir, build=stats)
     bp_sock, bc_sock = _bind(config.host, config.bp_port), _bind(config.host, config.bc_port)

@@ -112,6 +112,9 @@ class Store:
         self.requests = RequestCounter()
         self.rate_window_scale = 1.0  # 0.01 makes Brightpearl's 60 s window 0.6 s (and BC's 30 s 0.3 s)
         self.rate_limits_enabled = True
+        # Share of records whose search rows carry `updatedOn: null` while their GET has the value (documented:
+        # docs/reference/api-quirks.md); a ranged updatedOn filter never returns them. 0 = off.
+        self.null_updated_on_share = 0.0
 
     # -- meta / clock -------------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:

@@ -8,7 +8,7 @@ to 500; an unknown filter/column/sort name is a 400 (CMNC-400); a value that doe
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..state import Store
@@ -151,6 +151,16 @@ class SearchResult:
     first_row_id: int | None  # for the shift_rows fault
 
 
+def _as_served(store: Store, sdef: SearchDef, col: Column) -> Column:
+    """updatedOn as search rows serve it: null for a deterministic share of records (the GET keeps the value),
+    in the row and in filters alike, so a ranged updatedOn filter never returns those records."""
+    share = store.null_updated_on_share
+    if col.name != "updatedOn" or share <= 0:
+        return col
+    key = sdef.columns[0].sql
+    return replace(col, sql=f"(CASE WHEN (({key}) * 7919) % 10000 < {int(share * 10000)} THEN NULL ELSE {col.sql} END)")
+
+
 def run_search(store: Store, fmt: Formatter, sdef: SearchDef, params: Mapping[str, str]) -> SearchResult:
     first = int_param(params, "firstResult", 1)
     page_size = min(MAX_PAGE, int_param(params, "pageSize", MAX_PAGE))
@@ -169,10 +179,11 @@ def run_search(store: Store, fmt: Formatter, sdef: SearchDef, params: Mapping[st
         col = sdef.column(name)
         if col is None or not col.filterable:
             raise bad_request(f"'{name}' is not a filter of this search")
-        clause, values = filter_clause(col, raw)
+        clause, values = filter_clause(_as_served(store, sdef, col), raw)
         where.append(clause)
         args += values
-    sorting = parse_sort(sdef, params.get("sort"))
+    sorting = [(_as_served(store, sdef, c), d) for c, d in parse_sort(sdef, params.get("sort"))]
+    selected = [_as_served(store, sdef, c) for c in selected]
     where_sql = " AND ".join(f"({w})" for w in where)
     order = [f"{c.value_sql()} {d}" for c, d in sorting] + [f"{sdef.columns[0].sql} ASC"]
     select = ", ".join([c.sql for c in selected] + [sdef.columns[0].sql])
