@@ -84,6 +84,14 @@ def test_null_updated_on_in_a_search_row_is_unknown_so_fetched() -> None:
     assert column_differs(UPDATED, {"updatedOn": "2025-01-01T00:00:01.000Z"}, stored)
 
 
+def test_a_cheap_sweep_does_not_take_null_updated_on_as_a_change() -> None:
+    stored = datetime(2025, 1, 1, tzinfo=UTC)
+    assert not column_differs(UPDATED, {"updatedOn": None}, stored, null_is_change=False)
+    local = (False, stored, "A-1", "LIVE")
+    assert not needs_fetch(streams.PRODUCTS, _product_row(updated=None), local, null_is_change=False)
+    assert needs_fetch(streams.PRODUCTS, _product_row(updated=None, SKU="B"), local, null_is_change=False)
+
+
 def test_offset_timestamps_compare_as_instants() -> None:
     stored = datetime(2025, 1, 1, 6, tzinfo=UTC)
     assert not column_differs(UPDATED, {"updatedOn": "2025-01-01T00:00:00.000-06:00"}, stored)

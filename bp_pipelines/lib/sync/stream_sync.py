@@ -92,8 +92,9 @@ def search_value(value: Any, kind: ColumnKind) -> Any:
     return int(value) if value is not None else None
 
 
-def column_differs(column: ChangeColumn, row: Mapping[str, Any], stored: Any) -> bool:
-    """Whether a search row shows a change against the stored value; True whenever it cannot tell."""
+def column_differs(column: ChangeColumn, row: Mapping[str, Any], stored: Any, *, null_is_change: bool = True) -> bool:
+    """Whether a search row shows a change against the stored value; True whenever it cannot tell -- except a
+    null in a `null_means_unknown` column when `null_is_change` is False (then that column is not evidence)."""
     if column.search_column not in row:  # the search did not return the column: cannot tell, fetch
         return True
     try:
@@ -101,7 +102,7 @@ def column_differs(column: ChangeColumn, row: Mapping[str, Any], stored: Any) ->
     except (TypeError, ValueError):
         return True
     if value is None and column.null_means_unknown:
-        return True
+        return null_is_change
     if column.kind == "str":
         return value != ("" if stored is None else str(stored))
     return value != stored
@@ -114,11 +115,15 @@ def needs_fetch(
     *,
     force: bool = False,
     recent_cutoff: datetime | None = None,
+    null_is_change: bool = True,
 ) -> bool:
-    """`local` is (is_deleted, *stored change columns) or None when the record is not stored."""
+    """`local` is (is_deleted, *stored change columns) or None when the record is not stored. `null_is_change`
+    False: a null updatedOn in the search row is no reason to fetch (cheap per-run sweeps; the due
+    reconciliation re-reads those records)."""
     if force or local is None or local[0]:  # new, forced, or marked deleted (reappeared -> undelete)
         return True
-    if any(column_differs(c, row, stored) for c, stored in zip(stream.change_columns, local[1:], strict=True)):
+    columns = zip(stream.change_columns, local[1:], strict=True)
+    if any(column_differs(c, row, stored, null_is_change=null_is_change) for c, stored in columns):
         return True
     if recent_cutoff is not None:  # reconciliation: updatedOn is unreliable, re-read recent records
         for column in stream.recent_columns:
@@ -271,6 +276,7 @@ class StreamSync:
         self.sweeping = False
         self.sweep: SweepPlan | None = None
         self.progress = StreamProgress(stream.name, log)
+        self.null_is_change = True
         self._warned_columns: set[str] = set()
         with warehouse.connect() as conn:
             self.known = KnownReferences.load(conn)
@@ -287,6 +293,8 @@ class StreamSync:
         if self.sweep is not None:
             window_from = None
             reread = config.reread_days if self.sweep.reread_recent else None
+            # A cheap per-run sweep does not re-fetch records whose search rows keep saying updatedOn null.
+            self.null_is_change = self.sweep.reread_recent
             self.reconcile(reread, config.max_delete_fraction)
         else:
             if mode == "partition" and window is not None:
@@ -406,7 +414,14 @@ class StreamSync:
                 )
                 continue
             self._track_watermark(row)
-            if needs_fetch(stream, row, local.get(record_id), force=self.force, recent_cutoff=self.recent_cutoff):
+            if needs_fetch(
+                stream,
+                row,
+                local.get(record_id),
+                force=self.force,
+                recent_cutoff=self.recent_cutoff,
+                null_is_change=self.null_is_change,
+            ):
                 self.enqueue(record_id, row)
         return clean
 
