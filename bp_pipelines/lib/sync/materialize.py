@@ -7,6 +7,7 @@ asset -> `materialize_*` (mode and window from the Dagster context; open client 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,16 @@ def api_failure(name: str, exc: BrightpearlError) -> dg.Failure:
         ),
         metadata={"error_class": type(exc).__name__, "status": exc.status if exc.status is not None else -1},
     )
+
+
+@contextlib.contextmanager
+def brightpearl_client(brightpearl: BrightpearlSource, name: str) -> Iterator[BrightpearlClient]:
+    """A client for one asset's sync; any Brightpearl failure becomes one clear `dg.Failure` naming `name`."""
+    try:
+        with brightpearl.get_client() as client:
+            yield client
+    except BrightpearlError as exc:
+        raise api_failure(name, exc) from exc
 
 
 def partition_range_text(context: dg.AssetExecutionContext) -> str | None:
@@ -177,14 +188,10 @@ def materialize_stream(
     context.log.info(f"{stream.name}: mode={mode} partition_range={partition_range_text(context)}")
     warehouse = warehouse_resource.get_warehouse()
     with warehouse.session():
-        try:
-            with brightpearl.get_client() as client:
-                run = StreamSync(stream, client, warehouse, context.log, force=config.force).run(
-                    mode, window, config, context.run_id
-                )
-                client_stats = client.stats
-        except BrightpearlError as exc:
-            raise api_failure(stream.name, exc) from exc
+        with brightpearl_client(brightpearl, stream.name) as client:
+            run = StreamSync(stream, client, warehouse, context.log, force=config.force).run(
+                mode, window, config, context.run_id
+            )
         stats = run.stats
         tables = [TableResult(stream.name, stats.table, stats.quarantined)]
         if stream.child_table is not None:
@@ -193,7 +200,7 @@ def materialize_stream(
             context,
             warehouse,
             tables,
-            client=client_stats,
+            client=client.stats,
             mode=mode,
             started=run.started,
             window_from=run.window_from,
@@ -224,20 +231,16 @@ def materialize_reference_list(
     started = datetime.now(UTC)
     warehouse = warehouse_resource.get_warehouse()
     with warehouse.session():
-        try:
-            with brightpearl.get_client() as client:
-                run = refresh_reference_list(
-                    reference, client, warehouse, context.log, skip_if_fresh=fresh, run_id=context.run_id
-                )
-                client_stats = client.stats
-        except BrightpearlError as exc:
-            raise api_failure(reference.name, exc) from exc
+        with brightpearl_client(brightpearl, reference.name) as client:
+            run = refresh_reference_list(
+                reference, client, warehouse, context.log, skip_if_fresh=fresh, run_id=context.run_id
+            )
         counts = run.counts
         [result] = finish(
             context,
             warehouse,
             [TableResult(reference.name, counts, run.quarantined)],
-            client=client_stats,
+            client=client.stats,
             mode=mode,
             started=started,
             window_from=None,
@@ -258,19 +261,15 @@ def materialize_stock(
     mode = effective_mode(context, config)
     warehouse = warehouse_resource.get_warehouse()
     with warehouse.session():
-        try:
-            with brightpearl.get_client() as client:
-                sync = StockSync(client, warehouse, context.log)
-                full = mode == "reconciliation" or sync.since is None
-                sync.run(full, context.run_id, mode)
-                client_stats = client.stats
-        except BrightpearlError as exc:
-            raise api_failure(STOCK_LEVELS, exc) from exc
+        with brightpearl_client(brightpearl, STOCK_LEVELS) as client:
+            sync = StockSync(client, warehouse, context.log)
+            full = mode == "reconciliation" or sync.since is None
+            sync.run(full, context.run_id, mode)
         [result] = finish(
             context,
             warehouse,
             [TableResult(STOCK_LEVELS, sync.counts, sync.quarantined)],
-            client=client_stats,
+            client=client.stats,
             mode=mode,
             started=sync.as_of,
             window_from=sync.since,
