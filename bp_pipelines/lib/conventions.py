@@ -22,3 +22,14 @@ daily_partitions = dg.DailyPartitionsDefinition(
 
 # A backfill of many days is one run with one ranged search, not one run per day.
 BACKFILL_POLICY = dg.BackfillPolicy.single_run()
+
+STOREFRONT_GROUP = "storefront"
+STOREFRONT_KINDS = frozenset({"duckdb", "bigcommerce"})
+# Storefront calls share one pool (dagster.yaml: default_limit 1): one pushing step at a time spends the store's
+# request budget, paced by the client from BigCommerce's X-Rate-Limit-* headers (150 requests / 30 s on most plans).
+STOREFRONT_POOL = "bigcommerce_api"
+# A failed push step (storefront down, 5xx after the client's own retries) is retried by Dagster with backoff and
+# jitter; the ledger makes the retry send only what is not yet confirmed.
+PUSH_RETRY_POLICY = dg.RetryPolicy(
+    max_retries=3, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)

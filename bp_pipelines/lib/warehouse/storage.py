@@ -47,8 +47,9 @@ def _file_lock(path: Path) -> threading.RLock:
 
 
 def schema_sql() -> str:
-    """DDL of the brightpearl + _sync schemas (idempotent): `schema.sql` beside this module."""
-    return resources.files(__package__).joinpath("schema.sql").read_text()
+    """DDL of the brightpearl, _sync and push schemas (idempotent): `schema.sql` and `push.sql` beside this module."""
+    here = resources.files(__package__)
+    return here.joinpath("schema.sql").read_text() + "\n" + here.joinpath("push.sql").read_text()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,66 @@
+"""Storefront push assets (group `storefront`): BigCommerce follows Brightpearl, exactly once per change.
+
+Partitioned like the Brightpearl assets, by the day of the Brightpearl change (goods-out note shipped, order
+updated). Shipments before statuses: the storefront sets Shipped itself when a shipment lands, so the mapped
+status must come after it.
+"""
+
+import dagster as dg
+
+from bp_pipelines.lib.conventions import (
+    BACKFILL_POLICY,
+    PUSH_RETRY_POLICY,
+    STOREFRONT_GROUP,
+    STOREFRONT_KINDS,
+    STOREFRONT_POOL,
+    daily_partitions,
+)
+from bp_pipelines.lib.push.from_sync_file import load_push_settings
+from bp_pipelines.lib.push.materialize import materialize_push
+from bp_pipelines.resources.bigcommerce import BigCommerceResource
+from bp_pipelines.resources.warehouse import WarehouseResource
+
+_PUSH_ASSET = {
+    "group_name": STOREFRONT_GROUP,
+    "kinds": set(STOREFRONT_KINDS),
+    "partitions_def": daily_partitions,
+    "backfill_policy": BACKFILL_POLICY,
+    "pool": STOREFRONT_POOL,
+    "retry_policy": PUSH_RETRY_POLICY,
+}
+
+
+@dg.asset(
+    name="storefront_shipments",
+    deps=["goods_out_notes", "goods_out_note_rows", "orders", "order_rows", "products"],
+    description=(
+        "One BigCommerce shipment per shipped Brightpearl goods-out note of a storefront order (or per order "
+        "reaching the trigger status), with tracking and the mapped carrier, items matched by SKU and never more "
+        "than remains unshipped. Every push goes through push.ledger first; failures land in push.dead_letters."
+    ),
+    tags={"table": "push.ledger"},
+    **_PUSH_ASSET,
+)
+def storefront_shipments(
+    context: dg.AssetExecutionContext, bigcommerce: BigCommerceResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    return materialize_push(context, "shipment", bigcommerce, warehouse, load_push_settings)
+
+
+@dg.asset(
+    name="storefront_order_statuses",
+    deps=["orders", "storefront_shipments"],
+    description=(
+        "The storefront status mapped (status_map in the sync configuration file) from every storefront order's "
+        "changed Brightpearl status, one PUT per change, through push.ledger; pushed after the shipments."
+    ),
+    tags={"table": "push.ledger"},
+    **_PUSH_ASSET,
+)
+def storefront_order_statuses(
+    context: dg.AssetExecutionContext, bigcommerce: BigCommerceResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    return materialize_push(context, "order_status", bigcommerce, warehouse, load_push_settings)
+
+
+storefront_assets = [storefront_shipments, storefront_order_statuses]

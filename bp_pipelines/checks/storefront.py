@@ -1,0 +1,71 @@
+"""Checks on the storefront push: red while dead letters are open, yellow while ledger rows are stuck."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from bp_pipelines.checks.common import count_and_sample, violation_result
+from bp_pipelines.lib.conventions import WRITER_POOL
+from bp_pipelines.resources.warehouse import WarehouseResource
+
+KINDS = {"storefront_shipments": "shipment", "storefront_order_statuses": "order_status"}
+STUCK_AFTER_MINUTES = 60
+
+OPEN_DEAD_LETTERS_SQL = """
+    SELECT push_id, bp_order_id, storefront_order_id, reason, storefront_status, attempts, last_seen
+    FROM push.dead_letters WHERE kind = ? AND resolved_at IS NULL ORDER BY first_seen, push_id
+"""
+STUCK_SQL = f"""
+    SELECT push_id, bp_order_id, storefront_order_id, state, attempts, planned_at, sent_at, note
+    FROM push.ledger
+    WHERE kind = ? AND state IN ('planned', 'sending')
+      AND coalesce(sent_at, planned_at) < now() - INTERVAL {STUCK_AFTER_MINUTES} MINUTE
+    ORDER BY planned_at, push_id
+"""
+
+_SPECS = [
+    spec
+    for asset in KINDS
+    for spec in (
+        dg.AssetCheckSpec(
+            "no_open_dead_letters",
+            asset=asset,
+            description=(
+                "No unresolved rows in push.dead_letters for this push. Fix the cause named in `reason`, then run "
+                "the storefront_redrive job."
+            ),
+        ),
+        dg.AssetCheckSpec(
+            "nothing_stuck",
+            asset=asset,
+            description=(
+                f"No push.ledger row left planned or sending for more than {STUCK_AFTER_MINUTES} minutes "
+                "(a storefront outage or a push step that keeps failing)."
+            ),
+        ),
+    )
+]
+
+
+@dg.multi_asset_check(specs=_SPECS, can_subset=True, name="storefront_push_checks", pool=WRITER_POOL)
+def storefront_push_checks(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> Iterator[dg.AssetCheckResult]:
+    with warehouse.connect() as conn:
+        for key in sorted(context.selected_asset_check_keys, key=str):
+            kind = KINDS[key.asset_key.to_user_string()]
+            if key.name == "no_open_dead_letters":
+                n, sample = count_and_sample(conn, OPEN_DEAD_LETTERS_SQL, [kind])
+                yield violation_result(
+                    key, n, sample, severity=dg.AssetCheckSeverity.ERROR,
+                    description=(
+                        f"{n} open dead letter(s): SELECT * FROM push.dead_letters WHERE kind = '{kind}' "
+                        "AND resolved_at IS NULL"
+                    ),
+                )
+            else:
+                n, sample = count_and_sample(conn, STUCK_SQL, [kind])
+                yield violation_result(
+                    key, n, sample, severity=dg.AssetCheckSeverity.WARN,
+                    description=f"{n} {kind} push(es) planned or sending for over {STUCK_AFTER_MINUTES} minutes",
+                )

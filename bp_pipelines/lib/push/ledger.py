@@ -1,0 +1,179 @@
+"""The push ledger (`push.ledger`) and dead letters (`push.dead_letters`): every transition its own short
+transaction, committed before the next storefront call, so a crash leaves a state the next run can reconcile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import orjson
+
+from .plan import PlannedPush, dumps
+
+Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+# States a run picks up: never sent, or possibly sent (must be reconciled against the storefront first).
+OPEN_STATES = ("planned", "sending")
+
+
+@dataclass
+class LedgerRow:
+    push_id: str
+    kind: str
+    bp_order_id: int
+    storefront_order_id: int | None
+    state: str
+    attempts: int
+    desired: dict[str, Any]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ledger:
+    def __init__(self, connect: Connect, run_id: str | None = None) -> None:
+        self._connect = connect
+        self.run_id = run_id
+
+    def push_from(self, configured: datetime | None) -> datetime:
+        """The configured `push_from`, else the moment the push first ran (recorded once, kept for good)."""
+        if configured is not None:
+            return configured
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO push.state VALUES ('push_from', ?, ?) ON CONFLICT DO NOTHING",
+                [now().isoformat(), now()],
+            )
+            (value,) = conn.execute("SELECT value FROM push.state WHERE key = 'push_from'").fetchone()
+        return datetime.fromisoformat(value)
+
+    def record_plan(self, planned: list[PlannedPush]) -> int:
+        """Write planned pushes (insert-if-absent: a change already in the ledger keeps its state)."""
+        if not planned:
+            return 0
+        at = now()
+        rows = [
+            (p.push_id, p.kind, p.bp_order_id, p.storefront_order_id, p.source_id, p.changed_at, dumps(p.desired))
+            for p in planned
+        ]
+        with self._connect() as conn:
+            before = conn.execute("SELECT count(*) FROM push.ledger").fetchone()[0]
+            conn.executemany(
+                """INSERT INTO push.ledger (push_id, kind, bp_order_id, storefront_order_id, source_id, changed_at,
+                       desired, state, attempts, planned_at, run_id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, 'planned', 0, ?, ?) ON CONFLICT DO NOTHING""",
+                [(*r, at, self.run_id) for r in rows],
+            )
+            after = conn.execute("SELECT count(*) FROM push.ledger").fetchone()[0]
+        return after - before
+
+    def open_rows(self, kind: str, push_ids: list[str] | None = None) -> list[LedgerRow]:
+        """Rows still to send or to reconcile, oldest change first (optionally only `push_ids`)."""
+        sql = """SELECT push_id, kind, bp_order_id, storefront_order_id, state, attempts, desired FROM push.ledger
+                 WHERE kind = ? AND state IN ('planned', 'sending')"""
+        params: list[Any] = [kind]
+        if push_ids is not None:
+            sql += " AND push_id IN (SELECT unnest(?))"
+            params.append(push_ids)
+        sql += " ORDER BY changed_at NULLS FIRST, push_id"
+        with self._connect() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [LedgerRow(r[0], r[1], r[2], r[3], r[4], r[5], orjson.loads(r[6])) for r in rows]
+
+    def mark_sending(self, push_id: str, request: dict[str, Any]) -> None:
+        """Committed BEFORE the request: after a crash this row is reconciled, never blindly re-sent."""
+        with self._connect() as conn:
+            conn.execute(
+                """UPDATE push.ledger SET state = 'sending', request = ?, attempts = attempts + 1, sent_at = ?,
+                       run_id = ? WHERE push_id = ?""",
+                [dumps(request), now(), self.run_id, push_id],
+            )
+
+    def finish(
+        self,
+        push_id: str,
+        state: str,
+        *,
+        response: Any = None,
+        storefront_ref: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        with self._connect() as conn:
+            conn.execute(
+                """UPDATE push.ledger SET state = ?, response = coalesce(?, response),
+                       storefront_ref = coalesce(?, storefront_ref), note = ?, finished_at = ?, run_id = ?
+                   WHERE push_id = ?""",
+                [
+                    state,
+                    None if response is None else dumps(response),
+                    storefront_ref,
+                    note,
+                    now(),
+                    self.run_id,
+                    push_id,
+                ],
+            )
+            if state in ("confirmed", "skipped"):
+                conn.execute(
+                    "UPDATE push.dead_letters SET resolved_at = ? WHERE push_id = ? AND resolved_at IS NULL",
+                    [now(), push_id],
+                )
+
+    def note(self, push_id: str, note: str) -> None:
+        with self._connect() as conn:
+            conn.execute("UPDATE push.ledger SET note = ? WHERE push_id = ?", [note, push_id])
+
+    def dead_letter(self, row: LedgerRow, reason: str, *, status: int | None = None, response: Any = None) -> None:
+        at = now()
+        body = None if response is None else dumps(response)
+        with self._connect() as conn:
+            conn.execute(
+                """UPDATE push.ledger SET state = 'dead', note = ?, response = coalesce(?, response), finished_at = ?,
+                       run_id = ? WHERE push_id = ?""",
+                [reason, body, at, self.run_id, row.push_id],
+            )
+            conn.execute(
+                """INSERT INTO push.dead_letters (push_id, kind, bp_order_id, storefront_order_id, reason,
+                       storefront_status, storefront_response, first_seen, last_seen, attempts, resolved_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, NULL)
+                   ON CONFLICT (push_id) DO UPDATE SET reason = excluded.reason,
+                       storefront_status = excluded.storefront_status,
+                       storefront_response = excluded.storefront_response, last_seen = excluded.last_seen,
+                       attempts = push.dead_letters.attempts + 1, resolved_at = NULL""",
+                [row.push_id, row.kind, row.bp_order_id, row.storefront_order_id, reason, status, body, at, at],
+            )
+
+    def reopen_dead_letters(self, kind: str | None = None, bp_order_id: int | None = None) -> list[str]:
+        """Re-drive: dead ledger rows with an open dead letter go back to 'planned'. Returns their push ids."""
+        sql = "SELECT push_id FROM push.dead_letters WHERE resolved_at IS NULL"
+        params: list[Any] = []
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        if bp_order_id is not None:
+            sql += " AND bp_order_id = ?"
+            params.append(bp_order_id)
+        with self._connect() as conn:
+            ids = [r[0] for r in conn.execute(sql, params).fetchall()]
+            if ids:
+                conn.execute(
+                    "UPDATE push.ledger SET state = 'planned', note = 're-driven' "
+                    "WHERE push_id IN (SELECT unnest(?)) AND state = 'dead'",
+                    [ids],
+                )
+        return ids
+
+    def counts(self) -> Iterator[tuple[str, str, int]]:
+        with self._connect() as conn:
+            yield from conn.execute(
+                "SELECT kind, state, count(*) FROM push.ledger GROUP BY ALL ORDER BY ALL"
+            ).fetchall()
+
+    def open_dead_letters(self) -> int:
+        with self._connect() as conn:
+            return conn.execute("SELECT count(*) FROM push.dead_letters WHERE resolved_at IS NULL").fetchone()[0]

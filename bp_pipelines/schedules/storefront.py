@@ -1,0 +1,143 @@
+"""Storefront push jobs and the sensor that keeps the storefront within about a minute of Brightpearl.
+
+- `storefront_push`: extract orders and goods-out notes (incremental), then push shipments, then statuses.
+- `storefront_changes`: polls Brightpearl (two one-row searches per tick) and requests `storefront_push` when an
+  order changed or a goods-out note shipped. Ships STOPPED, like the schedules.
+- `storefront_redrive`: sends open dead letters again once their cause is fixed (optionally one order).
+- `storefront_push_order`: pushes one Brightpearl order's shipments and status now (config in the launchpad).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+from pydantic import Field
+
+from bp_pipelines.lib.conventions import STOREFRONT_GROUP, STOREFRONT_POOL, daily_partitions
+from bp_pipelines.lib.push import PushScope, StorefrontApi, redrive_dead_letters, run_push
+from bp_pipelines.lib.push.changes import changes_since
+from bp_pipelines.lib.push.from_sync_file import load_push_settings
+from bp_pipelines.lib.push.materialize import summary_line
+from bp_pipelines.resources.bigcommerce import BigCommerceResource
+from bp_pipelines.resources.brightpearl import BrightpearlResource
+from bp_pipelines.resources.warehouse import WarehouseResource
+
+STOREFRONT_PUSH = "storefront_push"
+SENSOR_INTERVAL_SECONDS = 30
+# Brightpearl's updatedOn/shippedOn may trail the moment a change is visible: look back a little on each poll.
+POLL_OVERLAP = timedelta(minutes=2)
+
+storefront_push = dg.define_asset_job(
+    name=STOREFRONT_PUSH,
+    selection=dg.AssetSelection.assets("orders", "goods_out_notes").required_multi_asset_neighbors()
+    | dg.AssetSelection.groups(STOREFRONT_GROUP),
+    partitions_def=daily_partitions,
+    description="Incremental extraction of orders and goods-out notes, then the storefront push (shipments, statuses).",
+    tags={"bp/source": "storefront"},
+)
+
+_ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+@dg.sensor(
+    name="storefront_changes",
+    job=storefront_push,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Every 30 s: two one-row Brightpearl searches; a changed order or shipped note requests storefront_push.",
+)
+def storefront_changes(
+    context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource
+) -> dg.SensorResult | dg.SkipReason:
+    started = datetime.now(UTC)
+    since = datetime.fromisoformat(context.cursor) if context.cursor else started - POLL_OVERLAP
+    with brightpearl.get_client() as client:
+        changes = changes_since(client, since - POLL_OVERLAP)
+    cursor = started.isoformat()
+    if not changes.any:
+        return dg.SensorResult(skip_reason="no Brightpearl order changed and no goods-out note shipped", cursor=cursor)
+    busy = context.instance.get_runs(filters=dg.RunsFilter(job_name=STOREFRONT_PUSH, statuses=_ACTIVE), limit=1)
+    if busy:  # keep the old cursor: the queued run may start before these changes were extracted
+        return dg.SkipReason(f"a {STOREFRONT_PUSH} run is already queued or running")
+    key = daily_partitions.get_partition_key_for_timestamp(started.timestamp())
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=f"storefront-{cursor}",
+                partition_key=key,
+                tags={"bp/trigger": f"{changes.orders_updated} orders, {changes.notes_shipped} notes shipped"},
+            )
+        ],
+        cursor=cursor,
+    )
+
+
+class PushOrderConfig(dg.Config):
+    bp_order_id: int = Field(description="The Brightpearl order id whose shipments and status to push now.")
+
+
+class RedriveConfig(dg.Config):
+    bp_order_id: int | None = Field(default=None, description="Only this Brightpearl order's dead letters.")
+
+
+def _open_client(bigcommerce: BigCommerceResource) -> Callable[[], AbstractContextManager[StorefrontApi]]:
+    return lambda: bigcommerce.get_client()
+
+
+@dg.op(pool=STOREFRONT_POOL, retry_policy=dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL))
+def push_one_order(
+    context: dg.OpExecutionContext,
+    config: PushOrderConfig,
+    bigcommerce: BigCommerceResource,
+    warehouse: WarehouseResource,
+) -> None:
+    """Shipments then status of one Brightpearl order, through the ledger (nothing already confirmed is re-sent)."""
+    wh = warehouse.get_warehouse()
+    settings = load_push_settings(wh)
+    for kind in ("shipment", "order_status"):
+        report = run_push(
+            kind, wh.connect, _open_client(bigcommerce), settings, PushScope(order_id=config.bp_order_id,
+            respect_push_from=False), context.log, run_id=context.run_id,
+        )
+        context.log.info(summary_line(report))
+    wh.publish()
+
+
+@dg.op(pool=STOREFRONT_POOL)
+def redrive(
+    context: dg.OpExecutionContext, config: RedriveConfig, bigcommerce: BigCommerceResource, warehouse: WarehouseResource
+) -> None:
+    """Open dead letters back to 'planned' and sent again; still-failing ones return to push.dead_letters."""
+    wh = warehouse.get_warehouse()
+    settings = load_push_settings(wh)
+    reports = redrive_dead_letters(
+        wh.connect, _open_client(bigcommerce), settings, context.log, run_id=context.run_id,
+        bp_order_id=config.bp_order_id,
+    )
+    for report in reports:
+        context.log.info(summary_line(report))
+    if not reports:
+        context.log.info("no open dead letters")
+    wh.publish()
+
+
+@dg.job(name="storefront_push_order", description="Push one Brightpearl order to the storefront now.")
+def storefront_push_order() -> None:
+    push_one_order()
+
+
+@dg.job(name="storefront_redrive", description="Re-send the storefront pushes in push.dead_letters.")
+def storefront_redrive() -> None:
+    redrive()
+
+
+storefront_jobs = [storefront_push, storefront_push_order, storefront_redrive]
+storefront_sensors = [storefront_changes]
