@@ -110,7 +110,7 @@ def run_push(
         report.notes.append("storefront.enabled is false in the sync configuration file: nothing pushed")
         return report
     ledger = Ledger(connect, run_id)
-    push_from = ledger.push_from(settings.push_from)
+    push_from = ledger.push_from(settings.push_from, settings.push_from_lookback)
     if only_push_ids is None:
         with connect() as conn:
             planner = plan_shipments if kind == "shipment" else plan_statuses

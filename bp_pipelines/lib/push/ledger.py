@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -40,8 +40,9 @@ class Ledger:
         self._connect = connect
         self.run_id = run_id
 
-    def push_from(self, configured: datetime | None) -> datetime:
-        """The configured `push_from`, else the moment the push first ran (recorded once, kept for good)."""
+    def push_from(self, configured: datetime | None, lookback: timedelta | None = None) -> datetime:
+        """The configured `push_from`, else the moment the push first ran (recorded once, kept for good) minus
+        the optional lookback."""
         if configured is not None:
             return configured
         with self._connect() as conn:
@@ -50,7 +51,7 @@ class Ledger:
                 [now().isoformat(), now()],
             )
             (value,) = conn.execute("SELECT value FROM push.state WHERE key = 'push_from'").fetchone()
-        return datetime.fromisoformat(value)
+        return datetime.fromisoformat(value) - (lookback or timedelta(0))
 
     def record_plan(self, planned: list[PlannedPush]) -> int:
         """Write planned pushes (insert-if-absent: a change already in the ledger keeps its state)."""

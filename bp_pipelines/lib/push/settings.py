@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 OrderLink = Literal["external_ref", "customer_ref"]
@@ -25,6 +25,8 @@ class PushSettings:
     order_link: OrderLink = "external_ref"
     # None: the moment the push first ran (recorded in push.state), so enabling the push never rewrites history.
     push_from: datetime | None = None
+    # With no push_from: also push changes this long before the push first ran (e.g. the sandbox's last week).
+    push_from_lookback: timedelta | None = None
     status_map: Mapping[int, int] = field(default_factory=dict)  # Brightpearl order_status_id -> storefront status_id
     unmapped_status: int | None = None  # None = leave the storefront status alone
     # None = one shipment per shipped goods-out note; else ship the whole order when it reaches this status.
