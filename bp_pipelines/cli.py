@@ -28,6 +28,17 @@ DEFAULT_SANDBOX_ORDERS = 5000
 # The sandbox serves 1% of search rows with `updatedOn: null` (as Brightpearl does), so `make run` shows the first
 # sync storing them all.
 SANDBOX_ARGS = ("--null-updated-on-share", "0.01")
+# The shipped sync.yaml keeps the storefront push off; against the sandbox it is on (sync.sandbox.yaml).
+SYNC_CONFIG_VAR = "BP_SYNC_CONFIG"
+SANDBOX_SYNC_FILE = settings.REPO_ROOT / "sync.sandbox.yaml"
+
+
+def sandbox_env(sandbox: SandboxProcess) -> dict[str, str]:
+    """The sandbox's URLs and credentials, plus its sync file (push on) unless BP_SYNC_CONFIG is set already."""
+    env = sandbox.env()
+    if not os.environ.get(SYNC_CONFIG_VAR):
+        env[SYNC_CONFIG_VAR] = str(SANDBOX_SYNC_FILE)
+    return env
 
 
 @contextlib.contextmanager
@@ -37,11 +48,12 @@ def pipeline_environment(orders: int) -> Iterator[str]:
         yield f"Brightpearl at {os.environ.get('BRIGHTPEARL_BASE_URL', settings.DEFAULT_BRIGHTPEARL_BASE_URL)}"
         return
     with SandboxProcess(orders=orders, extra_args=SANDBOX_ARGS) as sandbox:
-        os.environ.update(sandbox.env())
+        env = sandbox_env(sandbox)
+        os.environ.update(env)
         try:
             yield f"the sandbox (seed 42, {orders} orders; control API {sandbox.control_url})"
         finally:
-            for var in sandbox.env():
+            for var in env:
                 os.environ.pop(var, None)
 
 
@@ -192,7 +204,7 @@ def dev(orders: int) -> int:
         else:
             # Started by hand rather than `with`: a signal during start() must still stop the half-started sandbox.
             sandbox.start()
-            env.update(sandbox.env())
+            env.update(sandbox_env(sandbox))
             target = f"the sandbox (seed 42, {orders} orders; control API {sandbox.control_url})"
         print(
             f"bp_pipelines: starting the Dagster UI at {url} against {target}\n"

@@ -14,6 +14,7 @@ import dagster as dg
 from bp_pipelines import settings
 from bp_pipelines.assets import analytics_assets, brightpearl_assets
 from bp_pipelines.checks import brightpearl_checks
+from bp_pipelines.resources.bigcommerce import BigCommerceResource
 from bp_pipelines.resources.brightpearl import BrightpearlResource
 from bp_pipelines.resources.warehouse import WarehouseResource
 from bp_pipelines.schedules import brightpearl_schedules, jobs
@@ -31,6 +32,13 @@ def resources() -> dict[str, Any]:
             account=dg.EnvVar("BRIGHTPEARL_ACCOUNT"),
             app_ref=dg.EnvVar("BRIGHTPEARL_APP_REF"),
             account_token=dg.EnvVar("BRIGHTPEARL_ACCOUNT_TOKEN"),
+        ),
+        # Without credentials `make run`/`make dev` export the sandbox's BIGCOMMERCE_* values, as for Brightpearl.
+        # Resolved only by runs that use the store, so a Brightpearl-only set-up needs none of them.
+        "bigcommerce": BigCommerceResource(
+            base_url=_env_or("BIGCOMMERCE_BASE_URL", settings.DEFAULT_BIGCOMMERCE_BASE_URL),
+            store_hash=dg.EnvVar("BIGCOMMERCE_STORE_HASH"),
+            access_token=dg.EnvVar("BIGCOMMERCE_ACCESS_TOKEN"),
         ),
         # Empty path = BP_WAREHOUSE_PATH (or warehouse.duckdb at the repo root), read when the run starts.
         "warehouse": WarehouseResource(path=_env_or("BP_WAREHOUSE_PATH", "")),

@@ -23,7 +23,7 @@ COPY_IGNORE = shutil.ignore_patterns(
     ".pytest_cache", ".ruff_cache", "node_modules",
 )  # fmt: skip
 NEVER = {"starlette", "uvicorn", "bp-sandbox"}  # not even as an extra
-DEV_ONLY = {"pyyaml", "pytest", "playwright", "ruff", "psutil", "syrupy"}  # only behind `extra == "dev"`
+DEV_ONLY = {"pytest", "playwright", "ruff", "psutil", "syrupy"}  # only behind `extra == "dev"`
 
 
 def _uv() -> list[str]:

@@ -20,7 +20,8 @@ SANDBOX = REPO / "sandbox" / "bp_sandbox"
 OLD_SANDBOX = "bp_pipelines" + ".sandbox"  # split so this file never matches a grep for the old name
 OLD_SANDBOX_RE = re.compile(re.escape(OLD_SANDBOX) + r"\b")  # not bp_pipelines.sandbox_process
 # Installed by the sandbox or the dev extra only: the pipeline's runtime must not need them.
-NOT_PIPELINE_RUNTIME = {"bp_sandbox", "starlette", "uvicorn", "yaml", "pytest", "playwright", "psutil", "syrupy"}
+# (yaml is a runtime dependency: the sync configuration file.)
+NOT_PIPELINE_RUNTIME = {"bp_sandbox", "starlette", "uvicorn", "pytest", "playwright", "psutil", "syrupy"}
 
 
 def _module_name(path: Path, root: Path) -> str:

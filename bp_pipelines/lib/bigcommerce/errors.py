@@ -26,6 +26,19 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def scrub_value(value: Any, secrets: Iterable[str]) -> Any:
+    """`scrub` applied to every string (keys included) of a decoded JSON value: error bodies are kept on the
+    exception for dead letters, and a dead letter must not carry the token either."""
+    secrets = tuple(secrets)
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, dict):
+        return {scrub_value(k, secrets): scrub_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_value(item, secrets) for item in value]
+    return value
+
+
 class BigCommerceError(Exception):
     """Base class. `method` and `path` name the request; `status` is the HTTP status when there was one."""
 

@@ -5,8 +5,10 @@ the store) and reports on every response how many requests are left and how long
 (bigcommerce-api.md §8). The pacer spreads what is left evenly over what remains of the window: after a request
 sent at `t` that left `L` requests with the window ending at `r`, the next one goes at `t + (r - t) / (L + 1)`.
 With `L = 0` that is exactly the reset, so a long push runs at the quota's pace, uses the whole budget and never
-draws a 429; a short one (a budget it cannot exhaust) is not slowed at all, since the gap shrinks to the time a
-request takes anyway. A 429 blocks every request until the reset time it names. Monotonic clock throughout.
+draws a 429, and it never bursts the whole quota at the start of a window, which would starve the other apps on the
+store for the rest of it. The price is that even a short run goes at the quota's pace (150 per 30 s: one request per
+0.2 s); a gap shorter than a request's own round trip costs nothing. A 429 blocks every request until the reset time
+it names. Monotonic clock throughout.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from .errors import (
     BigCommerceUnavailable,
     BigCommerceValidationError,
     scrub,
+    scrub_value,
 )
 from .pacing import RatePacer, read_rate_headers
 from .policy import Attempts, RetryPolicy
@@ -167,6 +168,6 @@ def check_response(
         secrets,
         status=status,
         title=scrub(title, secrets),
-        errors=errors,
-        body=payload if payload is not None else scrub(response.text, secrets),
+        errors=scrub_value(errors, secrets),
+        body=scrub_value(payload, secrets) if payload is not None else scrub(response.text, secrets),
     )
