@@ -12,12 +12,12 @@ from typing import Any
 import dagster as dg
 
 from bp_pipelines import settings
-from bp_pipelines.assets import analytics_assets, brightpearl_assets
-from bp_pipelines.checks import brightpearl_checks
+from bp_pipelines.assets import analytics_assets, brightpearl_assets, storefront_assets
+from bp_pipelines.checks import brightpearl_checks, storefront_checks
 from bp_pipelines.resources.bigcommerce import BigCommerceResource
 from bp_pipelines.resources.brightpearl import BrightpearlResource
 from bp_pipelines.resources.warehouse import WarehouseResource
-from bp_pipelines.schedules import brightpearl_schedules, jobs
+from bp_pipelines.schedules import brightpearl_schedules, jobs, sensors
 
 
 def _env_or(name: str, default: str) -> Any:
@@ -46,9 +46,10 @@ def resources() -> dict[str, Any]:
 
 
 defs = dg.Definitions(
-    assets=[*brightpearl_assets, *analytics_assets],
-    asset_checks=brightpearl_checks,
+    assets=[*brightpearl_assets, *analytics_assets, *storefront_assets],
+    asset_checks=[*brightpearl_checks, *storefront_checks],
     jobs=jobs,
     schedules=brightpearl_schedules,
+    sensors=sensors,
     resources=resources(),
 )

@@ -21,6 +21,13 @@ SUMMARY_KEYS = (
     "rows_quarantined",
     "api_calls",
     "throttled",
+    # storefront push
+    "push_enabled",
+    "sent",
+    "reconciled",
+    "skipped",
+    "dead_lettered",
+    "open_dead_letters",
 )
 
 
@@ -78,6 +85,19 @@ def open_quarantine() -> int:
     return int(row[0]) if row else 0
 
 
+def open_push_dead_letters() -> int:
+    """Unresolved storefront push dead letters in the published warehouse (0 when there is no push schema yet)."""
+    path = settings.warehouse_path()
+    if not path.exists():
+        return 0
+    with duckdb.connect(str(path), read_only=True) as conn:
+        try:
+            row = conn.execute("SELECT count(*) FROM push.dead_letters WHERE resolved_at IS NULL").fetchone()
+        except duckdb.CatalogException:
+            return 0
+    return int(row[0]) if row else 0
+
+
 def execute_main_job(job_name: str, mode: str | None = None) -> int:
     """Run the job on today's partition; `mode` (e.g. "reconciliation") overrides every Brightpearl asset's."""
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -109,4 +129,10 @@ def execute_main_job(job_name: str, mode: str | None = None) -> int:
         )
     else:
         print("no records dead-lettered.")
+    pushes = open_push_dead_letters()
+    if pushes:
+        print(
+            f"{pushes} storefront push(es) dead-lettered: see `SELECT * FROM push.dead_letters WHERE resolved_at IS "
+            "NULL`; fix the reason given, then run the storefront_redrive job."
+        )
     return 0

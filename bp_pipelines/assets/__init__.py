@@ -2,5 +2,6 @@
 
 from bp_pipelines.assets.analytics import analytics_assets
 from bp_pipelines.assets.brightpearl import brightpearl_assets, reference_assets
+from bp_pipelines.assets.storefront import storefront_assets
 
-__all__ = ["analytics_assets", "brightpearl_assets", "reference_assets"]
+__all__ = ["analytics_assets", "brightpearl_assets", "reference_assets", "storefront_assets"]

@@ -15,13 +15,13 @@ import re
 import types
 import typing
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import duckdb
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
 from bp_pipelines import settings
@@ -208,6 +208,10 @@ class SyncFile(_Section):
         None,
         json_schema_extra=_hint('an ISO-8601 time with a zone, e.g. "2025-09-01T00:00:00Z", or null'),
     )
+    push_lookback: timedelta | None = Field(
+        None,
+        json_schema_extra=_hint('an ISO-8601 duration such as "P7D" (7 days), or null; only used without push_from'),
+    )
     status_map: dict[BrightpearlRef, BigCommerceStatusId] = Field(
         default_factory=dict,
         json_schema_extra=_hint("Brightpearl order status name or id -> " + BC_STATUS_HINT),
@@ -246,6 +250,27 @@ class SyncFile(_Section):
         if parsed is not None and parsed.tzinfo is None:
             raise ValueError(f"{value!r} has no time zone: add Z (UTC) or an offset such as +01:00")
         return parsed.astimezone(UTC) if parsed is not None else None
+
+    @field_validator("push_lookback", mode="before")
+    @classmethod
+    def _lookback(cls, value: Any) -> Any:
+        if value is None or isinstance(value, timedelta):
+            parsed = value
+        elif isinstance(value, str) and value.strip().upper().startswith("P"):
+            try:
+                parsed = TypeAdapter(timedelta).validate_python(value.strip().upper())
+            except ValidationError:
+                raise ValueError(f"{value!r} is not an ISO-8601 duration") from None
+        else:
+            raise ValueError(f"{value!r} is not an ISO-8601 duration")
+        if parsed is not None and parsed < timedelta(0):
+            raise ValueError(f"{value!r} is negative")
+        return parsed
+
+    @property
+    def push_from_lookback(self) -> timedelta | None:
+        """Without push_from: also push the changes of this period before the push first ran."""
+        return self.push_lookback if self.push_from is None else None
 
     @field_validator("unmapped_status", mode="before")
     @classmethod

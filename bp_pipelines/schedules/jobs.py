@@ -1,5 +1,5 @@
-"""Jobs: `brightpearl_sync` extracts every Brightpearl table (reference data included) and rebuilds the analyst
-marts; `make run` runs it."""
+"""Jobs: `brightpearl_sync` extracts every Brightpearl table (reference data included), rebuilds the analyst
+marts and pushes to the storefront (a no-op while the sync file keeps the push off); `make run` runs it."""
 
 from __future__ import annotations
 
@@ -8,16 +8,18 @@ from typing import Any
 import dagster as dg
 
 from bp_pipelines.assets import brightpearl_assets
-from bp_pipelines.lib.conventions import ANALYTICS_GROUP, BRIGHTPEARL_GROUP
+from bp_pipelines.lib.conventions import ANALYTICS_GROUP, BRIGHTPEARL_GROUP, STOREFRONT_GROUP
 
 BRIGHTPEARL_SYNC = "brightpearl_sync"
 
 brightpearl_sync = dg.define_asset_job(
     name=BRIGHTPEARL_SYNC,
     # The marts ride along so every sync leaves analysts a consistent set of tables (they need no config).
-    selection=dg.AssetSelection.groups(BRIGHTPEARL_GROUP, ANALYTICS_GROUP),
+    # The storefront push rides along after the extraction it reads (nothing is pushed unless the sync file says so).
+    selection=dg.AssetSelection.groups(BRIGHTPEARL_GROUP, ANALYTICS_GROUP, STOREFRONT_GROUP),
     description=(
-        "Sync every Brightpearl table into the DuckDB warehouse. Default mode 'auto': incremental on today's "
+        "Sync every Brightpearl table into the DuckDB warehouse, then push shipments and statuses to the storefront "
+        "when the sync file enables it. Default mode 'auto': incremental on today's "
         "partition (or without one), partition mode for backfills of past days; set ops.<op>.config.mode to "
         "'reconciliation' for the nightly id sweep."
     ),

@@ -7,7 +7,6 @@
 - `storefront_push_order`: pushes one Brightpearl order's shipments and status now (config in the launchpad).
 """
 
-from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager

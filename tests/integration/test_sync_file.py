@@ -237,7 +237,7 @@ _STATE_KEYS = (
         pytest.param(
             "unmapped_status: leave",
             "unmapped_status: leave\npush_to: now",
-            ["push_to: unknown key 'push_to'", "allowed keys: storefront, push_from, status_map, unmapped_status, "
+            ["push_to: unknown key 'push_to'", "allowed keys: storefront, push_from, push_lookback, status_map, unmapped_status, "
              "shipments, import, accounts, stock"],
             id="unknown-top-level-key",
         ),
@@ -350,3 +350,15 @@ def test_an_unsynced_warehouse_says_what_to_materialize(tmp_path: Path) -> None:
     message = str(info.value)
     assert "brightpearl.order_statuses is empty; materialize the order_statuses asset first" in message
     assert "brightpearl.shipping_methods is empty; materialize the shipping_methods asset first" in message
+
+
+def test_push_lookback_is_an_iso_duration_used_only_without_push_from() -> None:
+    from datetime import timedelta
+
+    from bp_pipelines.lib.sync_file import parse_sync_file
+
+    assert parse_sync_file({"push_lookback": "P7D"}).push_from_lookback == timedelta(days=7)
+    both = parse_sync_file({"push_from": "2025-09-01T00:00:00Z", "push_lookback": "P7D"})
+    assert both.push_from_lookback is None  # an explicit push_from wins
+    with pytest.raises(Exception, match="push_lookback"):
+        parse_sync_file({"push_lookback": "a week"})
