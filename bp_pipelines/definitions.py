@@ -37,8 +37,10 @@ def resources() -> dict[str, Any]:
         # Resolved only by runs that use the store, so a Brightpearl-only set-up needs none of them.
         "bigcommerce": BigCommerceResource(
             base_url=_env_or("BIGCOMMERCE_BASE_URL", settings.DEFAULT_BIGCOMMERCE_BASE_URL),
-            store_hash=dg.EnvVar("BIGCOMMERCE_STORE_HASH"),
-            access_token=dg.EnvVar("BIGCOMMERCE_ACCESS_TOKEN"),
+            # Empty when unset: a Brightpearl-only set-up (push off) then runs the main job without them; a push
+            # enabled without them fails its step with one line naming the missing variable.
+            store_hash=_env_or("BIGCOMMERCE_STORE_HASH", ""),
+            access_token=_env_or("BIGCOMMERCE_ACCESS_TOKEN", ""),
         ),
         # Empty path = BP_WAREHOUSE_PATH (or warehouse.duckdb at the repo root), read when the run starts.
         "warehouse": WarehouseResource(path=_env_or("BP_WAREHOUSE_PATH", "")),

@@ -225,4 +225,7 @@ def test_checks_and_marts_load_in_the_code_location() -> None:
     check_targets = {spec.asset_key.to_user_string() for c in brightpearl_checks for spec in c.check_specs}
     assert check_targets <= keys
     assert {"customer_accounts", "daily_sales", "stock_position"} <= keys
-    assert len(list(graph.asset_check_keys)) == sum(len(list(c.check_specs)) for c in brightpearl_checks)
+    from bp_pipelines.checks import storefront_checks
+
+    every_check = [*brightpearl_checks, *storefront_checks]
+    assert len(list(graph.asset_check_keys)) == sum(len(list(c.check_specs)) for c in every_check)

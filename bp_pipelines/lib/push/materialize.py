@@ -13,6 +13,7 @@ import dagster as dg
 from bp_pipelines.lib.bigcommerce.errors import BigCommerceError
 from bp_pipelines.lib.conventions import daily_partitions
 from bp_pipelines.lib.warehouse import DuckDBWarehouse
+from bp_pipelines.settings import ConfigError
 
 from .engine import Kind, PushReport, StorefrontApi, run_push
 from .plan import PushScope
@@ -51,6 +52,8 @@ def _storefront_client(storefront: StorefrontSource, kind: str) -> Iterator[Stor
     try:
         with storefront.get_client() as client:
             yield client
+    except ConfigError as exc:  # e.g. BIGCOMMERCE_ACCESS_TOKEN unset while the push is enabled
+        raise dg.Failure(description=f"storefront {kind}s not pushed: {exc}") from None
     except BigCommerceError as exc:
         raise dg.Failure(
             description=(
