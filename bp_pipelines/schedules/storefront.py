@@ -10,14 +10,14 @@
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import dagster as dg
 from pydantic import Field
 
 from bp_pipelines.lib.conventions import STOREFRONT_GROUP, STOREFRONT_POOL, daily_partitions
 from bp_pipelines.lib.push import PushScope, StorefrontApi, redrive_dead_letters, run_push
-from bp_pipelines.lib.push.changes import changes_since
+from bp_pipelines.lib.push.changes import changes_after, watermarks
 from bp_pipelines.lib.push.from_sync_file import load_push_settings
 from bp_pipelines.lib.push.materialize import summary_line
 from bp_pipelines.resources.bigcommerce import BigCommerceResource
@@ -26,8 +26,6 @@ from bp_pipelines.resources.warehouse import WarehouseResource
 
 STOREFRONT_PUSH = "storefront_push"
 SENSOR_INTERVAL_SECONDS = 30
-# Brightpearl's updatedOn/shippedOn may trail the moment a change is visible: look back a little on each poll.
-POLL_OVERLAP = timedelta(minutes=2)
 
 storefront_push = dg.define_asset_job(
     name=STOREFRONT_PUSH,
@@ -51,31 +49,32 @@ _ACTIVE = [
     job=storefront_push,
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Every 30 s: two one-row Brightpearl searches; a changed order or shipped note requests storefront_push.",
+    description=(
+        "Every 30 s: two one-row Brightpearl searches for orders updated / goods-out notes shipped after the "
+        "warehouse's watermarks; any hit requests storefront_push on today's partition."
+    ),
 )
 def storefront_changes(
-    context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource
+    context: dg.SensorEvaluationContext, brightpearl: BrightpearlResource, warehouse: WarehouseResource
 ) -> dg.SensorResult | dg.SkipReason:
-    started = datetime.now(UTC)
-    since = datetime.fromisoformat(context.cursor) if context.cursor else started - POLL_OVERLAP
-    with brightpearl.get_client() as client:
-        changes = changes_since(client, since - POLL_OVERLAP)
-    cursor = started.isoformat()
-    if not changes.any:
-        return dg.SensorResult(skip_reason="no Brightpearl order changed and no goods-out note shipped", cursor=cursor)
     busy = context.instance.get_runs(filters=dg.RunsFilter(job_name=STOREFRONT_PUSH, statuses=_ACTIVE), limit=1)
-    if busy:  # keep the old cursor: the queued run may start before these changes were extracted
+    if busy:
         return dg.SkipReason(f"a {STOREFRONT_PUSH} run is already queued or running")
-    key = daily_partitions.get_partition_key_for_timestamp(started.timestamp())
+    orders_since, notes_since = watermarks(warehouse.published_path)
+    now = datetime.now(UTC)
+    key = daily_partitions.get_partition_key_for_timestamp(now.timestamp())
+    if orders_since is None or notes_since is None:
+        trigger = "orders and goods-out notes not synced yet"
+    else:
+        with brightpearl.get_client() as client:
+            changes = changes_after(client, orders_since, notes_since)
+        if not changes.any:
+            return dg.SkipReason("no Brightpearl order changed and no goods-out note shipped since the last sync")
+        trigger = f"{changes.orders_updated} order(s) changed, {changes.notes_shipped} note(s) shipped"
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(
-                run_key=f"storefront-{cursor}",
-                partition_key=key,
-                tags={"bp/trigger": f"{changes.orders_updated} orders, {changes.notes_shipped} notes shipped"},
-            )
-        ],
-        cursor=cursor,
+            dg.RunRequest(run_key=f"storefront-{now.isoformat()}", partition_key=key, tags={"bp/trigger": trigger})
+        ]
     )
 
 

@@ -101,7 +101,7 @@ class Env:
             return conn.execute(sql, params or []).fetchall()
 
     def bc_calls(self) -> int:
-        return sum(v for k, v in self.sb.request_counts().items() if "/stores/" in k)
+        return sum(v for k, v in self.sb.request_counts().items() if k.startswith("bigcommerce "))
 
     def storefront_order(self, order_id: int) -> dict[str, Any]:
         resp = httpx.get(f"{self.sb.bigcommerce_base_url}/_sandbox/storefront/orders/{order_id}")

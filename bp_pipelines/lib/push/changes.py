@@ -1,12 +1,18 @@
-"""What the storefront sensor asks Brightpearl: did any order change, or any goods-out note ship, since `since`?
+"""What the storefront sensor asks Brightpearl: did any order change, or any goods-out note ship, after what the
+warehouse already holds?
 
-Two one-row searches (their `resultsAvailable` is the answer), so polling costs two calls however much changed.
+"After" is the extraction's own watermarks (Brightpearl's clock, read from the published warehouse), so the
+sensor needs no cursor of its own and a skewed local clock cannot make it miss or repeat a change. Two one-row
+searches per poll (their `resultsAvailable` is the answer): the cost is flat however much changed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
 
 from bp_pipelines.lib.brightpearl import BrightpearlClient
 
@@ -24,14 +30,35 @@ class Changes:
         return bool(self.orders_updated or self.notes_shipped)
 
 
+def watermarks(published: Path) -> tuple[datetime | None, datetime | None]:
+    """(orders, goods_out_notes) watermarks of the published warehouse; None when not synced yet."""
+    if not published.exists():
+        return None, None
+    try:
+        with duckdb.connect(str(published), read_only=True) as conn:
+            rows = dict(
+                conn.execute(
+                    "SELECT resource, watermark FROM _sync.watermarks WHERE resource IN ('orders', 'goods_out_notes')"
+                ).fetchall()
+            )
+    except duckdb.Error:
+        return None, None
+    return rows.get("orders"), rows.get("goods_out_notes")
+
+
+def _after(moment: datetime) -> str:
+    # Searches filter by whole seconds: start at the next one, so the record at the watermark itself does not
+    # trigger a run on every poll (a change within that same second is caught by the incremental schedule).
+    return (moment.replace(microsecond=0) + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _count(client: BrightpearlClient, path: str, column: str, since: datetime) -> int:
-    stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ")
-    page = next(iter(client.search(path, {column: f"{stamp}/"}, page_size=1)))
+    page = next(iter(client.search(path, {column: f"{_after(since)}/"}, page_size=1)))
     return page.results_available
 
 
-def changes_since(client: BrightpearlClient, since: datetime) -> Changes:
+def changes_after(client: BrightpearlClient, orders_since: datetime, notes_since: datetime) -> Changes:
     return Changes(
-        orders_updated=_count(client, ORDER_SEARCH, "updatedOn", since),
-        notes_shipped=_count(client, GOODS_OUT_SEARCH, "shippedOn", since),
+        orders_updated=_count(client, ORDER_SEARCH, "updatedOn", orders_since),
+        notes_shipped=_count(client, GOODS_OUT_SEARCH, "shippedOn", notes_since),
     )

@@ -259,7 +259,7 @@ def _send_one_shipment(
         ledger.finish(
             row.push_id,
             "skipped",
-            note="already fulfilled on the storefront: nothing of these items remains unshipped",
+            note="; ".join(["already fulfilled on the storefront: nothing of these items remains unshipped", *notes]),
         )
         report.skipped += 1
         return

@@ -19,7 +19,8 @@ def load_push_settings(wh: DuckDBWarehouse) -> PushSettings:
         with wh.connect() as conn:
             resolved = resolve(sync_file, conn)
     except SyncFileError as exc:
-        raise dg.Failure(description=str(exc)) from None
+        # Not retried: the file stays wrong until someone edits it.
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
     shipments = sync_file.shipments
     return PushSettings(
         enabled=True,

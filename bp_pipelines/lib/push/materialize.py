@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import dagster as dg
 
-from bp_pipelines.lib.bigcommerce.errors import BigCommerceError
+from bp_pipelines.lib.bigcommerce.errors import BigCommerceAuthError, BigCommerceError
 from bp_pipelines.lib.conventions import daily_partitions
 from bp_pipelines.lib.warehouse import DuckDBWarehouse
 from bp_pipelines.settings import ConfigError
@@ -53,7 +53,7 @@ def _storefront_client(storefront: StorefrontSource, kind: str) -> Iterator[Stor
         with storefront.get_client() as client:
             yield client
     except ConfigError as exc:  # e.g. BIGCOMMERCE_ACCESS_TOKEN unset while the push is enabled
-        raise dg.Failure(description=f"storefront {kind}s not pushed: {exc}") from None
+        raise dg.Failure(description=f"storefront {kind}s not pushed: {exc}", allow_retries=False) from None
     except BigCommerceError as exc:
         raise dg.Failure(
             description=(
@@ -61,6 +61,8 @@ def _storefront_client(storefront: StorefrontSource, kind: str) -> Iterator[Stor
                 "rows left in 'sending' are checked against the storefront before the next attempt sends them."
             ),
             metadata={"error_class": type(exc).__name__, "status": exc.status if exc.status is not None else -1},
+            # Wrong credentials stay wrong; an outage (5xx, timeouts, 429s) is worth the step's RetryPolicy.
+            allow_retries=not isinstance(exc, BigCommerceAuthError),
         ) from exc
 
 
