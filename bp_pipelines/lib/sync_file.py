@@ -341,7 +341,7 @@ def load_sync_file(path: Path | None = None) -> SyncFile:
         sync_file._path = None
         return sync_file
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader
     except yaml.YAMLError as exc:
         raise SyncFileError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
     return parse_sync_file(data, path)
@@ -468,8 +468,8 @@ def _describe(exc: ValidationError, path: Path | str) -> str:
     return head + ":\n  " + "\n  ".join(lines.values())
 
 
-_MODEL_NAMES = {"Storefront", "ShipmentFields", "OrderStatusTrigger", "Shipments", "ImportCustomers", "Import",
-                "TagAudience", "Accounts", "Stock", "SyncFile"}  # fmt: skip
+# Union branch labels pydantic uses for the models (every section model derives from _Section directly).
+_MODEL_NAMES = frozenset(cls.__name__ for cls in _Section.__subclasses__())
 
 
 # --- resolving names against the warehouse ------------------------------------------------------------------------

@@ -145,6 +145,19 @@ def test_the_other_documented_forms(tmp_path: Path) -> None:
     assert sync_file.accounts is not None and sync_file.accounts.who.tag == "Wholesale"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-09-01", datetime(2025, 9, 1, tzinfo=UTC)),  # YAML date: UTC midnight
+        ("2025-09-01T02:00:00+02:00", datetime(2025, 9, 1, tzinfo=UTC)),  # YAML timestamp with an offset
+        ('"2025-09-01T02:00:00+02:00"', datetime(2025, 9, 1, tzinfo=UTC)),
+        ("null", None),
+    ],
+)
+def test_push_from_forms(tmp_path: Path, value: str, expected: datetime | None) -> None:
+    assert load_sync_file(write(tmp_path, f"push_from: {value}\n")).push_from == expected
+
+
 def test_shipped_files(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BP_SYNC_CONFIG", raising=False)
     shipped = load_sync_file()

@@ -122,7 +122,12 @@ class BigCommerceClient:
         """Every item of a V2 list (bare arrays, `page`/`limit`, ends on 204 or a short page) or a V3 list
         (`data` + `meta.pagination`), page by page to the end."""
         version = api_version(path)
-        limit = limit or (V2_LIMIT_MAX if version == "v2" else V3_LIMIT_MAX)
+        given = (params or {}).get("limit")
+        limit = (
+            limit
+            or (int(given) if isinstance(given, int | str) else 0)
+            or (V2_LIMIT_MAX if version == "v2" else V3_LIMIT_MAX)
+        )
         pages = v2_pages if version == "v2" else v3_pages
         try:
             for page in pages(partial(self.get, path), params, limit):
