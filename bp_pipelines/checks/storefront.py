@@ -57,7 +57,10 @@ def storefront_push_checks(
             if key.name == "no_open_dead_letters":
                 n, sample = count_and_sample(conn, OPEN_DEAD_LETTERS_SQL, [kind])
                 yield violation_result(
-                    key, n, sample, severity=dg.AssetCheckSeverity.ERROR,
+                    key,
+                    n,
+                    sample,
+                    severity=dg.AssetCheckSeverity.ERROR,
                     description=(
                         f"{n} open dead letter(s): SELECT * FROM push.dead_letters WHERE kind = '{kind}' "
                         "AND resolved_at IS NULL"
@@ -66,6 +69,9 @@ def storefront_push_checks(
             else:
                 n, sample = count_and_sample(conn, STUCK_SQL, [kind])
                 yield violation_result(
-                    key, n, sample, severity=dg.AssetCheckSeverity.WARN,
+                    key,
+                    n,
+                    sample,
+                    severity=dg.AssetCheckSeverity.WARN,
                     description=f"{n} {kind} push(es) planned or sending for over {STUCK_AFTER_MINUTES} minutes",
                 )

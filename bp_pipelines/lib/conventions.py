@@ -30,6 +30,4 @@ STOREFRONT_KINDS = frozenset({"duckdb", "bigcommerce"})
 STOREFRONT_POOL = "bigcommerce_api"
 # A failed push step (storefront down, 5xx after the client's own retries) is retried by Dagster with backoff and
 # jitter; the ledger makes the retry send only what is not yet confirmed.
-PUSH_RETRY_POLICY = dg.RetryPolicy(
-    max_retries=3, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-)
+PUSH_RETRY_POLICY = dg.RetryPolicy(max_retries=3, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)

@@ -7,7 +7,6 @@
 - `storefront_push_order`: pushes one Brightpearl order's shipments and status now (config in the launchpad).
 """
 
-
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -100,26 +99,35 @@ def push_one_order(
     """Shipments then status of one Brightpearl order, through the ledger (nothing already confirmed is re-sent)."""
     wh = warehouse.get_warehouse()
     settings = load_push_settings(wh)
-    for kind in ("shipment", "order_status"):
-        report = run_push(
-            kind, wh.connect, _open_client(bigcommerce), settings, PushScope(order_id=config.bp_order_id,
-            respect_push_from=False), context.log, run_id=context.run_id,
-        )
-        context.log.info(summary_line(report))
+    scope = PushScope(order_id=config.bp_order_id, respect_push_from=False)
+    with wh.session():
+        for kind in ("shipment", "order_status"):
+            report = run_push(
+                kind, wh.connect, _open_client(bigcommerce), settings, scope, context.log, run_id=context.run_id
+            )
+            context.log.info(summary_line(report))
     wh.publish()
 
 
 @dg.op(pool=STOREFRONT_POOL)
 def redrive(
-    context: dg.OpExecutionContext, config: RedriveConfig, bigcommerce: BigCommerceResource, warehouse: WarehouseResource
+    context: dg.OpExecutionContext,
+    config: RedriveConfig,
+    bigcommerce: BigCommerceResource,
+    warehouse: WarehouseResource,
 ) -> None:
     """Open dead letters back to 'planned' and sent again; still-failing ones return to push.dead_letters."""
     wh = warehouse.get_warehouse()
     settings = load_push_settings(wh)
-    reports = redrive_dead_letters(
-        wh.connect, _open_client(bigcommerce), settings, context.log, run_id=context.run_id,
-        bp_order_id=config.bp_order_id,
-    )
+    with wh.session():
+        reports = redrive_dead_letters(
+            wh.connect,
+            _open_client(bigcommerce),
+            settings,
+            context.log,
+            run_id=context.run_id,
+            bp_order_id=config.bp_order_id,
+        )
     for report in reports:
         context.log.info(summary_line(report))
     if not reports:

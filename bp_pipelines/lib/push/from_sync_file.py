@@ -32,5 +32,7 @@ def load_push_settings(wh: DuckDBWarehouse) -> PushSettings:
         unmapped_status=resolved.unmapped_status,
         shipment_trigger_status_id=resolved.shipment_trigger_status_id,
         carriers={k: Carrier(v.tracking_carrier, v.shipping_provider) for k, v in resolved.carriers.items()},
-        default_carrier=Carrier(shipments.default_carrier.tracking_carrier, shipments.default_carrier.shipping_provider),
+        default_carrier=Carrier(
+            shipments.default_carrier.tracking_carrier, shipments.default_carrier.shipping_provider
+        ),
     )

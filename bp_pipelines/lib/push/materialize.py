@@ -78,15 +78,16 @@ def materialize_push(
     wh = warehouse.get_warehouse()
     settings = load_settings(wh)
     scope = push_scope(context, order_id)
-    report = run_push(
-        kind,
-        wh.connect,
-        lambda: _storefront_client(storefront, kind),
-        settings,
-        scope,
-        context.log,
-        run_id=context.run_id,
-    )
+    with wh.session():  # one open database for the run's many short ledger transactions
+        report = run_push(
+            kind,
+            wh.connect,
+            lambda: _storefront_client(storefront, kind),
+            settings,
+            scope,
+            context.log,
+            run_id=context.run_id,
+        )
     wh.publish()
     context.log.info(summary_line(report))
     return dg.MaterializeResult(metadata=push_metadata(report, wh))
