@@ -12,8 +12,9 @@ CREATE SCHEMA IF NOT EXISTS push;
 --        sending/ambiguous rows are reconciled against the storefront before anything is re-sent.
 CREATE TABLE IF NOT EXISTS push.ledger (
     push_id             VARCHAR PRIMARY KEY,
-    kind                VARCHAR NOT NULL,      -- shipment | order_status
-    bp_order_id         BIGINT NOT NULL,
+    kind                VARCHAR NOT NULL,      -- shipment | order_status (more kinds: import, accounts, stock)
+    target              VARCHAR DEFAULT 'storefront',  -- the system written to: storefront | brightpearl
+    bp_order_id         BIGINT,
     storefront_order_id BIGINT,
     source_id           BIGINT,                -- goods_out_note_id (shipment) or Brightpearl order_status_id
     changed_at          TIMESTAMPTZ,           -- when the change happened in Brightpearl (its partition)
