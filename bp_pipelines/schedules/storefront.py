@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import dagster as dg
 from pydantic import Field
 
-from bp_pipelines.lib.conventions import STOREFRONT_GROUP, STOREFRONT_POOL, daily_partitions
+from bp_pipelines.lib.conventions import STOREFRONT_POOL, daily_partitions
 from bp_pipelines.lib.push import PushScope, StorefrontApi, redrive_dead_letters, run_push
 from bp_pipelines.lib.push.changes import changes_after, watermarks
 from bp_pipelines.lib.push.from_sync_file import load_push_settings
@@ -28,8 +28,10 @@ SENSOR_INTERVAL_SECONDS = 30
 
 storefront_push = dg.define_asset_job(
     name=STOREFRONT_PUSH,
+    # Only what a shipment or status change needs, so the sensor's runs stay short (the imports, accounts and
+    # stock have their own schedule through the main job).
     selection=dg.AssetSelection.assets("orders", "goods_out_notes").required_multi_asset_neighbors()
-    | dg.AssetSelection.groups(STOREFRONT_GROUP),
+    | dg.AssetSelection.assets("storefront_shipments", "storefront_order_statuses"),
     partitions_def=daily_partitions,
     description="Incremental extraction of orders and goods-out notes, then the storefront push (shipments, statuses).",
     tags={"bp/source": "storefront"},
