@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..generator.currency import rate_for
 from ..generator.mutations import add_note, next_id, refresh_order
 from ..generator.reference import DEFAULT_STATUS, SYSTEM_USER_ID
 from .envelope import BpResponse, bad_request, not_found, ok
@@ -218,11 +219,11 @@ def create_order(
     order_id = next_id(conn, "orders")
     conn.execute(
         "INSERT INTO orders (id, order_type_code, parent_order_id, status_id, contact_id, channel_id, warehouse_id, "
-        "external_ref, customer_ref, currency_code, price_list_id, price_mode_code, total_net, total_tax, "
+        "external_ref, customer_ref, currency_code, exchange_rate, price_list_id, price_mode_code, total_net, total_tax, "
         "total_value, payment_status, shipping_status_code, stock_status_code, allocation_status_code, tax_date_ms, "
         "due_date_ms, shipping_method_id, delivery_date_ms, placed_on_ms, created_ms, updated_ms, created_by_id, "
         "installed_integration_instance_id, billing_address_id, delivery_address_id) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'0.00','0.00','0.00','NOT_APPLICABLE','NST','NON','ANR',"
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'0.00','0.00','0.00','NOT_APPLICABLE','NST','NON','ANR',"
         "?,?,?,?,?,?,?,?,?,?,?)",
         (
             order_id,
@@ -235,6 +236,7 @@ def create_order(
             external_ref,
             reference,
             currency,
+            rate_for(currency, now),  # the day's rate against the GBP base currency
             price_list_id or contact["price_list_id"],
             price_mode,
             tax_date_ms,
