@@ -68,6 +68,20 @@ def test_materialization_reports_row_counts(built: tuple[WarehouseResource, dg.E
     assert {m.name for m in MARTS} == set(counts)
 
 
+def test_materialization_previews_first_rows(built: tuple[WarehouseResource, dg.ExecuteInProcessResult]) -> None:
+    _, result = built
+    previews = {
+        e.asset_key.to_user_string(): e.materialization.metadata["preview"].value
+        for e in result.get_asset_materialization_events()
+    }
+    assert set(previews) == {m.name for m in MARTS}
+    lines = previews["customer_accounts"].splitlines()
+    assert lines[0].startswith("| contact_id | company_name |") and lines[1].startswith("|---|")
+    assert len(lines) == 2 + 4  # header, separator, the 4 customers
+    assert lines[2].startswith("| 1 | Acme Ltd | Ann Smith |") and "| 230.0000 |" in lines[2]
+    assert len(previews["customer_order_history"].splitlines()) == 2 + 10  # capped at 10 rows of 14
+
+
 def test_customer_accounts_b2b_balance_and_credit(db: duckdb.DuckDBPyConnection) -> None:
     acme = by_key(db, "customer_accounts", "contact_id")[1]
     # Unpaid 120 (INV-1001; its deleted receipt and the authorisation do not count) + partially paid 240 - 100

@@ -257,7 +257,9 @@ class PaymentSync:
         swept = self.seen
         table = CUSTOMER_PAYMENTS
         with self.warehouse.connect() as conn:
-            stored = [r[0] for r in conn.execute(f"SELECT payment_id FROM {table.qualified} WHERE NOT is_deleted").fetchall()]
+            stored = [
+                r[0] for r in conn.execute(f"SELECT payment_id FROM {table.qualified} WHERE NOT is_deleted").fetchall()
+            ]
         candidates = sorted(i for i in stored if i not in swept)
         if not candidates:
             return
