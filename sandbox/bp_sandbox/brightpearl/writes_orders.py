@@ -359,6 +359,17 @@ def parse_row(
     )
 
 
+def delete_customer_payment(ctx: Ctx) -> BpResponse:
+    """`DELETE accounting-service/customer-payment/{id}`: 200 `{}` as recorded (customer_payment/delete); the payment
+    then vanishes from customer-payment-search. An unknown id is a 404 (sandbox choice)."""
+    payment_id = int(ctx.args[0])
+    with ctx.store.transaction() as conn:
+        done = conn.execute("UPDATE customer_payments SET deleted = 1 WHERE id = ? AND deleted = 0", (payment_id,))
+        if done.rowcount == 0:
+            raise not_found(f"Customer payment {payment_id} not found", "ACCC-404")
+    return BpResponse(200, {})
+
+
 def write_routes() -> list[Route]:
     from .writes_sales import post_sales_order
 
@@ -367,4 +378,5 @@ def write_routes() -> list[Route]:
         Route("POST", "order-service/order", post_order, "post-order"),
         Route("POST", "order-service/order/{id}/row", post_row, "post-order-row"),
         Route("POST", "order-service/sales-order", post_sales_order, "post-sales-order"),
+        Route("DELETE", "accounting-service/customer-payment/{id}", delete_customer_payment, "delete-customer-payment"),
     ]
