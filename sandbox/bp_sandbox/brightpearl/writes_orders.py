@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..generator.currency import rate_for
+from ..generator.currency import BASE_CURRENCY, rate_for
 from ..generator.mutations import add_note, next_id, refresh_order
 from ..generator.reference import DEFAULT_STATUS, SYSTEM_USER_ID
 from .envelope import BpResponse, bad_request, not_found, ok
@@ -214,7 +214,7 @@ def create_order(
     integration_id: int | None = None,
     billing_address_id: int | None = None,
     delivery_address_id: int | None = None,
-    currency: str = "USD",
+    currency: str = BASE_CURRENCY,  # Brightpearl's default: the account's accounting currency
 ) -> int:
     order_id = next_id(conn, "orders")
     conn.execute(
