@@ -58,7 +58,7 @@ owed AS (
 SELECT
     c.*,
     -- the order's own rate (base / total) converts its payments, as Brightpearl converts the order
-    CAST(CASE WHEN c.total_value <> 0 THEN c.outstanding_value * c.base_value / abs(c.total_value)
+    CAST(CASE WHEN c.total_value <> 0 THEN c.outstanding_value * abs(c.base_value) / abs(c.total_value)
               WHEN c.outstanding_value = 0 THEN 0 END AS DECIMAL(18, 4)) AS base_outstanding_value,
     (c.order_type_code = 'SO' AND c.in_quote_status AND NOT c.is_invoiced) AS is_quote,
     (c.order_type_code = 'SO' AND c.is_invoiced) AS is_invoice,
