@@ -25,8 +25,8 @@ from . import control
 from .bigcommerce.app import create_app as create_bigcommerce_app
 from .brightpearl.app import create_app as create_brightpearl_app
 from .generator import DEFAULT_CLOCK_MS, GENERATOR_VERSION, BuildStats, ensure_world, working_copy
-from .generator.changes import DEFAULT_COUNTS, apply_changes
-from .generator.timeutil import DAY_MS, HOUR_MS
+from .generator.changes import apply_changes
+from .generator.timeutil import DAY_MS
 from .state import Store
 
 
@@ -128,9 +128,8 @@ def start(config: SandboxConfig) -> RunningSandbox:
     if live:
         store.live_clock = True
         store.set_meta("clock_ms", now)
-        # Today's activity so far: one change call spread over (midnight, now], denser as the day goes on.
-        scale = 1 + (now - world_clock) // (6 * HOUR_MS)
-        apply_changes(store, {kind: n * scale for kind, n in DEFAULT_COUNTS.items()})
+        # Today's activity so far: one change call (the default counts) spread over (midnight, now].
+        apply_changes(store, {})
     store.null_updated_on_share = config.null_updated_on_share
     store.rate_window_scale = config.rate_window_scale
     running = RunningSandbox(config, store, work_dir, build=stats)
