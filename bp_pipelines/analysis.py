@@ -26,7 +26,7 @@ import pandas as pd
 from bp_pipelines import settings
 from bp_pipelines.lib.marts.marts import MARTS_BY_NAME, SCHEMA
 
-__all__ = ["connect", "mart_df", "query_df", "relation_df", "show"]
+__all__ = ["SnapshotMissingError", "connect", "mart_df", "query_df", "relation_df", "show"]
 
 
 class SnapshotMissingError(FileNotFoundError):
@@ -60,9 +60,9 @@ def relation_df(rel: duckdb.DuckDBPyRelation) -> pd.DataFrame:
     """A relation as a DataFrame, DECIMAL columns as exact `decimal.Decimal` (dtype object), the rest as `.df()`."""
     decimals = [name for name, dtype in zip(rel.columns, rel.types, strict=True) if str(dtype).startswith("DECIMAL")]
     if decimals:
+        quoted = {n: '"' + n.replace('"', '""') + '"' for n in rel.columns}
         cols = ", ".join(
-            f'CAST("{c}" AS VARCHAR) AS "{c}"' if c in decimals else f'"{c}"'
-            for c in (n.replace('"', '""') for n in rel.columns)
+            f"CAST({quoted[n]} AS VARCHAR) AS {quoted[n]}" if n in decimals else quoted[n] for n in rel.columns
         )
         rel = rel.project(cols)
     with warnings.catch_warnings():
