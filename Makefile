@@ -11,8 +11,10 @@ PYPROJECTS := pyproject.toml sandbox/pyproject.toml
 RUFF_CHECK := bp_pipelines tests sandbox benchmarks
 RUFF_FORMAT := bp_pipelines tests sandbox
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# `make sql Q="..."`: handed over through the environment so quotes inside the query survive the shell.
+export BP_SQL_QUERY = $(Q)
 
-.PHONY: install install-dev dagster-home run test dev bench lint browser-deps clean
+.PHONY: install install-dev dagster-home run test dev sql bench lint browser-deps clean
 
 define uv_install
 	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet --disable-pip-version-check uv
@@ -46,6 +48,10 @@ run: install
 
 dev: install
 	@$(BIN)/python -m bp_pipelines.cli dev
+
+# Q: a query on the published snapshot, e.g. make sql Q="SELECT * FROM analytics.daily_sales LIMIT 5"
+sql: install
+	@$(BIN)/python -m bp_pipelines.cli sql "$$BP_SQL_QUERY"
 
 test: install-dev browser-deps
 	@$(BIN)/ruff check $(RUFF_CHECK)

@@ -95,7 +95,8 @@ class Sandbox:
     """A sandbox subprocess plus its control API."""
 
     def __init__(self, orders: int, seed: int = 42, window_scale: float | None = None) -> None:
-        extra = ("--rate-window-scale", str(window_scale)) if window_scale else ()
+        # A fixed sandbox clock: reproducible worlds, cached once (the live default would build one per day).
+        extra = ("--clock", "2026-11-20T12:00:00Z") + (("--rate-window-scale", str(window_scale)) if window_scale else ())
         self.process = SandboxProcess(seed=seed, orders=orders, extra_args=extra, startup_timeout_s=1800.0)
         self.orders = orders
         self.http = httpx.Client(timeout=600.0)

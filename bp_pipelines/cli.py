@@ -1,4 +1,4 @@
-"""`make run` and `make dev` entry points.
+"""`make run`, `make dev` and `make sql` entry points.
 
 With no BRIGHTPEARL_ACCOUNT_TOKEN set, both start the sandbox on free loopback ports and point the pipeline at it;
 with credentials set they use the configured services and start nothing.
@@ -225,9 +225,33 @@ def dev(orders: int) -> int:
             sandbox.stop()
 
 
+def sql(query: str | None) -> int:
+    """`make sql Q="..."`: print a query's result from the published snapshot (read-only, never blocks a run)."""
+    if not query or not query.strip():
+        print(
+            'usage: make sql Q="SELECT * FROM analytics.daily_sales ORDER BY sales_date DESC LIMIT 10"', file=sys.stderr
+        )
+        return 2
+    import duckdb  # only this command needs them; `make run` does not pay for the import
+
+    from bp_pipelines.analysis import SnapshotMissingError, show
+
+    try:
+        show(query)
+    except SnapshotMissingError as exc:
+        print(f"bp_pipelines: {exc}", file=sys.stderr)
+        return 1
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        print(f"bp_pipelines: the query failed: {first}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bp_pipelines.cli")
-    parser.add_argument("command", choices=["run", "dev"])
+    parser.add_argument("command", choices=["run", "dev", "sql"])
+    parser.add_argument("query", nargs="?", help='sql: the query, e.g. "SELECT * FROM analytics.daily_sales LIMIT 5"')
     parser.add_argument(
         "--orders",
         type=int,
@@ -240,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         help="run: sweep every id of every stream now (deletions, silent edits), not only when due",
     )
     args = parser.parse_args(argv)
+    if args.command == "sql":
+        return sql(args.query)
     try:
         return run(args.orders, args.reconcile) if args.command == "run" else dev(args.orders)
     except settings.ConfigError as exc:

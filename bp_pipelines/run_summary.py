@@ -121,11 +121,13 @@ def execute_main_job(job_name: str, mode: str | None = None) -> int:
         print_failures(result)
         return 1
     quarantined = open_quarantine()
-    print(f"warehouse: {settings.warehouse_path()}")
+    print(
+        f'warehouse: {settings.warehouse_path()}  (query it: make sql Q="SELECT * FROM analytics.daily_sales LIMIT 5")'
+    )
     if quarantined:
         print(
-            f"{quarantined} record(s) dead-lettered: see `SELECT * FROM _sync.quarantine WHERE resolved_at IS NULL` "
-            "in the warehouse; they are retried on the next run."
+            f'{quarantined} record(s) dead-lettered: see them with make sql Q="SELECT * FROM _sync.quarantine WHERE '
+            'resolved_at IS NULL"; they are retried on the next run.'
         )
     else:
         print("no records dead-lettered.")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from bp_pipelines.lib.conventions import ANALYTICS_GROUP, WRITER_POOL
-from bp_pipelines.lib.marts import MARTS, MARTS_BY_NAME, Mart, rebuild_marts
+from bp_pipelines.lib.marts import MARTS, MARTS_BY_NAME, PREVIEW_ROWS, Mart, preview_markdown, rebuild_marts
 from bp_pipelines.resources.warehouse import WarehouseResource
 
 
@@ -32,6 +32,8 @@ def analytics_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     selected = [mart for mart in MARTS if dg.AssetKey(mart.name) in context.selected_asset_keys]
     with warehouse.connect() as conn:
         counts = rebuild_marts(conn, selected)
+        # the first rows of each mart, so analysts see data on the asset page without opening the file
+        previews = {mart.name: preview_markdown(conn, mart) for mart in selected}
     published = warehouse.publish()
     context.log.info(f"rebuilt {len(counts)} marts and published {published}: {counts}")
     for key in context.selected_asset_keys:
@@ -41,6 +43,8 @@ def analytics_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             metadata={
                 "dagster/row_count": dg.MetadataValue.int(counts[mart.name]),
                 "table": dg.MetadataValue.text(mart.table),
+                "preview": dg.MetadataValue.md(previews[mart.name]),
+                "preview_rows": dg.MetadataValue.int(min(PREVIEW_ROWS, counts[mart.name])),
             },
         )
 

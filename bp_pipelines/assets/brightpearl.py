@@ -17,6 +17,7 @@ from bp_pipelines.lib.conventions import (
 )
 from bp_pipelines.lib.sync import (
     SyncConfig,
+    materialize_payments,
     materialize_reference_list,
     materialize_stock,
     materialize_stream,
@@ -165,5 +166,33 @@ def stock_levels(
     return materialize_stock(context, config, brightpearl, warehouse)
 
 
+@dg.asset(
+    name="customer_payments",
+    deps=["orders"],
+    tags={"table": "brightpearl.customer_payments"},
+    **_TABLE_ASSET,
+    **_PARTITIONED,
+)
+def customer_payments(
+    context: dg.AssetExecutionContext,
+    config: SyncConfig,
+    brightpearl: BrightpearlResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    """Money received from customers (RECEIPT) and refunded to them (PAYMENT): one row per Brightpearl customer
+    payment with its order, currency, amount paid and dates (UTC), from the customer payment search (no GET by
+    id exists). Partitions are UTC days of createdOn. With the orders' base-currency totals this gives what is
+    really unpaid (analytics.customer_accounts.balance_outstanding)."""
+    return materialize_payments(context, config, brightpearl, warehouse)
+
+
 reference_assets = [order_statuses, warehouses, channels, shipping_methods]
-brightpearl_assets = [*reference_assets, products, contacts, orders_and_rows, goods_out_notes_and_rows, stock_levels]
+brightpearl_assets = [
+    *reference_assets,
+    products,
+    contacts,
+    orders_and_rows,
+    customer_payments,
+    goods_out_notes_and_rows,
+    stock_levels,
+]

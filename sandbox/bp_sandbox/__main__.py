@@ -1,5 +1,5 @@
 """`python -m bp_sandbox --seed 42 --orders 5000 [--host 127.0.0.1] [--bp-port 0] [--bc-port 0]
-[--rate-window-scale 1.0] [--state-file path.json] [--data-dir DIR] [--clock 2026-11-20T12:00:00Z]`
+[--rate-window-scale 1.0] [--state-file path.json] [--data-dir DIR] [--clock now|2026-11-20T12:00:00Z]`
 
 Prints the state JSON (URLs + fixed sandbox credentials) once both servers listen, writes it to
 --state-file, and serves until SIGTERM/SIGINT.
@@ -15,7 +15,6 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from .generator import DEFAULT_CLOCK_MS
 from .generator.timeutil import parse_clock
 from .server import SandboxConfig, start
 
@@ -35,7 +34,11 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         default=None,
         help="world cache (default $BP_SANDBOX_DATA_DIR or ~/.cache/bp_pipelines/sandbox)",
     )
-    p.add_argument("--clock", default=None, help="sandbox clock start, default 2026-11-20T12:00:00Z")
+    p.add_argument(
+        "--clock",
+        default="now",
+        help="'now' (default): the clock follows the machine's; or a fixed start such as 2026-11-20T12:00:00Z",
+    )
     p.add_argument("--workers", type=int, default=None, help="generator processes (default: CPU count)")
     p.add_argument(
         "--null-updated-on-share",
@@ -57,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         rate_window_scale=a.rate_window_scale,
         state_file=a.state_file,
         data_dir=a.data_dir,
-        clock_ms=parse_clock(a.clock) if a.clock else DEFAULT_CLOCK_MS,
+        clock_ms=None if a.clock == "now" else parse_clock(a.clock),
         workers=a.workers,
         null_updated_on_share=a.null_updated_on_share,
     )

@@ -117,6 +117,17 @@ CREATE TABLE IF NOT EXISTS goods_out_note_rows (
     PRIMARY KEY (note_id, order_row_id, product_id));
 
 -- Postal addresses are immutable snapshots: a contact edit adds a new row, so old orders keep theirs.
+-- Customer payments (accounting-service/customer-payment-search): RECEIPT = money in for a sales order,
+-- PAYMENT = money refunded for a sales credit; amounts in the order currency.
+CREATE TABLE IF NOT EXISTS customer_payments (
+    id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, payment_type TEXT NOT NULL,
+    payment_method_code TEXT NOT NULL, currency_code TEXT NOT NULL, amount_paid TEXT NOT NULL,
+    amount_authorized TEXT NOT NULL DEFAULT '0.00', payment_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL,
+    journal_id INTEGER NOT NULL, transaction_ref TEXT, transaction_code TEXT, expires_ms INTEGER,
+    deleted INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS customer_payments_order ON customer_payments(order_id);
+CREATE INDEX IF NOT EXISTS customer_payments_created ON customer_payments(created_ms);
+
 CREATE TABLE IF NOT EXISTS postal_addresses (
     id INTEGER PRIMARY KEY, address_json TEXT NOT NULL);  -- addressLine1..4, postalCode, countryIsoCode
                                                           -- (+ optional addressFullName/companyName/email/telephone)

@@ -24,7 +24,9 @@ from starlette.routing import Mount
 from . import control
 from .bigcommerce.app import create_app as create_bigcommerce_app
 from .brightpearl.app import create_app as create_brightpearl_app
-from .generator import DEFAULT_CLOCK_MS, BuildStats, ensure_world, working_copy
+from .generator import DEFAULT_CLOCK_MS, GENERATOR_VERSION, BuildStats, ensure_world, working_copy
+from .generator.changes import apply_changes
+from .generator.timeutil import DAY_MS
 from .state import Store
 
 
@@ -38,7 +40,7 @@ class SandboxConfig:
     rate_window_scale: float = 1.0
     state_file: Path | None = None
     data_dir: Path | None = None
-    clock_ms: int = DEFAULT_CLOCK_MS
+    clock_ms: int | None = DEFAULT_CLOCK_MS  # None: live clock (the machine's), see start()
     workers: int | None = None
     null_updated_on_share: float = 0.0
 
@@ -99,12 +101,35 @@ def _remove_orphaned_work_dirs() -> None:
             continue  # no pid file yet, or the owner is alive / not ours
 
 
+def _prune_past_days(data_dir: Path, seed: int, orders: int, today_ms: int) -> None:
+    """Live-clock worlds of earlier days are never used again."""
+    for old in data_dir.glob(f"world-v{GENERATOR_VERSION}-s{seed}-o{orders}-c*.sqlite"):
+        clock = old.stem.rsplit("-c", 1)[1]
+        if clock.isdigit() and int(clock) % DAY_MS == 0 and int(clock) < today_ms:
+            old.unlink(missing_ok=True)
+            Path(f"{old}.lock").unlink(missing_ok=True)
+
+
 def start(config: SandboxConfig) -> RunningSandbox:
-    world, stats = ensure_world(config.seed, config.orders, config.clock_ms, config.data_dir, config.workers)
+    """Start both servers. A fixed clock (`config.clock_ms`) serves the cached world of that clock. The live clock
+    (`clock_ms=None`) serves the world of today's UTC midnight (cached per day, so the history always reaches
+    yesterday), moves the clock to the machine's time and simulates today's activity up to now (deterministic
+    for a given start time), so the latest changes are minutes old."""
+    live = config.clock_ms is None
+    now = time.time_ns() // 1_000_000
+    world_clock = now - now % DAY_MS if config.clock_ms is None else config.clock_ms
+    world, stats = ensure_world(config.seed, config.orders, world_clock, config.data_dir, config.workers)
+    if live:
+        _prune_past_days(world.parent, config.seed, config.orders, world_clock)
     _remove_orphaned_work_dirs()
     work_dir = Path(tempfile.mkdtemp(prefix="bp_sandbox_"))
     (work_dir / "pid").write_text(str(os.getpid()))
     store = Store(working_copy(world, work_dir))
+    if live:
+        store.live_clock = True
+        store.set_meta("clock_ms", now)
+        # Today's activity so far: one change call (the default counts) spread over (midnight, now].
+        apply_changes(store, {})
     store.null_updated_on_share = config.null_updated_on_share
     store.rate_window_scale = config.rate_window_scale
     running = RunningSandbox(config, store, work_dir, build=stats)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -115,6 +116,9 @@ class Store:
         # Share of records whose search rows carry `updatedOn: null` while their GET has the value (documented:
         # docs/reference/api-quirks.md); a ranged updatedOn filter never returns them. 0 = off.
         self.null_updated_on_share = 0.0
+        # Live clock (the default of `python -m bp_sandbox`): sandbox time follows the machine's clock; an advance
+        # moves it ahead, and it then stands still until the machine's clock catches up (never backwards).
+        self.live_clock = False
 
     # -- meta / clock -------------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
@@ -129,8 +133,10 @@ class Store:
             )
 
     def now_ms(self) -> int:
-        """Sandbox time: frozen unless advanced through the control API (deterministic tests)."""
-        return int(self.get_meta("clock_ms", "0") or 0)
+        """Sandbox time: with a fixed clock frozen unless advanced through the control API (deterministic tests);
+        with the live clock the machine's time (or the advanced time, whichever is later)."""
+        stored = int(self.get_meta("clock_ms", "0") or 0)
+        return max(stored, time.time_ns() // 1_000_000) if self.live_clock else stored
 
     def advance_clock(self, ms: int) -> int:
         with self.lock:

@@ -34,6 +34,8 @@ import pytest
 __all__ = ["SandboxHandle", "fresh_sandbox", "module_sandbox", "sandbox", "start_sandbox"]
 
 SESSION_SEED, SESSION_ORDERS, SESSION_WINDOW_SCALE = 42, 300, 0.01
+# Tests run on a fixed clock (deterministic content); `python -m bp_sandbox` alone follows the machine's clock.
+FIXED_CLOCK = "2026-11-20T12:00:00Z"
 
 
 @dataclass
@@ -149,8 +151,10 @@ def start_sandbox(
     data_dir: Path | None = None,
     timeout: float = 300.0,
     extra_args: list[str] | None = None,
+    clock: str = FIXED_CLOCK,
 ) -> SandboxHandle:
-    """Start `python -m bp_sandbox` and wait for its state file (raises with the log on failure)."""
+    """Start `python -m bp_sandbox` and wait for its state file (raises with the log on failure). Tests get the
+    fixed clock (deterministic content) unless they pass `clock="now"` (the live clock `make run` uses)."""
     work_dir.mkdir(parents=True, exist_ok=True)
     state_file, log_path = work_dir / "sandbox_state.json", work_dir / "sandbox.log"
     cmd = [
@@ -171,6 +175,8 @@ def start_sandbox(
         str(rate_window_scale),
         "--state-file",
         str(state_file),
+        "--clock",
+        clock,
         *(["--data-dir", str(data_dir)] if data_dir else []),
         *(extra_args or []),
     ]

@@ -134,6 +134,7 @@ def test_availability_matches_recording(sandbox: Any) -> None:
         ("order-service/order-search", "order_search.yml"),
         ("product-service/product-search", "product_search.yml"),
         ("contact-service/contact-search", "customer/search/simple_search.yml"),
+        ("accounting-service/customer-payment-search", "customer_payment/search/simple_search.yml"),
     ],
 )
 def test_search_metadata_matches_recording(sandbox: Any, path: str, recording: str) -> None:
@@ -207,3 +208,56 @@ def test_every_response_carries_brightpearl_headers(sandbox: Any) -> None:
         "errors": [{"code": "CMNC-018", "message": "The filter orderStatusId=BAD PARAM cannot be parsed as: INTEGER"}]
     }
     assert responses[1].json() == recorded("customer/get/empty_not_found.yml")
+
+
+def test_orders_carry_base_currency_totals(sandbox: Any) -> None:
+    """GBP base account: EUR/USD orders convert at their rate (order currency per 1 GBP), each amount to 2 dp."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    seen = set()
+    page = sandbox.bp_get("order-service/order-search", pageSize=200, columns="orderId").json()["response"]["results"]
+    ids = ",".join(str(r[0]) for r in page)
+    cent = Decimal("0.01")
+    for order in sandbox.bp_get(f"order-service/order/{ids}").json()["response"]:
+        cur, tv = order["currency"], order["totalValue"]
+        assert cur["accountingCurrencyCode"] == "GBP"
+        rate = Decimal(cur["exchangeRate"])
+        seen.add(cur["orderCurrencyCode"])
+        assert Decimal(tv["baseNet"]) == (Decimal(tv["net"]) / rate).quantize(cent, ROUND_HALF_UP)
+        assert Decimal(tv["baseTaxAmount"]) == (Decimal(tv["taxAmount"]) / rate).quantize(cent, ROUND_HALF_UP)
+        assert Decimal(tv["baseTotal"]) == Decimal(tv["baseNet"]) + Decimal(tv["baseTaxAmount"])
+        assert (rate == 1) == (cur["orderCurrencyCode"] == "GBP")
+        for row in order["orderRows"].values():
+            assert row["rowValue"]["rowNet"]["currencyCode"] == cur["orderCurrencyCode"]
+    assert seen == {"GBP", "EUR", "USD"}
+
+
+def test_customer_payments_follow_payment_status(sandbox: Any) -> None:
+    payments = sandbox.bp_get("accounting-service/customer-payment-search", sort="createdOn.DESC").json()["response"]
+    cols = [c["name"] for c in payments["metaData"]["columns"]]
+    rows = [dict(zip(cols, r, strict=True)) for r in payments["results"]]
+    assert rows and {r["paymentType"] for r in rows} <= {"RECEIPT", "PAYMENT"}
+    by_order = {r["orderId"]: r for r in rows}
+    ids = ",".join(str(i) for i in sorted(by_order)[:150])
+    statuses = {o["id"]: o for o in sandbox.bp_get(f"order-service/order/{ids}").json()["response"]}
+    kinds = set()
+    for order_id, order in statuses.items():
+        pay, total = by_order[order_id], order["totalValue"]["total"]
+        assert pay["currencyCode"] == order["currency"]["orderCurrencyCode"]
+        kinds.add(order["orderPaymentStatus"])
+        if order["orderPaymentStatus"] == "PAID":
+            assert pay["amountPaid"] == total
+        else:
+            assert order["orderPaymentStatus"] == "PARTIALLY_PAID" and 0 < float(pay["amountPaid"]) < float(total)
+    assert kinds == {"PAID", "PARTIALLY_PAID"}
+    unpaid = sandbox.bp_get("order-service/order-search", orderPaymentStatusId=2, columns="orderId").json()
+    unpaid_ids = {r[0] for r in unpaid["response"]["results"]}
+    assert unpaid_ids and not unpaid_ids & set(by_order)  # unpaid orders have no payment
+    # createdOn filters (the pipeline's incremental window) and paymentId id sets work
+    newest = rows[0]["createdOn"]
+    window = sandbox.bp_get("accounting-service/customer-payment-search", createdOn=f"{newest}/").json()
+    since = datetime.fromisoformat(newest)
+    assert window["response"]["results"]
+    assert all(datetime.fromisoformat(r[12]) >= since for r in window["response"]["results"])
+    one = sandbox.bp_get("accounting-service/customer-payment-search", paymentId=str(rows[0]["paymentId"])).json()
+    assert [r[0] for r in one["response"]["results"]] == [rows[0]["paymentId"]]

@@ -3,7 +3,8 @@
 Customers: 1 Acme Ltd (B2B, credit limit 5000: unpaid / partially paid / paid invoices, open orders, a quote, a
 cancelled and a deleted order, an unpaid and a paid credit note, a pending sales credit), 2 Jane Doe (B2C, GBP + USD),
 3 Euro GmbH (EUR, over its credit limit), 5 deleted customer, 6 never-classified contact; 4 is a supplier with POs,
-7 is staff. Expected values are spelled out in the tests next to each assertion.
+7 is staff. The base (accounting) currency is GBP: EUR orders convert at 1.2, USD at 1.25 (base = total / rate, as
+Brightpearl's totalValue.base* would carry). Expected values are spelled out in the tests next to each assertion.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ CONTACTS = [
         "first_name": "Max",
         "last_name": "Muster",
         "is_customer": True,
-        "credit_limit": "1000",
+        "credit_limit": "800",
         "credit_term_days": 14,
     },
     {
@@ -81,6 +82,9 @@ CONTACTS = [
     {"contact_id": 6, "first_name": "New", "last_name": "Lead"},  # is_customer NULL: only seen through Contact GET
     {"contact_id": 7, "first_name": "Staff", "last_name": "Member", "is_customer": False, "is_staff": True},
 ]
+
+
+RATES = {"GBP": Decimal("1"), "EUR": Decimal("1.2"), "USD": Decimal("1.25")}
 
 
 def _order(
@@ -99,7 +103,13 @@ def _order(
     shipping: str = "SNS",
     **extra: Any,
 ) -> dict[str, Any]:
+    rate = RATES[currency]
     row = {
+        "exchange_rate": str(rate),
+        "base_currency_code": "GBP",
+        "base_total_net": str(Decimal(net) / rate),
+        "base_total_tax": str(Decimal(tax) / rate),
+        "base_total_value": str((Decimal(net) + Decimal(tax)) / rate),
         "order_id": order_id,
         "order_type_code": type_code,
         "order_status_id": status,
@@ -188,11 +198,23 @@ ORDERS = [
         payment="PAID",
         shipping="ASS",
     ),
-    # Euro GmbH (3): EUR, 1080 unpaid against a 1000 limit
+    # Euro GmbH (3): EUR, 960 unpaid + 120 partially paid (60) = 1020 EUR = 850 GBP against an 800 limit
     _order(
         3001, "SO", 4, 3, "2026-01-10 09:00:00+00", "800", "160", currency="EUR", invoice="INV-3001", shipping="ASS"
     ),
-    _order(3002, "SO", 4, 3, "2026-01-11 09:00:00+00", "100", "20", currency="EUR", invoice="INV-3002", shipping="ASS"),
+    _order(
+        3002,
+        "SO",
+        4,
+        3,
+        "2026-01-11 09:00:00+00",
+        "100",
+        "20",
+        currency="EUR",
+        invoice="INV-3002",
+        payment="PARTIALLY_PAID",
+        shipping="ASS",
+    ),
     # Deleted customer (5): its live order still counts as a sale of the day
     _order(5001, "SO", 4, 5, "2026-01-09 09:00:00+00", "5", "1", channel=1, invoice="INV-5001", shipping="ASS"),
     # Supplier Co (4): purchase orders
@@ -270,6 +292,25 @@ GOODS_OUT_NOTES = [
         "is_deleted": True,
     },
 ]
+# INV-1002 (240, partially paid): 100 received; INV-1003 and INV-2002 paid in full; CN-1009 refunded; a deleted
+# receipt on INV-1001 does not count; an authorisation (AUTH) is no money received.
+CUSTOMER_PAYMENTS = [
+    {"payment_id": 1, "order_id": 1002, "payment_type": "RECEIPT", "currency_code": "GBP", "amount_paid": "100"},
+    {"payment_id": 2, "order_id": 1003, "payment_type": "RECEIPT", "currency_code": "GBP", "amount_paid": "360"},
+    {"payment_id": 3, "order_id": 2002, "payment_type": "RECEIPT", "currency_code": "USD", "amount_paid": "60"},
+    {"payment_id": 4, "order_id": 1009, "payment_type": "PAYMENT", "currency_code": "GBP", "amount_paid": "12"},
+    {
+        "payment_id": 5,
+        "order_id": 1001,
+        "payment_type": "RECEIPT",
+        "currency_code": "GBP",
+        "amount_paid": "50",
+        "is_deleted": True,
+    },
+    {"payment_id": 6, "order_id": 1001, "payment_type": "AUTH", "currency_code": "GBP", "amount_paid": "0"},
+    {"payment_id": 7, "order_id": 3002, "payment_type": "RECEIPT", "currency_code": "EUR", "amount_paid": "60"},
+]
+
 GOODS_OUT_NOTE_ROWS = [{"goods_out_note_id": 9001, "order_row_id": 11, "product_id": 101, "quantity": 1}]
 
 STOCK_LEVELS = [
@@ -326,6 +367,7 @@ def build_warehouse(path: Path) -> WarehouseResource:
         insert(conn, "contacts", CONTACTS)
         insert(conn, "orders", ORDERS)
         insert(conn, "order_rows", ORDER_ROWS)
+        insert(conn, "customer_payments", CUSTOMER_PAYMENTS)
         insert(conn, "goods_out_notes", GOODS_OUT_NOTES)
         insert(conn, "goods_out_note_rows", GOODS_OUT_NOTE_ROWS)
         insert(conn, "stock_levels", [{**r, "as_of": "2026-01-14 06:00:00+00"} for r in STOCK_LEVELS])

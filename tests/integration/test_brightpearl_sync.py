@@ -28,12 +28,14 @@ SEARCHES = {
     "product-service/product-search",
     "order-service/order-search",
     "warehouse-service/goods-note/goods-out-search",
+    "accounting-service/customer-payment-search",
 }
 TABLES = [
     "products",
     "contacts",
     "orders",
     "order_rows",
+    "customer_payments",
     "stock_levels",
     "goods_out_notes",
     "goods_out_note_rows",
@@ -169,6 +171,7 @@ def test_full_sync_fills_every_table_like_the_sandbox(env: Env) -> None:
     assert counts["products"] == available(env.sb, "product-service/product-search")
     assert counts["contacts"] == available(env.sb, "contact-service/contact-search")
     assert counts["goods_out_notes"] == available(env.sb, "warehouse-service/goods-note/goods-out-search")
+    assert counts["customer_payments"] == available(env.sb, "accounting-service/customer-payment-search") > 100
     with api(env.sb) as bp:
         order_ids = all_ids(bp, "order-service/order-search")
         orders = [o for batch in bp.get_by_ids("order-service/order", order_ids, batch_size=200) for o in batch]
@@ -264,7 +267,7 @@ def test_second_run_changes_nothing_and_costs_only_the_searches(env: Env) -> Non
     run = env.run()
     assert set(run.calls) == {f"GET {s}" for s in SEARCHES}, run.calls
     assert run.calls["GET warehouse-service/goods-note/goods-out-search"] == 3  # created ∪ shipped ∪ unshipped
-    assert run.total() == 6
+    assert run.total() == 7
     for key, meta in run.meta.items():
         assert (meta["rows_inserted"], meta["rows_updated"], meta["rows_deleted"]) == (0, 0, 0), key
     assert env.query("SELECT order_id, _synced_at FROM brightpearl.orders ORDER BY 1") == before
@@ -275,17 +278,22 @@ def test_incremental_run_picks_up_exactly_the_changes(env: Env) -> None:
     env.sb.advance_clock(3600)
     # Everything but deletions and silent edits (those are the reconciliation's job, next test); a deletion
     # could otherwise hit an order created in this very batch.
+    payments_before = available(env.sb, "accounting-service/customer-payment-search")
     changes = env.sb.apply_changes(order_deletions=0, contact_deletions=0, silent_edits=0)
     created = changes["orders_created"] + changes["storefront_orders_created"]
     run = env.run()
     meta = run.meta
+    # orders paid meanwhile (new web orders, invoiced ones) came with payments: one createdOn window search
+    new_payments = available(env.sb, "accounting-service/customer-payment-search") - payments_before
+    assert new_payments > 0 and meta["customer_payments"]["rows_inserted"] == new_payments
+    assert run.calls["GET accounting-service/customer-payment-search"] == 1
     assert meta["orders"]["rows_inserted"] == len(created)
     assert meta["contacts"]["rows_inserted"] == len(changes["contacts_created"])
     assert meta["goods_out_notes"]["rows_inserted"] == len(changes["goods_out_created"])
     # Calls follow the changes: one search per resource (3 for goods-out), one GET batch each, a few stock calls.
     assert all(run.calls[k] == 1 for k in run.calls if k.endswith("{ids}") and "availability" not in k), run.calls
     assert run.calls.get("GET warehouse-service/product-availability/{ids}", 0) <= 2
-    assert run.total() <= 14
+    assert run.total() <= 15
     with api(env.sb) as bp:
         status_ids = sorted(set(changes["status_changes"]))
         live = {o["id"]: o for o in bp.get(f"order-service/order/{','.join(map(str, status_ids + created))}")}
@@ -358,11 +366,18 @@ def test_a_small_account_is_swept_on_every_run_so_deletions_need_no_nightly_run(
     env.sb.advance_clock(600)
     changes = env.sb.apply_changes(**{**NO_CHANGES, "order_deletions": 1, "silent_edits": 2})
     [deleted_order] = changes["order_deletions"]
+    with api(env.sb) as bp:  # a payment deleted in Brightpearl (the recorded DELETE)
+        payment_id = all_ids(bp, "accounting-service/customer-payment-search")[0]
+        bp.delete(f"accounting-service/customer-payment/{payment_id}")
     run = env.run(reconcile_max_pages=10)  # the default: 300 orders need one search page
     assert env.scalar("SELECT is_deleted FROM brightpearl.orders WHERE order_id = ?", [deleted_order]) is True
     assert run.meta["orders"]["rows_deleted"] == 1
     assert run.meta["orders"]["sweep"].startswith("cheap")
     assert run.meta["orders"]["rows_updated"] >= len(set(changes["silent_edits"]))
+    assert run.meta["customer_payments"]["rows_deleted"] == 1 and run.meta["customer_payments"]["sweep"]
+    assert env.scalar("SELECT is_deleted FROM brightpearl.customer_payments WHERE payment_id = ?", [payment_id])
+    # the confirming search asked for the vanished id only
+    assert run.calls["GET accounting-service/customer-payment-search"] == 2
     # One search per stream (the sweep replaces the window searches), the confirming GET, the changed records.
     assert run.calls["GET warehouse-service/goods-note/goods-out-search"] == 1
     quiet = env.run(reconcile_max_pages=10)
@@ -452,6 +467,25 @@ def test_a_search_page_that_stays_malformed_quarantines_its_window(env: Env) -> 
     retry = env.run(assets=products)
     assert retry.meta["products"]["quarantine_resolved"] == 1
     assert retry.meta["products"]["rows_updated"] == len(set(changes["product_edits"]))
+    assert env.scalar("SELECT count(*) FROM _sync.quarantine WHERE resolved_at IS NULL") == 0
+
+
+def test_a_payment_search_page_that_stays_malformed_is_quarantined_then_retried(env: Env) -> None:
+    env.sb.advance_clock(600)
+    env.sb.apply_changes(**{**NO_CHANGES, "status_changes": 8})  # invoiced orders get paid: new payments
+    payments = [a for a in brightpearl_assets if a.node_def.name == "customer_payments"]
+    env.sb.add_fault(api="brightpearl", kind="malformed", path="^accounting-service/customer-payment-search", count=-1)
+    try:
+        run = env.run(assets=payments)
+    finally:
+        env.sb.clear_faults()
+    assert run.result.success and run.meta["customer_payments"]["search_complete"] is False
+    [(record_id, reason)] = env.query("SELECT record_id, reason FROM _sync.quarantine WHERE resolved_at IS NULL")
+    assert record_id.startswith("window:createdOn=") and "malformed" in reason
+    retry = env.run(assets=payments)
+    assert retry.meta["customer_payments"]["quarantine_resolved"] == 1
+    stored = env.scalar("SELECT count(*) FROM brightpearl.customer_payments WHERE NOT is_deleted")
+    assert stored == available(env.sb, "accounting-service/customer-payment-search")
     assert env.scalar("SELECT count(*) FROM _sync.quarantine WHERE resolved_at IS NULL") == 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -18,6 +17,7 @@ from bp_pipelines.lib.marts import MARTS
 from bp_pipelines.resources.warehouse import WarehouseResource
 
 from .mart_fixtures import build_warehouse
+from .test_docs_queries import sql_blocks
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,12 +68,28 @@ def test_materialization_reports_row_counts(built: tuple[WarehouseResource, dg.E
     assert {m.name for m in MARTS} == set(counts)
 
 
+def test_materialization_previews_first_rows(built: tuple[WarehouseResource, dg.ExecuteInProcessResult]) -> None:
+    _, result = built
+    previews = {
+        e.asset_key.to_user_string(): e.materialization.metadata["preview"].value
+        for e in result.get_asset_materialization_events()
+    }
+    assert set(previews) == {m.name for m in MARTS}
+    lines = previews["customer_accounts"].splitlines()
+    assert lines[0].startswith("| contact_id | company_name |") and lines[1].startswith("|---|")
+    assert len(lines) == 2 + 4  # header, separator, the 4 customers
+    assert lines[2].startswith("| 1 | Acme Ltd | Ann Smith |") and "| 230.0000 |" in lines[2]
+    assert len(previews["customer_order_history"].splitlines()) == 2 + 10  # capped at 10 rows of 14
+
+
 def test_customer_accounts_b2b_balance_and_credit(db: duckdb.DuckDBPyConnection) -> None:
     acme = by_key(db, "customer_accounts", "contact_id")[1]
-    # Unpaid 120 (INV-1001) + partially paid 240 counted in full (INV-1002) - unpaid credit note 30 (CN-1008).
-    # Not counted: paid INV-1003, paid CN-1009, deleted INV-1010, pending credit 1012 (no credit note yet).
-    assert acme["balance_outstanding"] == Decimal("330")
-    assert acme["available_credit"] == Decimal("4670")
+    # Unpaid 120 (INV-1001; its deleted receipt and the authorisation do not count) + partially paid 240 - 100
+    # received (INV-1002) - unpaid credit note 30 (CN-1008). Not counted: paid INV-1003, paid CN-1009, deleted
+    # INV-1010, pending credit 1012 (no credit note yet).
+    assert acme["balance_outstanding"] == Decimal("230")
+    assert acme["available_credit"] == Decimal("4770")
+    assert acme["base_currency_code"] == "GBP"
     assert acme["unpaid_invoices"] == 2 and acme["partially_paid_invoices"] == 1
     assert acme["is_over_credit_limit"] is False
     # Open: 1004 part shipped (60) + 1005 not shipped (84); quote 1006 and cancelled 1007 excluded.
@@ -95,8 +111,9 @@ def test_customer_accounts_b2c_multi_currency_and_over_limit(db: duckdb.DuckDBPy
     assert jane["balance_outstanding"] == Decimal("12")
     assert jane["available_credit"] is None  # credit limit 0 = no limit set
     assert (jane["is_multi_currency"], jane["currency_code"]) == (True, None)
-    assert euro["balance_outstanding"] == Decimal("1080") and euro["currency_code"] == "EUR"
-    assert euro["available_credit"] == Decimal("-80") and euro["is_over_credit_limit"] is True
+    # EUR 960 unpaid + 120 - 60 paid = 1020 EUR, in the GBP base currency at 1.2: 850.
+    assert euro["balance_outstanding"] == Decimal("850") and euro["currency_code"] == "EUR"
+    assert euro["available_credit"] == Decimal("-50") and euro["is_over_credit_limit"] is True
 
 
 def test_customer_accounts_membership(db: duckdb.DuckDBPyConnection) -> None:
@@ -159,11 +176,27 @@ def test_customer_documents(db: duckdb.DuckDBPyConnection) -> None:
     assert (inv["is_outstanding"], inv["is_overdue"]) == (True, True)  # due 2026-02-09
     assert (docs["INV-1002"]["is_outstanding"], docs["INV-1002"]["is_overdue"]) == (True, False)
     assert docs["INV-1003"]["is_outstanding"] is False
+    part = docs["INV-1002"]
+    assert (part["paid_value"], part["outstanding_value"], part["base_signed_outstanding"]) == (
+        Decimal("100"),
+        Decimal("140"),
+        Decimal("140"),
+    )
+    eur = docs["INV-3002"]  # 120 EUR, 60 paid: 60 EUR outstanding = 50 GBP
+    assert (eur["base_total_value"], eur["outstanding_value"], eur["base_signed_outstanding"]) == (
+        Decimal("100"),
+        Decimal("60"),
+        Decimal("50"),
+    )
+    assert docs["INV-1003"]["outstanding_value"] == 0
     # Outstanding documents of a customer add up to its account balance.
-    total = db.execute(
-        "SELECT sum(signed_total) FROM analytics.customer_documents WHERE contact_id = 1 AND is_outstanding"
-    ).fetchone()
-    assert total == (Decimal("330"),)
+    for contact_id, balance in ((1, "230"), (3, "850")):
+        total = db.execute(
+            "SELECT sum(base_signed_outstanding) FROM analytics.customer_documents "
+            "WHERE contact_id = ? AND is_outstanding",
+            [contact_id],
+        ).fetchone()
+        assert total == (Decimal(balance),)
 
 
 def test_open_quotations(db: duckdb.DuckDBPyConnection) -> None:
@@ -208,6 +241,11 @@ def test_daily_sales(db: duckdb.DuckDBPyConnection) -> None:
         r[0]: r[1] for r in db.execute("SELECT DISTINCT channel_id, channel_name FROM analytics.daily_sales").fetchall()
     }
     assert names == {1: "Web store", 2: "Trade"}
+    # The base-currency columns add up across currencies: 12 + 60 USD / 1.25 + 960 EUR / 1.2 + 360 GBP.
+    day = db.execute(
+        "SELECT sum(base_gross), sum(base_net) FROM analytics.daily_sales WHERE sales_date = DATE '2026-01-10'"
+    ).fetchone()
+    assert day == (d(12) + d(48) + d(800) + d(360), d(10) + d(40) + d("666.6667") + d(300))
 
 
 def test_stock_position(db: duckdb.DuckDBPyConnection) -> None:
@@ -280,8 +318,7 @@ def documented_queries() -> list[str]:
         text = path.read_text() if path.exists() else ""
         if "## Analyst marts" in text:
             section = text.split("## Analyst marts", 1)[1].split("\n## ", 1)[0]
-            blocks = re.findall(r"```sql\n(.*?)```", section, flags=re.S)
-            return [q.strip() for block in blocks for q in block.split(";") if q.strip()]
+            return sql_blocks(section)
     return []
 
 
@@ -290,5 +327,6 @@ def test_documented_queries_run(db: duckdb.DuckDBPyConnection) -> None:
     assert len(queries) >= 10
     for sql in queries:
         db.execute(sql).fetchall()
+    # The statement picks the customer owing most (Euro GmbH here); its base outstanding adds up to the balance.
     statement = db.execute(next(q for q in queries if "Statement of account" in q)).fetchall()
-    assert sum(r[4] for r in statement) == Decimal("330")  # equals Acme's balance_outstanding
+    assert sum(r[8] for r in statement) == Decimal("850")

@@ -22,6 +22,7 @@ OPS = {
     "products",
     "contacts",
     "orders_and_rows",
+    "customer_payments",
     "goods_out_notes_and_rows",
     "stock_levels",
 }

@@ -110,3 +110,13 @@ def test_sandbox_third_party_imports_are_its_declared_dependencies() -> None:
     # pytest loads the plugin module (bp_sandbox.testing), so it is never a runtime dependency.
     assert used.pop("pytest", set()) <= {"testing.py"}
     assert set(used) == declared, f"imports {sorted(used)} vs declared dependencies {sorted(declared)}"
+
+
+def test_pandas_stays_off_the_extraction_path() -> None:
+    """Only bp_pipelines.analysis imports pandas: loading the code location (assets, marts, sync) does not."""
+    import subprocess
+    import sys
+
+    code = "import sys, bp_pipelines.definitions, bp_pipelines.cli; print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -24,6 +24,49 @@ def recorded(name: str) -> Any:
     return json.loads(interaction["response"]["body"]["string"])["response"]
 
 
+def test_order_base_currency_totals_are_read_as_sent() -> None:
+    order, _ = tf.order_rows(recorded("order_get_one")[0])  # USD account, USD order: base = order currency
+    assert order["base_currency_code"] == "USD"
+    assert (order["base_total_net"], order["base_total_tax"], order["base_total_value"]) == (
+        Decimal("9.09"),
+        Decimal("0.91"),
+        Decimal("10.00"),
+    )
+    raw = recorded("order_get_one")[0]
+    old = {**raw, "currency": {"orderCurrencyCode": "USD", "exchangeRate": "1.0"}, "totalValue": {"total": "10.00"}}
+    order, _ = tf.order_rows(old)  # a payload without base amounts stores NULL, never a guess
+    assert (order["base_currency_code"], order["base_total_value"]) == (None, None)
+
+
+def test_customer_payment_search_row() -> None:
+    from bp_pipelines.lib.sync.coerce import RecordError
+    from bp_pipelines.lib.sync.payments import COLUMNS, customer_payment_row
+
+    path = RECORDED / "customer_payment" / "search" / "simple_search.yml"
+    body = json.loads(yaml.safe_load(path.read_text())["http_interactions"][0]["response"]["body"]["string"])
+    meta, [cells] = body["response"]["metaData"], body["response"]["results"]
+    assert tuple(c["name"] for c in meta["columns"]) == COLUMNS  # the columns the sync asks for, as recorded
+    row = customer_payment_row(dict(zip(COLUMNS, cells, strict=True)))
+    assert row == {
+        "payment_id": 935253,
+        "order_id": 1081505,
+        "payment_type": "RECEIPT",
+        "payment_method_code": "PUNTOS",
+        "currency_id": 2,
+        "currency_code": "CRC",
+        "amount_authorized": Decimal("0.00"),
+        "amount_paid": Decimal("100.00"),
+        "expires": None,
+        "payment_date": datetime(2026, 4, 17, 16, 0, tzinfo=UTC),
+        "created_on": datetime(2026, 4, 17, 17, 32, 8, tzinfo=UTC),
+        "journal_id": 3113824,
+        "transaction_ref": "RUBY-BP-RECEIPT-REF-0001",
+        "transaction_code": "RUBY-BP-RECEIPT-CODE-0001",
+    }
+    with pytest.raises(RecordError, match="amountPaid"):
+        customer_payment_row({**dict(zip(COLUMNS, cells, strict=True)), "amountPaid": "lots"})
+
+
 def test_order_with_rows_money_decimal_times_utc() -> None:
     order, rows = tf.order_rows(recorded("order_get_one")[0])
     assert order["order_id"] == 1 and order["order_type_code"] == "SO"

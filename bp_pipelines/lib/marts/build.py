@@ -42,3 +42,22 @@ def rebuild_marts(conn: duckdb.DuckDBPyConnection, marts: Iterable[Mart]) -> dic
         conn.execute("ROLLBACK")
         raise
     return counts
+
+
+PREVIEW_ROWS = 10
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "NULL"
+    text = str(value).replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def preview_markdown(conn: duckdb.DuckDBPyConnection, mart: Mart, rows: int = PREVIEW_ROWS) -> str:
+    """The mart's first rows as a Markdown table (the materialization's `preview` in the Dagster UI)."""
+    cursor = conn.execute(f"SELECT * FROM {SCHEMA}.{mart.name} LIMIT {int(rows)}")
+    names = [d[0] for d in cursor.description or []]
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in cursor.fetchall()]
+    return "\n".join(lines)

@@ -35,13 +35,13 @@ ORDER_DEPS = ("orders", "order_statuses")
 MARTS: tuple[Mart, ...] = (
     Mart(
         "customer_accounts",
-        "One row per customer contact: the B2B 'my account' view. Credit limit and terms, balance outstanding "
-        "(unpaid + partially paid invoices minus unpaid credit notes; a partially paid invoice counts in full "
-        "because Brightpearl's order payment status carries no amount), available credit (credit limit minus "
-        "balance, when a limit is set), open orders (count and value of sales orders not fully shipped, closed or "
-        "cancelled; quotes excluded), open quotations, lifetime value (invoiced net minus credited net), first/last "
-        "order dates and order count. is_b2b = the contact has a company name.",
-        ("contacts", *ORDER_DEPS),
+        "One row per customer contact: the B2B 'my account' view. Money is in the account's base currency "
+        "(base_currency_code), so documents of every currency add up: balance outstanding (invoiced minus paid on "
+        "unpaid and partially paid invoices, from the customer payments, minus what is still owed on credit notes), "
+        "available credit (credit limit minus balance, when a limit is set), open orders (count and value of sales "
+        "orders not fully shipped, closed or cancelled; quotes excluded), open quotations, lifetime value (invoiced "
+        "net minus credited net), first/last order dates and order count. is_b2b = the contact has a company name.",
+        ("contacts", "customer_payments", *ORDER_DEPS),
     ),
     Mart(
         "customer_order_history",
@@ -54,8 +54,9 @@ MARTS: tuple[Mart, ...] = (
         "customer_documents",
         "Customer invoices (sales orders with an invoice reference) and credit notes (sales credits with one): "
         "document type, reference, date (tax date), due date, totals, signed total (credit notes negative), "
-        "payment status and whether the document is still outstanding or overdue.",
-        ("contacts", *ORDER_DEPS),
+        "payment status, amount paid and outstanding (from the customer payments), the same in the base currency, "
+        "and whether the document is still outstanding or overdue.",
+        ("contacts", "customer_payments", *ORDER_DEPS),
     ),
     Mart(
         "open_quotations",
@@ -67,7 +68,8 @@ MARTS: tuple[Mart, ...] = (
         "daily_sales",
         "Sales per UTC day, channel and currency: order count, net, tax and gross of sales orders (quotes and "
         "cancelled orders excluded), and sales credits as separate columns (count, net, tax, gross) with net after "
-        "credits. Currencies are never added together.",
+        "credits. Amounts in currency_code are never added across currencies; base_net, base_gross and "
+        "base_net_after_credits are in the account's base currency and do add up.",
         ("channels", *ORDER_DEPS),
     ),
     Mart(

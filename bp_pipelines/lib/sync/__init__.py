@@ -2,7 +2,7 @@
 `reference_sync`, `stock_sync`), and the one materialize step the assets call (`materialize`)."""
 
 from .config import Mode, SyncConfig
-from .materialize import materialize_reference_list, materialize_stock, materialize_stream
+from .materialize import materialize_payments, materialize_reference_list, materialize_stock, materialize_stream
 from .streams import REFERENCE_LISTS, STREAMS, ReferenceList, Stream
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "ReferenceList",
     "Stream",
     "SyncConfig",
+    "materialize_payments",
     "materialize_reference_list",
     "materialize_stock",
     "materialize_stream",

@@ -20,6 +20,8 @@ from bp_pipelines.lib.warehouse import Counts, DuckDBWarehouse
 from bp_pipelines.lib.warehouse import bookkeeping as bk
 
 from .config import Mode, SyncConfig, effective_mode, partition_range
+from .payments import NAME as CUSTOMER_PAYMENTS
+from .payments import PaymentSync
 from .reference_sync import refresh_reference_list
 from .stock_sync import NAME as STOCK_LEVELS
 from .stock_sync import StockSync
@@ -279,6 +281,46 @@ def materialize_stock(
             extra={
                 "refresh": "all products" if full else "changed since last stock sync",
                 "quarantine_resolved": sync.resolved,
+            },
+        )
+    return result
+
+
+def materialize_payments(
+    context: dg.AssetExecutionContext,
+    config: SyncConfig,
+    brightpearl: BrightpearlSource,
+    warehouse_resource: WarehouseSource,
+) -> dg.MaterializeResult:
+    """Customer payments: search pages straight into the table (there is no GET by id), see `payments.py`."""
+    mode: Mode = effective_mode(context, config)
+    window = None
+    if partition_range(context) is not None:
+        time_window = context.partition_time_window
+        window = (time_window.start, time_window.end)
+    warehouse = warehouse_resource.get_warehouse()
+    with warehouse.session():
+        with brightpearl_client(brightpearl, CUSTOMER_PAYMENTS) as client:
+            sync = PaymentSync(client, warehouse, context.log)
+            run = sync.run(mode, window, config, context.run_id)
+        [result] = finish(
+            context,
+            warehouse,
+            [TableResult(CUSTOMER_PAYMENTS, run.counts, run.quarantined)],
+            client=client.stats,
+            mode=mode,
+            started=sync.started,
+            window_from=run.window_from,
+            window_to=run.window_to,
+            watermark=run.watermark,
+            changed=run.changed,
+            extra={
+                "records_fetched": run.fetched,
+                "quarantine_resolved": run.resolved,
+                "search_complete": run.search_complete,
+                "deletions_skipped": run.deletions_skipped or "",
+                "sweep": run.sweep.reason if run.sweep else "",
+                "partition_range": partition_range_text(context) or "",
             },
         )
     return result

@@ -138,6 +138,11 @@ def order_rows(raw: Mapping[str, Any]) -> tuple[Row, list[Row]]:
         "updated_on": to_ts(raw.get("updatedOn"), "updatedOn"),
         "closed_on": to_ts(raw.get("closedOn"), "closedOn"),
         "version": to_int(raw.get("version"), "version"),
+        # Brightpearl's conversion into the accounting currency (absent on old payloads: NULL, never guessed)
+        "base_currency_code": to_str(currency.get("accountingCurrencyCode"), "currency.accountingCurrencyCode"),
+        "base_total_net": to_money(totals.get("baseNet"), "totalValue.baseNet"),
+        "base_total_tax": to_money(totals.get("baseTaxAmount"), "totalValue.baseTaxAmount"),
+        "base_total_value": to_money(totals.get("baseTotal"), "totalValue.baseTotal"),
     }
     rows_raw = raw.get("orderRows") or {}
     if not isinstance(rows_raw, Mapping):

@@ -91,7 +91,40 @@ CREATE TABLE IF NOT EXISTS brightpearl.orders (
     version                 BIGINT,
     is_deleted              BOOLEAN DEFAULT false,
     deleted_seen_at         TIMESTAMPTZ,
-    _synced_at              TIMESTAMPTZ
+    _synced_at              TIMESTAMPTZ,
+    -- Brightpearl's own conversion into the account's accounting currency (currency.accountingCurrencyCode,
+    -- totalValue.baseNet/baseTaxAmount/baseTotal): add money across currencies with these.
+    base_currency_code      VARCHAR,
+    base_total_net          DECIMAL(18,4),
+    base_total_tax          DECIMAL(18,4),
+    base_total_value        DECIMAL(18,4)
+);
+-- Warehouses created before the base-currency columns existed get them here (columns are only ever added).
+ALTER TABLE brightpearl.orders ADD COLUMN IF NOT EXISTS base_currency_code VARCHAR;
+ALTER TABLE brightpearl.orders ADD COLUMN IF NOT EXISTS base_total_net DECIMAL(18,4);
+ALTER TABLE brightpearl.orders ADD COLUMN IF NOT EXISTS base_total_tax DECIMAL(18,4);
+ALTER TABLE brightpearl.orders ADD COLUMN IF NOT EXISTS base_total_value DECIMAL(18,4);
+
+-- Customer payments (accounting-service/customer-payment-search): RECEIPT = money received for a sales order,
+-- PAYMENT = money paid out (refund of a sales credit). Amounts in the payment's currency (currency_code).
+CREATE TABLE IF NOT EXISTS brightpearl.customer_payments (
+    payment_id            BIGINT PRIMARY KEY,
+    order_id              BIGINT,
+    payment_type          VARCHAR,      -- RECEIPT, PAYMENT (, AUTH)
+    payment_method_code   VARCHAR,
+    currency_id           BIGINT,
+    currency_code         VARCHAR,
+    amount_authorized     DECIMAL(18,4),
+    amount_paid           DECIMAL(18,4),
+    expires               TIMESTAMPTZ,
+    payment_date          TIMESTAMPTZ,
+    created_on            TIMESTAMPTZ,
+    journal_id            BIGINT,
+    transaction_ref       VARCHAR,
+    transaction_code      VARCHAR,
+    is_deleted            BOOLEAN DEFAULT false,
+    deleted_seen_at       TIMESTAMPTZ,
+    _synced_at            TIMESTAMPTZ
 );
 
 -- Rows of a re-fetched order are replaced as a whole (a row removed in Brightpearl disappears here).

@@ -77,7 +77,18 @@ ORDERS = Table(
         " shipping_status_code VARCHAR, stock_status_code VARCHAR, allocation_status_code VARCHAR,"
         " invoice_reference VARCHAR, parent_order_id BIGINT, price_list_id BIGINT, price_mode_code VARCHAR,"
         f" staff_owner_id BIGINT, shipping_method_id BIGINT, delivery_date {TS}, tax_date {TS}, due_date {TS},"
-        f" placed_on {TS}, created_on {TS}, updated_on {TS}, closed_on {TS}, version BIGINT"
+        f" placed_on {TS}, created_on {TS}, updated_on {TS}, closed_on {TS}, version BIGINT,"
+        f" base_currency_code VARCHAR, base_total_net {MONEY}, base_total_tax {MONEY}, base_total_value {MONEY}"
+    ),
+)
+
+CUSTOMER_PAYMENTS = Table(
+    "customer_payments",
+    ("payment_id",),
+    _cols(
+        "payment_id BIGINT, order_id BIGINT, payment_type VARCHAR, payment_method_code VARCHAR, currency_id BIGINT,"
+        f" currency_code VARCHAR, amount_authorized {MONEY}, amount_paid {MONEY}, expires {TS}, payment_date {TS},"
+        f" created_on {TS}, journal_id BIGINT, transaction_ref VARCHAR, transaction_code VARCHAR"
     ),
 )
 
@@ -150,6 +161,7 @@ ALL_TABLES = (
     CONTACTS,
     ORDERS,
     ORDER_ROWS,
+    CUSTOMER_PAYMENTS,
     GOODS_OUT_NOTES,
     GOODS_OUT_NOTE_ROWS,
     STOCK_LEVELS,

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from decimal import Decimal
 from typing import Any
 
+from ..generator.currency import BASE_CURRENCY, to_base
 from ..generator.vocab import COUNTRIES
 from ..state import Store
 from .formatting import Formatter, money2
@@ -49,8 +51,8 @@ def party(addr: dict[str, str], contact: sqlite3.Row | None, contact_id: int | N
     return out
 
 
-def _row_doc(r: sqlite3.Row) -> dict[str, Any]:
-    money = {"currencyCode": "USD"}
+def _row_doc(r: sqlite3.Row, currency: str) -> dict[str, Any]:
+    money = {"currencyCode": currency}
     doc: dict[str, Any] = {"orderRowSequence": str(r["sequence"])}
     if r["product_id"] is not None:
         doc["productId"] = r["product_id"]
@@ -134,8 +136,10 @@ def _order_doc(
     if o["installed_integration_instance_id"] is not None:
         doc["installedIntegrationInstanceId"] = o["installed_integration_instance_id"]
     net, tax = money2(o["total_net"]), money2(o["total_tax"])
+    rate = o["exchange_rate"]
+    base_net, base_tax = to_base(net, rate), to_base(tax, rate)
     doc["currency"] = {
-        "accountingCurrencyCode": "USD",
+        "accountingCurrencyCode": BASE_CURRENCY,
         "orderCurrencyCode": o["currency_code"],
         "exchangeRate": o["exchange_rate"],
         "fixedExchangeRate": False,
@@ -143,9 +147,10 @@ def _order_doc(
     doc["totalValue"] = {
         "net": net,
         "taxAmount": tax,
-        "baseNet": net,
-        "baseTaxAmount": tax,
-        "baseTotal": money2(o["total_value"]),
+        # base (GBP) amounts: each converted and rounded, the total their sum (sandbox choice)
+        "baseNet": base_net,
+        "baseTaxAmount": base_tax,
+        "baseTotal": str(Decimal(base_net) + Decimal(base_tax)),
         "total": money2(o["total_value"]),
     }
     doc["assignment"] = {
@@ -166,7 +171,7 @@ def _order_doc(
         "delivery": party(delivery_addr, contact, None),
         "billing": party(billing, contact, o["contact_id"]),
     }
-    doc["orderRows"] = {str(r["id"]): _row_doc(r) for r in rows}
+    doc["orderRows"] = {str(r["id"]): _row_doc(r, o["currency_code"]) for r in rows}
     doc.update({"warehouseId": o["warehouse_id"], "acknowledged": 0, "costPriceListId": 1, "historicalOrder": False})
     if o["tax_date_ms"] is not None:
         doc["originalInvoiceDate"] = fmt.dt(o["tax_date_ms"])

@@ -15,7 +15,7 @@ from .render_master import load_availability, load_contacts, load_products
 from .render_orders import load_orders
 from .router import Ctx, Handler, Route, id_list
 from .search import SearchDef, int_param, run_search
-from .search_defs import CONTACT_SEARCH, GOODS_OUT_SEARCH, ORDER_SEARCH, PRODUCT_SEARCH
+from .search_defs import CONTACT_SEARCH, CUSTOMER_PAYMENT_SEARCH, GOODS_OUT_SEARCH, ORDER_SEARCH, PRODUCT_SEARCH
 
 ORDER_LIMIT = PRODUCT_LIMIT = CONTACT_LIMIT = 200
 GOODS_OUT_LIMIT = 500
@@ -206,6 +206,9 @@ def read_routes() -> list[Route]:
         Route("GET", "product-service/product-search", _search(PRODUCT_SEARCH), "bulk-data-search"),
         Route("GET", "contact-service/contact-search", _search(CONTACT_SEARCH), "bulk-data-search"),
         Route("GET", "warehouse-service/goods-note/goods-out-search", _search(GOODS_OUT_SEARCH), "bulk-data-search"),
+        Route(
+            "GET", "accounting-service/customer-payment-search", _search(CUSTOMER_PAYMENT_SEARCH), "bulk-data-search"
+        ),
         Route("GET", "order-service/order/{ids}", get_orders, "get-order"),
         Route("OPTIONS", "order-service/order/{ids}", _options("orders", "order", ORDER_LIMIT), "options-order"),
         Route("GET", "product-service/product/{ids}", get_products, "product-get"),

@@ -185,3 +185,31 @@ GOODS_OUT_SEARCH = SearchDef(
         Column("transfer", B, "g.transfer"),
     ),
 )
+
+# Columns, types and sortability exactly as recorded (customer_payment/search/simple_search.yml); amounts are
+# STRING columns in the order currency. Deleted payments vanish from the search (recorded delete).
+CUSTOMER_PAYMENT_SEARCH = SearchDef(
+    source="customer_payments cp",
+    base_where="cp.deleted = 0",
+    columns=(
+        Column("paymentId", IDS, "cp.id"),
+        Column("transactionRef", S, "cp.transaction_ref", sortable=False),
+        Column("transactionCode", S, "cp.transaction_code", sortable=False),
+        Column("paymentMethodCode", S, "cp.payment_method_code", sortable=False),
+        Column("paymentType", S, "cp.payment_type", sortable=False),
+        Column("orderId", IDS, "cp.order_id", sortable=False),
+        Column(
+            "currencyId",
+            IDS,
+            "CASE cp.currency_code WHEN 'GBP' THEN 1 WHEN 'EUR' THEN 2 WHEN 'USD' THEN 3 END",
+            sortable=False,
+        ),
+        Column("currencyCode", S, "cp.currency_code", sortable=False),
+        Column("amountAuthorized", S, "cp.amount_authorized", sortable=False),
+        Column("amountPaid", S, "cp.amount_paid", sortable=False),
+        Column("expires", P, "cp.expires_ms", sortable=False),
+        Column("paymentDate", P, "cp.payment_ms"),
+        Column("createdOn", P, "cp.created_ms"),
+        Column("journalId", IDS, "cp.journal_id"),
+    ),
+)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..generator.currency import BASE_CURRENCY, rate_for
 from ..generator.mutations import add_note, next_id, refresh_order
 from ..generator.reference import DEFAULT_STATUS, SYSTEM_USER_ID
 from .envelope import BpResponse, bad_request, not_found, ok
@@ -213,16 +214,16 @@ def create_order(
     integration_id: int | None = None,
     billing_address_id: int | None = None,
     delivery_address_id: int | None = None,
-    currency: str = "USD",
+    currency: str = BASE_CURRENCY,  # Brightpearl's default: the account's accounting currency
 ) -> int:
     order_id = next_id(conn, "orders")
     conn.execute(
         "INSERT INTO orders (id, order_type_code, parent_order_id, status_id, contact_id, channel_id, warehouse_id, "
-        "external_ref, customer_ref, currency_code, price_list_id, price_mode_code, total_net, total_tax, "
+        "external_ref, customer_ref, currency_code, exchange_rate, price_list_id, price_mode_code, total_net, total_tax, "
         "total_value, payment_status, shipping_status_code, stock_status_code, allocation_status_code, tax_date_ms, "
         "due_date_ms, shipping_method_id, delivery_date_ms, placed_on_ms, created_ms, updated_ms, created_by_id, "
         "installed_integration_instance_id, billing_address_id, delivery_address_id) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'0.00','0.00','0.00','NOT_APPLICABLE','NST','NON','ANR',"
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'0.00','0.00','0.00','NOT_APPLICABLE','NST','NON','ANR',"
         "?,?,?,?,?,?,?,?,?,?,?)",
         (
             order_id,
@@ -235,6 +236,7 @@ def create_order(
             external_ref,
             reference,
             currency,
+            rate_for(currency, now),  # the day's rate against the GBP base currency
             price_list_id or contact["price_list_id"],
             price_mode,
             tax_date_ms,
@@ -357,6 +359,17 @@ def parse_row(
     )
 
 
+def delete_customer_payment(ctx: Ctx) -> BpResponse:
+    """`DELETE accounting-service/customer-payment/{id}`: 200 `{}` as recorded (customer_payment/delete); the payment
+    then vanishes from customer-payment-search. An unknown id is a 404 (sandbox choice)."""
+    payment_id = int(ctx.args[0])
+    with ctx.store.transaction() as conn:
+        done = conn.execute("UPDATE customer_payments SET deleted = 1 WHERE id = ? AND deleted = 0", (payment_id,))
+        if done.rowcount == 0:
+            raise not_found(f"Customer payment {payment_id} not found", "ACCC-404")
+    return BpResponse(200, {})
+
+
 def write_routes() -> list[Route]:
     from .writes_sales import post_sales_order
 
@@ -365,4 +378,5 @@ def write_routes() -> list[Route]:
         Route("POST", "order-service/order", post_order, "post-order"),
         Route("POST", "order-service/order/{id}/row", post_row, "post-order-row"),
         Route("POST", "order-service/sales-order", post_sales_order, "post-sales-order"),
+        Route("DELETE", "accounting-service/customer-payment/{id}", delete_customer_payment, "delete-customer-payment"),
     ]

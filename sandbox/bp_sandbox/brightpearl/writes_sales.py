@@ -9,6 +9,7 @@ import json
 import sqlite3
 from typing import Any
 
+from ..generator.currency import BASE_CURRENCY
 from ..generator.mutations import next_id, refresh_order
 from ..generator.reference import DEFAULT_STATUS
 from .envelope import BpResponse, bad_request, ok
@@ -90,7 +91,7 @@ def post_sales_order(ctx: Ctx) -> BpResponse:
             integration_id=int(integration) if integration is not None else None,
             billing_address_id=_address_id(conn, billing.get("address")) or _address_id(conn, customer.get("address")),
             delivery_address_id=_address_id(conn, delivery.get("address")),
-            currency=currency or "USD",
+            currency=currency or BASE_CURRENCY,
         )
         insert_rows(conn, order_id, parsed)
         refresh_order(conn, order_id, now, bump=False)

@@ -14,7 +14,7 @@ from pathlib import Path
 from .build import BuildStats, build_world
 from .timeutil import DEFAULT_CLOCK_MS
 
-GENERATOR_VERSION = "5"
+GENERATOR_VERSION = "6"
 __all__ = [
     "GENERATOR_VERSION",
     "DEFAULT_CLOCK_MS",

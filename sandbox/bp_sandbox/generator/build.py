@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .batch import Batch, Ids
 from .catalog import generate_bc_catalog, generate_products
+from .currency import add_payments, assign_currencies
 from .fastrand import rr
 from .orders import OrderFactory
 from .people import generate_bc_customers, generate_contacts
@@ -186,6 +187,10 @@ def build_world(path: Path, seed: int, orders: int, clock_ms: int, workers: int 
     _WORLD = None
     phases["orders"] = time.monotonic() - started - phases["master"]
     conn.executescript(schema_sql())  # recreate the indexes
+    conn.execute("BEGIN")
+    assign_currencies(conn)
+    add_payments(conn, clock_ms)
+    conn.execute("COMMIT")
     conn.execute(
         "UPDATE contacts SET last_ordered_ms = (SELECT max(o.created_ms) FROM orders o WHERE "
         "o.contact_id = contacts.id AND o.order_type_code = 'SO' AND o.deleted = 0)"
@@ -194,7 +199,7 @@ def build_world(path: Path, seed: int, orders: int, clock_ms: int, workers: int 
     conn.execute("ANALYZE")
     counts = {
         t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-        for t in ("orders", "order_rows", "goods_out_notes", "contacts", "products", "bc_orders")
+        for t in ("orders", "order_rows", "goods_out_notes", "contacts", "products", "bc_orders", "customer_payments")
     }
     conn.execute("PRAGMA journal_mode=DELETE")
     conn.close()

@@ -24,6 +24,7 @@ from .changes_ops import (
     silent_edits,
     stock_changes,
 )
+from .currency import add_payments, assign_currencies
 from .fastrand import pick, rr
 from .mutations import next_id
 from .orders import OrderFactory
@@ -109,6 +110,9 @@ def apply_changes(store: Store, counts: dict[str, int]) -> dict[str, Any]:
         result["order_deletions"] = delete_orders(conn, rng, wanted["order_deletions"])
         result["contact_deletions"] = delete_contacts(conn, rng, wanted["contact_deletions"])
         result["silent_edits"] = silent_edits(conn, rng, wanted["silent_edits"])
+        # new orders get their currency; orders paid by now (new web orders, invoiced ones) their payment
+        assign_currencies(conn, min(result["orders_created"] + result["storefront_orders_created"], default=1 << 62))
+        add_payments(conn, now + 1)
         store.set_meta("changes_calls", call)
         store.set_meta("changes_clock_ms", now)
     return {"clock_ms": now, "call": call, "changes": result}

@@ -1,6 +1,9 @@
 -- customer_accounts: one row per live customer contact -- the "my account" page of a B2B portal.
 -- Customers: contacts flagged is_customer, contacts never classified (is_customer NULL, not supplier/staff),
--- and any contact with sales orders or sales credits. Money is in the order currency (see currency_code).
+-- and any contact with sales orders or sales credits. Money adds documents of every currency, so it is in the
+-- account's base (accounting) currency, base_currency_code: Brightpearl's base totals, payments converted at
+-- their order's rate. balance_outstanding = invoiced minus paid on unpaid / partially paid invoices, minus what
+-- is still owed to the customer on credit notes.
 WITH customers AS (
     SELECT c.*
     FROM brightpearl.contacts AS c
@@ -18,14 +21,15 @@ activity AS (
         min(f.ordered_on) FILTER (WHERE f.is_sale) AS first_order_on,
         max(f.ordered_on) FILTER (WHERE f.is_sale) AS last_order_on,
         count(*) FILTER (WHERE f.is_open_sale) AS open_orders,
-        coalesce(sum(f.total_value) FILTER (WHERE f.is_open_sale), 0) AS open_orders_value,
+        coalesce(sum(f.base_value) FILTER (WHERE f.is_open_sale), 0) AS open_orders_value,
         count(*) FILTER (WHERE f.is_quote AND NOT f.is_cancelled) AS open_quotations,
         count(*) FILTER (WHERE f.is_invoice AND f.is_unpaid) AS unpaid_invoices,
         count(*) FILTER (WHERE f.is_invoice AND f.payment_status = 'PARTIALLY_PAID') AS partially_paid_invoices,
-        coalesce(sum(f.total_value) FILTER (WHERE f.is_invoice AND f.is_unpaid), 0) AS unpaid_invoiced_value,
-        coalesce(sum(abs(f.total_value)) FILTER (WHERE f.is_credit_note AND f.is_unpaid), 0) AS unpaid_credited_value,
-        coalesce(sum(f.total_net) FILTER (WHERE f.is_invoice), 0) AS invoiced_net,
-        coalesce(sum(abs(f.total_net)) FILTER (WHERE f.is_credit_note), 0) AS credited_net,
+        coalesce(sum(f.base_outstanding_value) FILTER (WHERE f.is_invoice), 0) AS unpaid_invoiced_value,
+        coalesce(sum(f.base_outstanding_value) FILTER (WHERE f.is_credit_note), 0) AS unpaid_credited_value,
+        coalesce(sum(f.base_net) FILTER (WHERE f.is_invoice), 0) AS invoiced_net,
+        coalesce(sum(abs(f.base_net)) FILTER (WHERE f.is_credit_note), 0) AS credited_net,
+        min(f.base_currency_code) AS base_currency_code,
         count(DISTINCT f.currency_code) AS currency_count,
         min(f.currency_code) AS any_currency_code
     FROM order_facts AS f
@@ -43,6 +47,7 @@ SELECT
     c.credit_term_days,
     CASE WHEN a.currency_count = 1 THEN a.any_currency_code END AS currency_code,
     coalesce(a.currency_count > 1, false) AS is_multi_currency,
+    a.base_currency_code,
     CAST(coalesce(a.unpaid_invoiced_value, 0) - coalesce(a.unpaid_credited_value, 0) AS DECIMAL(18, 4))
         AS balance_outstanding,
     coalesce(a.unpaid_invoices, 0) AS unpaid_invoices,

@@ -1,7 +1,7 @@
 -- customer_documents: customer invoices (invoiced SO) and credit notes (invoiced SC) -- the portal's invoice list.
 -- signed_total is negative for credit notes so sum(signed_total) over outstanding documents is the balance.
--- Payment status is per document; Brightpearl's order payment status does not carry the amount paid, so a
--- PARTIALLY_PAID invoice is counted in full as outstanding.
+-- paid_value / outstanding_value come from the customer payments (order currency); base_* are in the account's
+-- base currency, so sum(base_signed_outstanding) of a customer equals customer_accounts.balance_outstanding.
 SELECT
     CASE f.order_type_code WHEN 'SO' THEN 'invoice' ELSE 'credit_note' END AS document_type,
     trim(f.invoice_reference) AS invoice_reference,
@@ -17,6 +17,16 @@ SELECT
     CAST(CASE f.order_type_code WHEN 'SO' THEN f.total_value ELSE -abs(f.total_value) END AS DECIMAL(18, 4))
         AS signed_total,
     f.payment_status,
+    f.paid_value,
+    f.outstanding_value,
+    CAST(CASE f.order_type_code WHEN 'SO' THEN f.outstanding_value ELSE -f.outstanding_value END AS DECIMAL(18, 4))
+        AS signed_outstanding,
+    f.base_currency_code,
+    CAST(f.base_value AS DECIMAL(18, 4)) AS base_total_value,
+    CAST(CASE f.order_type_code WHEN 'SO' THEN f.base_value ELSE -abs(f.base_value) END AS DECIMAL(18, 4))
+        AS base_signed_total,
+    CAST(CASE f.order_type_code WHEN 'SO' THEN f.base_outstanding_value ELSE -f.base_outstanding_value END
+        AS DECIMAL(18, 4)) AS base_signed_outstanding,
     f.is_unpaid AS is_outstanding,
     coalesce(f.is_unpaid AND f.due_date < now(), false) AS is_overdue,
     f.customer_ref,
