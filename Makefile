@@ -57,8 +57,10 @@ test: install-dev browser-deps
 	@$(BIN)/ruff check $(RUFF_CHECK)
 	@$(BIN)/python -m pytest -q
 
+# BENCH_PUSH=0 skips the storefront push benchmark (benchmarks/push.py: ~15 min at the real rate limit).
 bench: install-dev
 	@$(BIN)/python -m benchmarks
+	@if [ "$${BENCH_PUSH:-1}" != "0" ]; then $(BIN)/python -m benchmarks.push; fi
 
 lint: install-dev
 	@$(BIN)/ruff check $(RUFF_CHECK) && $(BIN)/ruff format --check $(RUFF_FORMAT)
