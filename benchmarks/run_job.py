@@ -107,8 +107,6 @@ def _materializations(result: Any) -> tuple[dict[str, dict[str, Any]], dict[str,
     steps: dict[str, dict[str, Any]] = {}
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
-        if "covered_by" in mat.metadata:  # extra per-partition marks of a window (partition_marks), no figures
-            continue
         meta = {k: _plain(v) for k, v in mat.metadata.items()}
         assets[mat.asset_key.to_user_string()] = {
             "step": event.step_key, **{k: meta.get(k) for k in ROW_KEYS}, "mode": meta.get("mode"),

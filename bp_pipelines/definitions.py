@@ -22,7 +22,7 @@ from bp_pipelines.assets import analytics_assets, brightpearl_assets  # noqa: E4
 from bp_pipelines.checks import brightpearl_checks  # noqa: E402
 from bp_pipelines.resources.brightpearl import BrightpearlResource  # noqa: E402
 from bp_pipelines.resources.warehouse import WarehouseResource  # noqa: E402
-from bp_pipelines.schedules import brightpearl_schedules, jobs  # noqa: E402
+from bp_pipelines.schedules import brightpearl_schedules, jobs, sensors  # noqa: E402
 
 
 def _env_or(name: str, default: str) -> Any:
@@ -48,5 +48,6 @@ defs = dg.Definitions(
     asset_checks=brightpearl_checks,
     jobs=jobs,
     schedules=brightpearl_schedules,
+    sensors=sensors,
     resources=resources(),
 )

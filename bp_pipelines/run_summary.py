@@ -8,7 +8,6 @@ import dagster as dg
 import duckdb
 
 from bp_pipelines import settings
-from bp_pipelines.lib.sync.partition_marks import COVERED_BY
 from bp_pipelines.lib.warehouse import bookkeeping as bk
 
 # Metadata keys printed per asset when present (assets may add more; the UI plots them all).
@@ -37,25 +36,12 @@ def _metadata_value(value: object) -> object:
     return getattr(value, "value", value)
 
 
-def _own_materializations(result: dg.ExecuteInProcessResult) -> list[dg.AssetMaterialization]:
-    """The assets' results, without the extra per-partition marks (`partition_marks`) of the days a window covered."""
-    mats = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]  # type: ignore[union-attr]
-    return [m for m in mats if COVERED_BY not in m.metadata]
-
-
 def print_materializations(result: dg.ExecuteInProcessResult) -> None:
-    covered: dict[str, int] = {}
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization  # type: ignore[union-attr]
-        if COVERED_BY in mat.metadata:
-            covered[mat.asset_key.to_user_string()] = covered.get(mat.asset_key.to_user_string(), 0) + 1
-    for mat in _own_materializations(result):
         meta = {k: _metadata_value(v) for k, v in mat.metadata.items()}
         parts = [f"{key}={meta[key]}" for key in SUMMARY_KEYS if key in meta]
-        name = mat.asset_key.to_user_string()
-        if covered.get(name):
-            parts.append(f"partitions_covered=+{covered[name]}")
-        print(f"  {name:<28} {' '.join(parts)}")
+        print(f"  {mat.asset_key.to_user_string():<28} {' '.join(parts)}")
 
 
 def print_checks(result: dg.ExecuteInProcessResult) -> None:
@@ -94,7 +80,7 @@ def resolved_this_run(result: dg.ExecuteInProcessResult) -> int:
     per_step: dict[str, int] = {}  # a multi-asset reports its stream's figure on both tables: count it once
     for event in result.get_asset_materialization_events():
         meta = event.event_specific_data.materialization.metadata  # type: ignore[union-attr]
-        if "quarantine_resolved" in meta and COVERED_BY not in meta:
+        if "quarantine_resolved" in meta:
             per_step[event.step_key or ""] = int(_metadata_value(meta["quarantine_resolved"]))  # type: ignore[arg-type]
     return sum(per_step.values())
 

@@ -22,7 +22,7 @@ from bp_pipelines.lib.warehouse import bookkeeping as bk
 from bp_pipelines.lib.warehouse import source as warehouse_source
 
 from .config import Mode, SyncConfig, effective_mode, partition_range
-from .partition_marks import mark_covered_partitions
+from .partition_marks import covered_metadata
 from .reference_sync import refresh_reference_list
 from .stock_sync import NAME as STOCK_LEVELS
 from .stock_sync import StockSync
@@ -252,17 +252,17 @@ def materialize_stream(
                 "deletions_skipped": stats.deletions_skipped or "",
                 "sweep": run.sweep.reason if run.sweep else "",
                 "partition_range": partition_range_text(context) or "",
+                # The days this run read beyond its target (the partition_status sensor marks them).
+                **covered_metadata(
+                    context,
+                    mode=mode,
+                    window_from=run.window_from,
+                    window_to=run.window_to,
+                    now=datetime.now(UTC),
+                    swept=run.sweep is not None,
+                ),
             },
         )
-    # Every daily partition the window (or sweep) covered, not only the one the run targeted.
-    mark_covered_partitions(
-        context,
-        [table.asset_key for table in tables],
-        window_from=run.window_from,
-        window_to=run.window_to,
-        now=datetime.now(UTC),
-        swept=run.sweep is not None,
-    )
     yield from results
 
 
