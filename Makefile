@@ -12,7 +12,7 @@ RUFF_CHECK := bp_pipelines tests sandbox benchmarks
 RUFF_FORMAT := bp_pipelines tests sandbox
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install install-dev dagster-home run test dev bench lint browser-deps clean
+.PHONY: install install-dev dagster-home run test dev check reset-warehouse bench lint browser-deps clean
 
 define uv_install
 	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet --disable-pip-version-check uv
@@ -46,6 +46,14 @@ run: install
 
 dev: install
 	@$(BIN)/python -m bp_pipelines.cli dev
+
+# The checks `make run` makes before a run (credential groups, the warehouse's source, one cheap call), alone.
+check: install
+	@$(BIN)/python -m bp_pipelines.cli check
+
+# Delete the warehouse (BP_WAREHOUSE_PATH) and the Dagster history of its assets; asks first (ARGS=--yes does not).
+reset-warehouse: install
+	@$(BIN)/python -m bp_pipelines.cli reset-warehouse $(ARGS)
 
 test: install-dev browser-deps
 	@$(BIN)/ruff check $(RUFF_CHECK)
