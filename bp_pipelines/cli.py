@@ -300,7 +300,11 @@ def _held_sources(files: list[Path]) -> list[str]:
             continue
         try:
             with duckdb.connect(str(file), read_only=True) as conn:
-                return [held for kind in ("brightpearl", "storefront") if (held := source.recorded_source(conn, kind))]
+                return [
+                    source.describe(h)
+                    for kind in ("brightpearl", "storefront")
+                    if (h := source.recorded_source(conn, kind))
+                ]
         except duckdb.Error:
             continue
     return []

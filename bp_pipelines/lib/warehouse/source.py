@@ -68,14 +68,15 @@ def storefront_identity(base_url: str, store_hash: str) -> SourceIdentity:
     return SourceIdentity("storefront", f"bigcommerce {_base(base_url)} store {store_hash.strip()}")
 
 
-def _label(identity: str) -> str:
+def describe(identity: str) -> str:
+    """An identity as users read it (loopback = the sandbox)."""
     return identity.replace(" loopback ", " sandbox (loopback) ")
 
 
 def mismatch_message(path: Path | str, kind: SourceKind, held: str, wanted: str) -> str:
     what = "Brightpearl account" if kind == "brightpearl" else "storefront"
     return (
-        f"warehouse {path} holds {_label(held)}, but this run targets {_label(wanted)}: refusing to mix "
+        f"warehouse {path} holds {describe(held)}, but this run targets {describe(wanted)}: refusing to mix "
         f"{what}s. Point BP_WAREHOUSE_PATH at another file for this {what} (e.g. BP_WAREHOUSE_PATH=mystore.duckdb), "
         f"or delete this warehouse with `make reset-warehouse` ({RESET_HINT} --yes)."
     )
