@@ -170,3 +170,13 @@ def test_a_dead_lettered_batch_counts_its_records(tmp_path: Path) -> None:
         assert sorted((r, n) for _, r, n, _ in bk.open_records(conn)) == [("7", 1), ("ids:101-119", 19)]
         assert bk.resolve(conn, "orders", ["ids:101-119", "7"], NOW) == 20
         assert bk.open_records(conn) == []
+
+
+def test_env_example_copied_verbatim_means_the_sandbox(clean_env: pytest.MonkeyPatch) -> None:
+    """`cp .env.example .env` without filling anything in: the sandbox, no half-set complaint."""
+    clean_env.setenv("BP_ENV_FILE", str(settings.REPO_ROOT / ".env.example"))
+    taken = settings.load_env_file()
+    assert "BRIGHTPEARL_ACCOUNT_TOKEN" in taken and os.environ["BRIGHTPEARL_ACCOUNT_TOKEN"] == ""
+    assert settings.using_sandbox()
+    settings.check_credential_groups()
+    assert settings.warehouse_path() == settings.REPO_ROOT / "warehouse.duckdb"
