@@ -231,14 +231,20 @@ def dev(orders: int) -> int:
 
 
 # --- check, reset-warehouse ------------------------------------------------------------------------------------------
-def check() -> int:
-    """`python -m bp_pipelines.cli check`: what `make run` checks before a run, without running anything (for a
-    service's ExecStartPre, or after editing .env): credential groups, the warehouse's source, one cheap call."""
+def check(require_credentials: bool = False) -> int:
+    """`python -m bp_pipelines.cli check`: what `make run` checks before a run, without running anything (after
+    editing .env, or as a service's ExecStartPre with `--require-credentials`): credential groups, the warehouse's
+    source, one cheap call."""
     from bp_pipelines import preflight
 
     try:
         preflight.check_brightpearl_variables()
         if settings.using_sandbox():
+            if require_credentials:  # a daemon has no sandbox: its runs would all fail
+                raise preflight.PreflightFailure(
+                    f"no Brightpearl credentials: set {', '.join(settings.BRIGHTPEARL_GROUP)} "
+                    f"(in {settings.env_file() or 'the environment'})."
+                )
             print("bp_pipelines: no Brightpearl credentials set: make run / make dev would use the sandbox")
             return 0
         preflight.check_warehouse_source()
@@ -326,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
         help="run: sweep every id of every stream now (deletions, silent edits), not only when due",
     )
     parser.add_argument("--yes", action="store_true", help="reset-warehouse: do not ask for confirmation")
+    parser.add_argument(
+        "--require-credentials", action="store_true", help="check: fail when no credentials are set (services)"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
@@ -333,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "dev":
             return dev(args.orders)
         if args.command == "check":
-            return check()
+            return check(args.require_credentials)
         return reset_warehouse(args.yes)
     except settings.ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)

@@ -118,6 +118,15 @@ def test_a_partial_setup_is_one_line_naming_the_missing_variables(
     assert not (tmp_path / "warehouse.duckdb").exists()
 
 
+def test_the_service_check_requires_credentials(tmp_path: Path) -> None:
+    """Without credentials `check` says the sandbox would be used; the daemon unit's `--require-credentials` fails."""
+    env = base_env(tmp_path)
+    plain = cli(env, "check", timeout=60)
+    assert plain.returncode == 0 and "sandbox" in plain.stdout
+    line = one_line(cli(env, "check", "--require-credentials", timeout=60))
+    assert "BRIGHTPEARL_ACCOUNT, BRIGHTPEARL_APP_REF, BRIGHTPEARL_ACCOUNT_TOKEN" in line
+
+
 # --- one warehouse, one source ------------------------------------------------------------------------------------
 def test_the_sandbox_warehouse_refuses_a_real_account_until_reset(tmp_path: Path) -> None:
     env = base_env(tmp_path)
