@@ -82,7 +82,8 @@ def check_source(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, 
             raise dg.Failure(description=str(exc)) from None
     if recorded and legacy:
         context.log.warning(
-            f"{warehouse.published_path} held data but no recorded source; it now belongs to {identity.identity}. "
+            f"{warehouse.published_path} held data but no recorded source; it now belongs to "
+            f"{warehouse_source.describe(identity.identity)}. "
             f"If that data came from another account (e.g. the sandbox), reset it: {warehouse_source.RESET_HINT}."
         )
 
