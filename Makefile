@@ -14,7 +14,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # `make sql Q="..."`: handed over through the environment so quotes inside the query survive the shell.
 export BP_SQL_QUERY = $(Q)
 
-.PHONY: install install-dev dagster-home run test dev sql bench lint browser-deps clean
+.PHONY: install install-dev dagster-home run test dev sql check reset-warehouse bench lint browser-deps clean
 
 define uv_install
 	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet --disable-pip-version-check uv
@@ -52,6 +52,14 @@ dev: install
 # Q: a query on the published snapshot, e.g. make sql Q="SELECT * FROM analytics.daily_sales LIMIT 5"
 sql: install
 	@$(BIN)/python -m bp_pipelines.cli sql "$$BP_SQL_QUERY"
+
+# The checks `make run` makes before a run (credential groups, the warehouse's source, one cheap call), alone.
+check: install
+	@$(BIN)/python -m bp_pipelines.cli check
+
+# Delete the warehouse (BP_WAREHOUSE_PATH) and the Dagster history of its assets; asks first (ARGS=--yes does not).
+reset-warehouse: install
+	@$(BIN)/python -m bp_pipelines.cli reset-warehouse $(ARGS)
 
 test: install-dev browser-deps
 	@$(BIN)/ruff check $(RUFF_CHECK)

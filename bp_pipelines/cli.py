@@ -1,7 +1,8 @@
-"""`make run`, `make dev` and `make sql` entry points.
+"""`make run`, `make dev`, `make sql`, `make check` and `make reset-warehouse` entry points.
 
-With no BRIGHTPEARL_ACCOUNT_TOKEN set, both start the sandbox on free loopback ports and point the pipeline at it;
-with credentials set they use the configured services and start nothing.
+All read `.env` at the repo root first (variables already set win). With no BRIGHTPEARL_ACCOUNT_TOKEN set, run and
+dev start the sandbox on free loopback ports and point the pipeline at it; with credentials set they use the
+configured services and start nothing.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def run(orders: int, reconcile: bool = False) -> int:
     try:
         preflight.check_brightpearl_variables()
         with pipeline_environment(orders) as target:
+            preflight.check_warehouse_source()  # before the first call: one warehouse, one source
             preflight.check_brightpearl_access()
             print(f"bp_pipelines: syncing {target} into {settings.warehouse_path()}", flush=True)
             return execute_main_job(MAIN_JOB, mode="reconciliation" if reconcile else None)
@@ -179,8 +181,22 @@ def _serve(cmd: list[str], env: dict[str, str], url: str, cwd: Path) -> int:
             _stop_process_group(proc, DEV_STOP_TIMEOUT_S)
 
 
+# `dagster dev` warns on every start that it is superseded by the `dg` CLI (not installed here). Matched by message:
+# PYTHONWARNINGS cannot name Dagster's warning classes (they are not importable at interpreter start-up). The
+# code location itself filters Dagster's beta/preview warnings (settings.quiet_library_warnings).
+DEV_WARNING_FILTERS = ("ignore:Function `dev_command` is superseded",)
+
+
+def dev_warning_filters() -> str:
+    own = os.environ.get("PYTHONWARNINGS")
+    return ",".join([*DEV_WARNING_FILTERS, *([own] if own else [])])
+
+
 def dev(orders: int) -> int:
     """`make dev`: sandbox (without credentials) + `dagster dev` (webserver + daemon) until Ctrl-C or SIGTERM."""
+    from bp_pipelines import preflight
+
+    settings.check_credential_groups()
     port = dev_port()
     url = f"http://{DEV_HOST}:{port}"
     if _port_in_use(DEV_HOST, port):
@@ -192,7 +208,7 @@ def dev(orders: int) -> int:
         )
         return 1
     home = dagster_home()
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONWARNINGS": dev_warning_filters()}
     workspace = str(settings.REPO_ROOT / "workspace.yaml")
     cmd = [sys.executable, "-m", "dagster", "dev", "-w", workspace, "-h", DEV_HOST, "-p", str(port)]
     for sig in STOP_SIGNALS:
@@ -206,6 +222,7 @@ def dev(orders: int) -> int:
             sandbox.start()
             env.update(sandbox_env(sandbox))
             target = f"the sandbox (seed 42, {orders} orders; control API {sandbox.control_url})"
+        preflight.check_warehouse_source(env)
         print(
             f"bp_pipelines: starting the Dagster UI at {url} against {target}\n"
             f"  DAGSTER_HOME={env['DAGSTER_HOME']}  warehouse={settings.warehouse_path()}",
@@ -216,7 +233,7 @@ def dev(orders: int) -> int:
         return _serve(cmd, env, url, home)
     except KeyboardInterrupt:
         return 0  # a requested stop is a clean exit
-    except SandboxStartError as exc:
+    except (SandboxStartError, preflight.PreflightFailure) as exc:
         print(f"bp_pipelines: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -248,9 +265,96 @@ def sql(query: str | None) -> int:
     return 0
 
 
+# --- check, reset-warehouse ------------------------------------------------------------------------------------------
+def check(require_credentials: bool = False) -> int:
+    """`python -m bp_pipelines.cli check`: what `make run` checks before a run, without running anything (after
+    editing .env, or as a service's ExecStartPre with `--require-credentials`): credential groups, the warehouse's
+    source, one cheap call."""
+    from bp_pipelines import preflight
+
+    try:
+        preflight.check_brightpearl_variables()
+        if settings.using_sandbox():
+            if require_credentials:  # a daemon has no sandbox: its runs would all fail
+                raise preflight.PreflightFailure(
+                    f"no Brightpearl credentials: set {', '.join(settings.BRIGHTPEARL_GROUP)} "
+                    f"(in {settings.env_file() or 'the environment'})."
+                )
+            print("bp_pipelines: no Brightpearl credentials set: make run / make dev would use the sandbox")
+            return 0
+        preflight.check_warehouse_source()
+        preflight.check_brightpearl_access()
+    except preflight.PreflightFailure as exc:
+        print(f"bp_pipelines: {exc}", file=sys.stderr)
+        return 1
+    base_url = os.environ.get("BRIGHTPEARL_BASE_URL") or settings.DEFAULT_BRIGHTPEARL_BASE_URL
+    print(f"bp_pipelines: OK: Brightpearl account {os.environ['BRIGHTPEARL_ACCOUNT']} at {base_url} answers")
+    return 0
+
+
+def warehouse_files(path: Path) -> list[Path]:
+    """The published file, the private working file, their WALs and leftover publish temp files."""
+    working = path.with_name(f"{path.stem}.writer.duckdb")
+    files = [path, working, path.with_name(path.name + ".wal"), working.with_name(working.name + ".wal")]
+    files += sorted(path.parent.glob(f".{path.name}.*.tmp"))
+    return [f for f in files if f.exists()]
+
+
+def reset_warehouse(yes: bool) -> int:
+    """`make reset-warehouse`: delete the warehouse (every file of it) and Dagster's materialization history of its
+    assets, so the next run starts a fresh warehouse for whatever source is configured then."""
+    path = settings.warehouse_path()
+    files = warehouse_files(path)
+    held = _held_sources(files)
+    print(f"bp_pipelines: warehouse {path}{' holds ' + '; '.join(held) if held else ''}")
+    if not yes:
+        if not sys.stdin.isatty():
+            print("bp_pipelines: not resetting without confirmation: add --yes (make reset-warehouse ARGS=--yes)")
+            return 1
+        answer = input(f"Delete {len(files)} file(s) and the Dagster history of its assets? Type 'yes': ")
+        if answer.strip().lower() != "yes":
+            print("bp_pipelines: nothing deleted")
+            return 1
+    for file in files:
+        file.unlink()
+        print(f"  deleted {file}")
+    # The partition status in the UI must not claim the old source's history for the new one.
+    import dagster as dg
+
+    from bp_pipelines.definitions import defs
+
+    os.environ["DAGSTER_HOME"] = str(dagster_home())
+    keys = list(defs.resolve_all_asset_keys())
+    with dg.DagsterInstance.get() as instance:
+        instance.wipe_assets(keys)
+    print(f"  wiped the materialization history of {len(keys)} assets in {os.environ['DAGSTER_HOME']}")
+    return 0
+
+
+def _held_sources(files: list[Path]) -> list[str]:
+    import duckdb
+
+    from bp_pipelines.lib.warehouse import source
+
+    for file in files:
+        if not file.name.endswith(".duckdb"):
+            continue
+        try:
+            with duckdb.connect(str(file), read_only=True) as conn:
+                return [
+                    source.describe(h)
+                    for kind in ("brightpearl", "storefront")
+                    if (h := source.recorded_source(conn, kind))
+                ]
+        except duckdb.Error:
+            continue
+    return []
+
+
 def main(argv: list[str] | None = None) -> int:
+    settings.load_env_file()  # .env at the repo root; variables already set win
     parser = argparse.ArgumentParser(prog="python -m bp_pipelines.cli")
-    parser.add_argument("command", choices=["run", "dev", "sql"])
+    parser.add_argument("command", choices=["run", "dev", "sql", "check", "reset-warehouse"])
     parser.add_argument("query", nargs="?", help='sql: the query, e.g. "SELECT * FROM analytics.daily_sales LIMIT 5"')
     parser.add_argument(
         "--orders",
@@ -263,11 +367,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run: sweep every id of every stream now (deletions, silent edits), not only when due",
     )
+    parser.add_argument("--yes", action="store_true", help="reset-warehouse: do not ask for confirmation")
+    parser.add_argument(
+        "--require-credentials", action="store_true", help="check: fail when no credentials are set (services)"
+    )
     args = parser.parse_args(argv)
     if args.command == "sql":
         return sql(args.query)
     try:
-        return run(args.orders, args.reconcile) if args.command == "run" else dev(args.orders)
+        if args.command == "run":
+            return run(args.orders, args.reconcile)
+        if args.command == "dev":
+            return dev(args.orders)
+        if args.command == "check":
+            return check(args.require_credentials)
+        return reset_warehouse(args.yes)
     except settings.ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

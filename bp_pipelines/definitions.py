@@ -12,12 +12,18 @@ from typing import Any
 import dagster as dg
 
 from bp_pipelines import settings
-from bp_pipelines.assets import analytics_assets, brightpearl_assets, storefront_assets
-from bp_pipelines.checks import brightpearl_checks, storefront_checks
-from bp_pipelines.resources.bigcommerce import BigCommerceResource
-from bp_pipelines.resources.brightpearl import BrightpearlResource
-from bp_pipelines.resources.warehouse import WarehouseResource
-from bp_pipelines.schedules import brightpearl_schedules, jobs, sensors
+
+# The code location reads `.env` at the repo root like `make run` does (variables already set win), so `dagster dev`
+# or a daemon started by hand sees the same credentials and settings.
+settings.load_env_file()
+settings.quiet_library_warnings()
+
+from bp_pipelines.assets import analytics_assets, brightpearl_assets, storefront_assets  # noqa: E402
+from bp_pipelines.checks import brightpearl_checks, storefront_checks  # noqa: E402
+from bp_pipelines.resources.bigcommerce import BigCommerceResource  # noqa: E402
+from bp_pipelines.resources.brightpearl import BrightpearlResource  # noqa: E402
+from bp_pipelines.resources.warehouse import WarehouseResource  # noqa: E402
+from bp_pipelines.schedules import brightpearl_schedules, jobs, sensors  # noqa: E402
 
 
 def _env_or(name: str, default: str) -> Any:

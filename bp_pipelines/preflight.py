@@ -7,6 +7,7 @@ lines naming the variable to fix, before Dagster starts a run (and before any st
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from bp_pipelines import settings
 from bp_pipelines.lib.brightpearl import (
@@ -17,10 +18,11 @@ from bp_pipelines.lib.brightpearl import (
     BrightpearlNotFoundError,
     BrightpearlRequestError,
 )
+from bp_pipelines.lib.warehouse import source
 from bp_pipelines.resources.brightpearl import BrightpearlResource
 
 # The Brightpearl private-app variables work only together.
-BRIGHTPEARL_REQUIRED = ("BRIGHTPEARL_ACCOUNT", "BRIGHTPEARL_APP_REF", "BRIGHTPEARL_ACCOUNT_TOKEN")
+BRIGHTPEARL_REQUIRED = settings.BRIGHTPEARL_GROUP
 # Small, always present and readable by any private app.
 PREFLIGHT_PATH = "warehouse-service/warehouse"
 
@@ -30,17 +32,32 @@ class PreflightFailure(Exception):
 
 
 def check_brightpearl_variables() -> None:
-    """All of BRIGHTPEARL_ACCOUNT, _APP_REF and _ACCOUNT_TOKEN, or none of them (the sandbox)."""
-    missing = [name for name in BRIGHTPEARL_REQUIRED if not os.environ.get(name)]
-    if missing and len(missing) < len(BRIGHTPEARL_REQUIRED):
-        raise PreflightFailure(
-            f"Brightpearl is half configured: {', '.join(missing)} not set. Set all of "
-            f"{', '.join(BRIGHTPEARL_REQUIRED)} (private-app credentials, see .env.example), or none to use the sandbox."
-        )
-    base_url = os.environ.get("BRIGHTPEARL_BASE_URL") or settings.DEFAULT_BRIGHTPEARL_BASE_URL
+    """The credential groups (`settings.check_credential_groups`): each all set or all unset, URLs allowed."""
     try:
-        settings.check_base_url("BRIGHTPEARL_BASE_URL", base_url)
+        settings.check_credential_groups()
     except settings.ConfigError as exc:
+        raise PreflightFailure(str(exc)) from None
+
+
+def check_warehouse_source(env: Mapping[str, str] | None = None) -> None:
+    """Before any call: the warehouse file must hold the Brightpearl account (and storefront) `env` points at."""
+    env = os.environ if env is None else env
+    path = settings.warehouse_path()
+    targets = [
+        source.brightpearl_identity(
+            env.get("BRIGHTPEARL_BASE_URL") or settings.DEFAULT_BRIGHTPEARL_BASE_URL, env.get("BRIGHTPEARL_ACCOUNT", "")
+        )
+    ]
+    if env.get("BIGCOMMERCE_STORE_HASH"):
+        targets.append(
+            source.storefront_identity(
+                env.get("BIGCOMMERCE_BASE_URL") or settings.DEFAULT_BIGCOMMERCE_BASE_URL, env["BIGCOMMERCE_STORE_HASH"]
+            )
+        )
+    try:
+        for identity in targets:
+            source.check_file(path, identity.kind, identity)
+    except source.SourceMismatchError as exc:
         raise PreflightFailure(str(exc)) from None
 
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import sys
-import warnings
 
 import dagster as dg
 import duckdb
 
 from bp_pipelines import settings
+from bp_pipelines.lib.warehouse import bookkeeping as bk
 
 # Metadata keys printed per asset when present (assets may add more; the UI plots them all).
 # Step-level DEBUG events stay in the run's event log (and the UI); the terminal gets warnings and the summary.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+MAX_QUARANTINE_LINES = 10
 SUMMARY_KEYS = (
     "dagster/row_count",
     "rows_inserted",
@@ -72,17 +73,42 @@ def print_failures(result: dg.ExecuteInProcessResult) -> None:
         print(f"  failed ({', '.join(sorted(steps))}): {cause}", file=sys.stderr)
 
 
-def open_quarantine() -> int:
-    """Unresolved quarantined records in the published warehouse (0 when the table does not exist)."""
+def open_quarantine() -> list[tuple[str, str, int, str]]:
+    """Unresolved dead letters in the published warehouse: (resource, record_id, records, reason)."""
     path = settings.warehouse_path()
     if not path.exists():
-        return 0
+        return []
     with duckdb.connect(str(path), read_only=True) as conn:
-        try:
-            row = conn.execute("SELECT count(*) FROM _sync.quarantine WHERE resolved_at IS NULL").fetchone()
-        except duckdb.CatalogException:
-            return 0
-    return int(row[0]) if row else 0
+        return bk.open_records(conn)
+
+
+def resolved_this_run(result: dg.ExecuteInProcessResult) -> int:
+    """Previously dead-lettered records this run loaded (or found gone): the sum of `quarantine_resolved`."""
+    per_step: dict[str, int] = {}  # a multi-asset reports its stream's figure on both tables: count it once
+    for event in result.get_asset_materialization_events():
+        meta = event.event_specific_data.materialization.metadata  # type: ignore[union-attr]
+        if "quarantine_resolved" in meta:
+            per_step[event.step_key or ""] = int(_metadata_value(meta["quarantine_resolved"]))  # type: ignore[arg-type]
+    return sum(per_step.values())
+
+
+def print_quarantine(entries: list[tuple[str, str, int, str]], resolved: int) -> None:
+    """Counts records, not batches (a refused GET batch of 19 orders is 19 records), and names them."""
+    if resolved:
+        print(f"{resolved} previously dead-lettered record(s) resolved by this run.")
+    if not entries:
+        print("no records dead-lettered.")
+        return
+    total = sum(records for _, _, records, _ in entries)
+    print(
+        f"{total} record(s) dead-lettered (retried first on the next run; see them with "
+        'make sql Q="SELECT * FROM _sync.quarantine WHERE resolved_at IS NULL"):'
+    )
+    for resource, record_id, records, reason in entries[:MAX_QUARANTINE_LINES]:
+        what = f"{records} records {record_id}" if records > 1 else record_id
+        print(f"  {resource} {what}: {reason.splitlines()[0][:160] if reason else ''}")
+    if len(entries) > MAX_QUARANTINE_LINES:
+        print(f"  ... and {len(entries) - MAX_QUARANTINE_LINES} more entries")
 
 
 def open_push_dead_letters() -> int:
@@ -100,13 +126,14 @@ def open_push_dead_letters() -> int:
 
 def execute_main_job(job_name: str, mode: str | None = None) -> int:
     """Run the job on today's partition; `mode` (e.g. "reconciliation") overrides every Brightpearl asset's."""
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    settings.quiet_library_warnings()
     from bp_pipelines.definitions import defs
     from bp_pipelines.schedules import sync_run_config
 
     job = defs.resolve_job_def(job_name)
     partition_key = _partition_key(job)
-    run_config = {**QUIET_CONSOLE, **(sync_run_config(mode) if mode else {})}
+    # The same settings as a scheduled run (BP_OVERLAP_MINUTES etc., read now).
+    run_config = {**QUIET_CONSOLE, **sync_run_config(mode or "auto")}
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance, partition_key=partition_key, raise_on_error=False, run_config=run_config
@@ -120,21 +147,14 @@ def execute_main_job(job_name: str, mode: str | None = None) -> int:
     if not result.success:
         print_failures(result)
         return 1
-    quarantined = open_quarantine()
     print(
         f'warehouse: {settings.warehouse_path()}  (query it: make sql Q="SELECT * FROM analytics.daily_sales LIMIT 5")'
     )
-    if quarantined:
-        print(
-            f'{quarantined} record(s) dead-lettered: see them with make sql Q="SELECT * FROM _sync.quarantine WHERE '
-            'resolved_at IS NULL"; they are retried on the next run.'
-        )
-    else:
-        print("no records dead-lettered.")
+    print_quarantine(open_quarantine(), resolved_this_run(result))
     pushes = open_push_dead_letters()
     if pushes:
         print(
-            f"{pushes} storefront push(es) dead-lettered: see `SELECT * FROM push.dead_letters WHERE resolved_at IS "
-            "NULL`; fix the reason given, then run the storefront_redrive job."
+            f'{pushes} storefront push(es) dead-lettered: see them with make sql Q="SELECT * FROM push.dead_letters '
+            'WHERE resolved_at IS NULL"; fix the reason given, then run the storefront_redrive job.'
         )
     return 0

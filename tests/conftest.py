@@ -25,6 +25,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _DAGSTER_HOME = Path(tempfile.mkdtemp(prefix="dagster_home_"))
     shutil.copy(REPO / "dagster.yaml", _DAGSTER_HOME / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(_DAGSTER_HOME)
+    # A developer's .env (real credentials) must never reach a test; tests of .env set BP_ENV_FILE themselves.
+    os.environ["BP_ENV_FILE"] = "none"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -5,18 +5,18 @@ Turn them on in the Dagster UI (Automation -> the schedule -> toggle) or with
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 import dagster as dg
 
+from bp_pipelines import settings
 from bp_pipelines.lib.conventions import daily_partitions
 
 from .jobs import brightpearl_sync, sync_run_config
 
-# Cron expressions are configurable without a code change (UTC).
-INCREMENTAL_CRON = os.environ.get("BP_INCREMENTAL_CRON", "*/15 * * * *")
-RECONCILIATION_CRON = os.environ.get("BP_RECONCILIATION_CRON", "30 2 * * *")
+# Cron expressions are configurable without a code change (UTC): BP_INCREMENTAL_CRON, BP_RECONCILIATION_CRON.
+INCREMENTAL_CRON = settings.incremental_cron()
+RECONCILIATION_CRON = settings.reconciliation_cron()
 
 _ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
@@ -60,7 +60,10 @@ def _request(context: dg.ScheduleEvaluationContext, mode: str) -> dg.RunRequest 
     cron_schedule=INCREMENTAL_CRON,
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Every 15 minutes: incremental sync (watermark - overlap -> now) on today's partition.",
+    description=(
+        f"{INCREMENTAL_CRON} (BP_INCREMENTAL_CRON): incremental sync (watermark - BP_OVERLAP_MINUTES -> now) on "
+        "today's partition."
+    ),
 )
 def brightpearl_incremental(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     return _request(context, "incremental")

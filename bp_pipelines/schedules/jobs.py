@@ -7,6 +7,7 @@ from typing import Any
 
 import dagster as dg
 
+from bp_pipelines import settings
 from bp_pipelines.assets import brightpearl_assets
 from bp_pipelines.lib.conventions import ANALYTICS_GROUP, BRIGHTPEARL_GROUP, STOREFRONT_GROUP
 
@@ -28,6 +29,8 @@ brightpearl_sync = dg.define_asset_job(
 
 
 def sync_run_config(mode: str, **overrides: Any) -> dict[str, Any]:
-    """Run config giving every Brightpearl op the same SyncConfig (mode + overrides)."""
-    config = {"mode": mode, **overrides}
+    """Run config giving every Brightpearl op the same SyncConfig: mode, the tunable settings read from the
+    environment now (BP_OVERLAP_MINUTES, BP_REREAD_DAYS, BP_RECONCILE_EVERY_HOURS, BP_RECONCILE_MAX_PAGES; see
+    `bp_pipelines.settings.sync_settings`), then overrides. Schedules call it on every tick, `make run` per run."""
+    config = {"mode": mode, **settings.sync_settings(), **overrides}
     return {"ops": {asset.node_def.name: {"config": dict(config)} for asset in brightpearl_assets}}

@@ -18,7 +18,7 @@ from bp_pipelines.lib.conventions import STOREFRONT_POOL, daily_partitions
 from bp_pipelines.lib.push import PushScope, StorefrontApi, redrive_dead_letters, run_push
 from bp_pipelines.lib.push.changes import changes_after, watermarks
 from bp_pipelines.lib.push.from_sync_file import load_push_settings
-from bp_pipelines.lib.push.materialize import summary_line
+from bp_pipelines.lib.push.materialize import check_storefront_source, summary_line
 from bp_pipelines.resources.bigcommerce import BigCommerceResource
 from bp_pipelines.resources.brightpearl import BrightpearlResource
 from bp_pipelines.resources.warehouse import WarehouseResource
@@ -101,6 +101,8 @@ def push_one_order(
     """Shipments then status of one Brightpearl order, through the ledger (nothing already confirmed is re-sent)."""
     wh = warehouse.get_warehouse()
     settings = load_push_settings(wh)
+    if settings.enabled:
+        check_storefront_source(wh, bigcommerce, context.run_id)
     scope = PushScope(order_id=config.bp_order_id, respect_push_from=False)
     with wh.session():
         for kind in ("shipment", "order_status"):
@@ -121,6 +123,8 @@ def redrive(
     """Open dead letters back to 'planned' and sent again; still-failing ones return to push.dead_letters."""
     wh = warehouse.get_warehouse()
     settings = load_push_settings(wh)
+    if settings.enabled:
+        check_storefront_source(wh, bigcommerce, context.run_id)
     with wh.session():
         reports = redrive_dead_letters(
             wh.connect,

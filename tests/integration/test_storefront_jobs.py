@@ -190,3 +190,19 @@ def test_push_switched_off_makes_no_storefront_call_and_needs_no_storefront_cred
     assert result.success
     assert metadata_of(result)["storefront_shipments"]["push_enabled"] is False
     assert env.bc_calls() == before
+
+
+def test_a_warehouse_filled_from_the_sandbox_never_pushes_to_another_store(env: Env) -> None:
+    from bp_pipelines.definitions import defs
+
+    job = defs.resolve_job_def("storefront_push")
+    live = BigCommerceResource(base_url="https://api.bigcommerce.com", store_hash="live1store", access_token="tok")
+    result = job.execute_in_process(
+        resources={**env.resources(), "bigcommerce": live},
+        partition_key=today(),
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    failures = [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]  # type: ignore[union-attr]
+    assert failures and all("live1store" in f and "reset-warehouse" in f for f in failures)

@@ -13,6 +13,7 @@ import dagster as dg
 from bp_pipelines.lib.bigcommerce.errors import BigCommerceAuthError, BigCommerceError
 from bp_pipelines.lib.conventions import daily_partitions
 from bp_pipelines.lib.warehouse import DuckDBWarehouse
+from bp_pipelines.lib.warehouse.source import SourceMismatchError, record_or_check_source, storefront_identity
 from bp_pipelines.settings import ConfigError
 
 from .engine import Kind, PushReport, StorefrontApi, run_push
@@ -21,6 +22,9 @@ from .settings import PushSettings
 
 
 class StorefrontSource(Protocol):
+    base_url: str
+    store_hash: str
+
     def get_client(self) -> contextlib.AbstractContextManager[StorefrontApi]: ...
 
 
@@ -66,6 +70,17 @@ def _storefront_client(storefront: StorefrontSource, kind: str) -> Iterator[Stor
         ) from exc
 
 
+def check_storefront_source(wh: DuckDBWarehouse, storefront: StorefrontSource, run_id: str | None) -> None:
+    """Before the first storefront call: this warehouse's storefront is the configured one (recorded on first push).
+    A warehouse filled from the sandbox never pushes to a live store, and vice versa."""
+    identity = storefront_identity(storefront.base_url, storefront.store_hash)
+    try:
+        with wh.connect() as conn:
+            record_or_check_source(conn, "storefront", identity, path=wh.published_path, run_id=run_id)
+    except SourceMismatchError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+
+
 def materialize_push(
     context: dg.AssetExecutionContext,
     kind: Kind,
@@ -77,6 +92,8 @@ def materialize_push(
 ) -> dg.MaterializeResult:
     wh = warehouse.get_warehouse()
     settings = load_settings(wh)
+    if settings.enabled:
+        check_storefront_source(wh, storefront, context.run_id)
     scope = push_scope(context, order_id)
     with wh.session():  # one open database for the run's many short ledger transactions
         report = run_push(

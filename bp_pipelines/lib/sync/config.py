@@ -26,8 +26,16 @@ class SyncConfig(dg.Config):
             "the last `reread_days`. auto: partition for backfills and past partitions, else incremental."
         ),
     )
-    overlap_minutes: int = Field(default=10, ge=0, description="Re-read this much before the watermark.")
-    reread_days: int = Field(default=3, ge=0, description="Reconciliation re-reads records touched this recently.")
+    overlap_minutes: int = Field(
+        default=settings.overlap_minutes(),
+        ge=0,
+        description="Re-read this much before the watermark (default from BP_OVERLAP_MINUTES, else 10).",
+    )
+    reread_days: int = Field(
+        default=settings.reread_days(),
+        ge=0,
+        description="Reconciliation re-reads records touched this recently (default from BP_REREAD_DAYS, else 3).",
+    )
     force: bool = Field(default=False, description="Re-fetch records even when the search says they are unchanged.")
     reference_max_age_minutes: int = Field(
         default=60, ge=0, description="Incremental runs skip reference data refreshed more recently than this."

@@ -14,12 +14,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import dagster as dg
+import duckdb
 
 from bp_pipelines.lib.brightpearl import BrightpearlClient, BrightpearlError, ClientStats
-from bp_pipelines.lib.warehouse import Counts, DuckDBWarehouse
+from bp_pipelines.lib.warehouse import ALL_TABLES, Counts, DuckDBWarehouse
 from bp_pipelines.lib.warehouse import bookkeeping as bk
+from bp_pipelines.lib.warehouse import source as warehouse_source
 
 from .config import Mode, SyncConfig, effective_mode, partition_range
+from .partition_marks import covered_metadata
 from .payments import NAME as CUSTOMER_PAYMENTS
 from .payments import PaymentSync
 from .reference_sync import refresh_reference_list
@@ -33,11 +36,17 @@ class BrightpearlSource(Protocol):
     """What `materialize_*` needs of the Brightpearl resource (kept structural so the library never imports
     `bp_pipelines.resources`)."""
 
+    base_url: str
+    account: str
+
     def get_client(self) -> BrightpearlClient: ...
 
 
 class WarehouseSource(Protocol):
     def get_warehouse(self) -> DuckDBWarehouse: ...
+
+
+TABLES = {table.name: table for table in ALL_TABLES}
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,27 @@ def api_failure(name: str, exc: BrightpearlError) -> dg.Failure:
     )
 
 
+# --- one warehouse, one source (bp_pipelines.lib.warehouse.source) -------------------------------------------------
+def check_source(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, brightpearl: BrightpearlSource) -> None:
+    """Before any API call: the warehouse must hold this Brightpearl account (recorded by the first write)."""
+    identity = warehouse_source.brightpearl_identity(brightpearl.base_url, brightpearl.account)
+    with warehouse.connect() as conn:
+        legacy = warehouse_source.recorded_source(conn, "brightpearl") is None and warehouse_source.holds_data(conn)
+        try:
+            recorded = warehouse_source.record_or_check_source(
+                conn, "brightpearl", identity, path=warehouse.published_path, run_id=context.run_id
+            )
+        except warehouse_source.SourceMismatchError as exc:
+            raise dg.Failure(description=str(exc)) from None
+    if recorded and legacy:
+        context.log.warning(
+            f"{warehouse.published_path} held data but no recorded source; it now belongs to "
+            f"{warehouse_source.describe(identity.identity)}. "
+            f"If that data came from another account (e.g. the sandbox), reset it: {warehouse_source.RESET_HINT}."
+        )
+
+
+# --------------------------------------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def brightpearl_client(brightpearl: BrightpearlSource, name: str) -> Iterator[BrightpearlClient]:
     """A client for one asset's sync; any Brightpearl failure becomes one clear `dg.Failure` naming `name`."""
@@ -114,6 +144,12 @@ def run_metadata(
     }
 
 
+def table_row_count(conn: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Rows in `brightpearl.<table>` (asset keys are table names)."""
+    row = conn.execute(f"SELECT count(*) FROM brightpearl.{TABLES[table].name}").fetchone()
+    return int(row[0]) if row else 0
+
+
 def finish(
     context: dg.AssetExecutionContext,
     warehouse: DuckDBWarehouse,
@@ -143,6 +179,8 @@ def finish(
         )
         meta.update(extra)
         with warehouse.connect() as conn:
+            # The table's total row count (deleted-marked rows included), like the marts report theirs.
+            meta["dagster/row_count"] = table_row_count(conn, table.asset_key)
             bk.record_run(
                 conn,
                 {
@@ -190,6 +228,7 @@ def materialize_stream(
     context.log.info(f"{stream.name}: mode={mode} partition_range={partition_range_text(context)}")
     warehouse = warehouse_resource.get_warehouse()
     with warehouse.session():
+        check_source(context, warehouse, brightpearl)
         with brightpearl_client(brightpearl, stream.name) as client:
             run = StreamSync(stream, client, warehouse, context.log, force=config.force).run(
                 mode, window, config, context.run_id
@@ -216,6 +255,15 @@ def materialize_stream(
                 "deletions_skipped": stats.deletions_skipped or "",
                 "sweep": run.sweep.reason if run.sweep else "",
                 "partition_range": partition_range_text(context) or "",
+                # The days this run read beyond its target (the partition_status sensor marks them).
+                **covered_metadata(
+                    context,
+                    mode=mode,
+                    window_from=run.window_from,
+                    window_to=run.window_to,
+                    now=datetime.now(UTC),
+                    swept=run.sweep is not None,
+                ),
             },
         )
     yield from results
@@ -233,6 +281,7 @@ def materialize_reference_list(
     started = datetime.now(UTC)
     warehouse = warehouse_resource.get_warehouse()
     with warehouse.session():
+        check_source(context, warehouse, brightpearl)
         with brightpearl_client(brightpearl, reference.name) as client:
             run = refresh_reference_list(
                 reference, client, warehouse, context.log, skip_if_fresh=fresh, run_id=context.run_id
@@ -263,6 +312,7 @@ def materialize_stock(
     mode = effective_mode(context, config)
     warehouse = warehouse_resource.get_warehouse()
     with warehouse.session():
+        check_source(context, warehouse, brightpearl)
         with brightpearl_client(brightpearl, STOCK_LEVELS) as client:
             sync = StockSync(client, warehouse, context.log)
             full = mode == "reconciliation" or sync.since is None

@@ -592,7 +592,7 @@ class StreamSync:
     def _quarantine(
         self, record_id: str, reason: str, payload: Any, conn: duckdb.DuckDBPyConnection | None = None
     ) -> None:
-        self.stats.quarantined += 1
+        self.stats.quarantined += bk.records_in(record_id)  # records: a GET batch of 19 orders counts 19
         self.log.warning(
             f"{self.stream.name} {record_id} quarantined: {reason}. It is retried first on the next run; fix the "
             f"record in Brightpearl (or the reference data) if it keeps failing, see _sync.quarantine."

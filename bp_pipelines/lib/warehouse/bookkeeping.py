@@ -17,6 +17,26 @@ WINDOW_PREFIX = "window:"
 MAX_PAYLOAD_CHARS = 200_000
 
 
+def id_set_ids(id_set: str) -> list[int]:
+    """'1-3,7' -> [1, 2, 3, 7] (the id-set syntax of Brightpearl's GETs)."""
+    ids: list[int] = []
+    for part in filter(None, id_set.split(",")):
+        low, _, high = part.partition("-")
+        ids.extend(range(int(low), int(high or low) + 1))
+    return ids
+
+
+def records_in(record_id: str) -> int:
+    """How many records a dead letter stands for: a GET batch ('ids:1-19') is 19 records, a single record or a
+    search window 1 (a window's rows are unknown: the page that named them was unusable)."""
+    if record_id.startswith(IDS_PREFIX):
+        try:
+            return max(1, len(id_set_ids(record_id[len(IDS_PREFIX) :])))
+        except ValueError:
+            return 1
+    return 1
+
+
 @dataclass(frozen=True)
 class Watermark:
     watermark: datetime | None
@@ -94,6 +114,7 @@ def open_quarantine(conn: duckdb.DuckDBPyConnection, resource: str) -> list[tupl
 
 
 def resolve(conn: duckdb.DuckDBPyConnection, resource: str, record_ids: Iterable[str], now: datetime) -> int:
+    """Mark open dead letters resolved; returns how many records they stood for."""
     ids = sorted(set(record_ids))
     if not ids:
         return 0
@@ -106,13 +127,24 @@ def resolve(conn: duckdb.DuckDBPyConnection, resource: str, record_ids: Iterable
         is None
     ):
         return 0
-    return len(
-        conn.execute(
-            "UPDATE _sync.quarantine SET resolved_at = ?::TIMESTAMPTZ WHERE resource = ? AND resolved_at IS NULL "
-            "AND record_id IN (SELECT unnest(?::VARCHAR[])) RETURNING 1",
-            [now, resource, ids],
+    resolved = conn.execute(
+        "UPDATE _sync.quarantine SET resolved_at = ?::TIMESTAMPTZ WHERE resource = ? AND resolved_at IS NULL "
+        "AND record_id IN (SELECT unnest(?::VARCHAR[])) RETURNING record_id",
+        [now, resource, ids],
+    ).fetchall()
+    return sum(records_in(row[0]) for row in resolved)  # records, not entries: a batch of 19 resolves 19
+
+
+def open_records(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int, str]]:
+    """Unresolved dead letters as (resource, record_id, records it stands for, reason), for `make run`'s summary."""
+    try:
+        rows = conn.execute(
+            "SELECT resource, record_id, reason FROM _sync.quarantine WHERE resolved_at IS NULL "
+            "ORDER BY resource, first_seen, record_id"
         ).fetchall()
-    )
+    except duckdb.CatalogException:
+        return []
+    return [(r[0], r[1], records_in(r[1]), r[2] or "") for r in rows]
 
 
 def open_unknown_reference_count(conn: duckdb.DuckDBPyConnection) -> int:
