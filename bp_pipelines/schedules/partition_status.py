@@ -14,7 +14,15 @@ from bp_pipelines.lib.conventions import daily_partitions
 from bp_pipelines.lib.sync.partition_marks import MarkCursor, pending_marks
 
 # The daily-partitioned extraction assets (the multi-assets' child tables have their own partitions).
-PARTITIONED_ASSETS = ("orders", "order_rows", "products", "contacts", "goods_out_notes", "goods_out_note_rows")
+PARTITIONED_ASSETS = (
+    "orders",
+    "order_rows",
+    "products",
+    "contacts",
+    "goods_out_notes",
+    "goods_out_note_rows",
+    "customer_payments",
+)
 # Events written per tick. Dagster's SQLite event log commits each event on its own (measured 15-80 ms per event on
 # a busy 2-core VM, most of it fsync; far less on an idle SSD), so a 3-year first load (6 assets x ~1000 days)
 # converges over a few ticks instead of blocking the sensor daemon (and other sensors) for minutes in one.

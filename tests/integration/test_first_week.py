@@ -23,7 +23,15 @@ from bp_pipelines.resources.brightpearl import BrightpearlResource
 from bp_pipelines.resources.warehouse import WarehouseResource
 from bp_pipelines.schedules import brightpearl_incremental, partition_status
 
-PARTITIONED = ["orders", "order_rows", "products", "contacts", "goods_out_notes", "goods_out_note_rows"]
+PARTITIONED = [
+    "orders",
+    "order_rows",
+    "products",
+    "contacts",
+    "goods_out_notes",
+    "goods_out_note_rows",
+    "customer_payments",
+]
 TABLES = [*PARTITIONED, "stock_levels", "order_statuses", "warehouses", "channels", "shipping_methods"]
 
 

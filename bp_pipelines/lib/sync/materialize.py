@@ -371,6 +371,14 @@ def materialize_payments(
                 "deletions_skipped": run.deletions_skipped or "",
                 "sweep": run.sweep.reason if run.sweep else "",
                 "partition_range": partition_range_text(context) or "",
+                **covered_metadata(
+                    context,
+                    mode=mode,
+                    window_from=run.window_from,
+                    window_to=run.window_to,
+                    now=datetime.now(UTC),
+                    swept=run.sweep is not None,
+                ),
             },
         )
     return result
