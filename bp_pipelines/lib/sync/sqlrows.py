@@ -343,7 +343,7 @@ _CONTACT = {
     "communication": {"emails": {"PRI": {"email": V}}, "telephones": {"PRI": V, "MOB": V}},
     "relationshipToAccount": {"isSupplier": V, "isStaff": V},
     "financialDetails": {"priceListId": V, "creditLimit": V, "creditTermDays": V, "currencyId": V},
-    "organisation": {"name": V},
+    "organisation": {"name": V, "organisationId": V},  # the id: an organisation without a name is no oddity
     "salutation": V,
     "firstName": V,
     "lastName": V,
@@ -382,7 +382,7 @@ CONTACTS = Spec(
         _odd("r.communication.telephones", ["PRI", "MOB"]),
         _odd("r.relationshipToAccount", ["isSupplier", "isStaff"]),
         _odd("r.financialDetails", ["priceListId", "creditLimit", "creditTermDays", "currencyId"]),
-        _odd("r.organisation", ["name"]),
+        _odd("r.organisation", ["name", "organisationId"]),
         "coalesce(s.odd, false)",
     ),
     search_columns=("isCustomer", "companyName"),
@@ -592,16 +592,23 @@ class SqlRows:
             )
         return conn.execute("SELECT body_no, k FROM _flag WHERE bad ORDER BY body_no, k").fetchall()
 
-    def raw_record(self, body_no: int, key: str) -> Any:
-        """The raw JSON of one staged record, decoded (for the Python transform and the quarantine payload)."""
-        if self.spec.keyed:
-            path = '$.response."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        else:
-            path = f"$.response[{int(key) - 1}]"
-        text = self.conn.execute(
-            "SELECT json_extract(body, ?) FROM _raw_bodies WHERE body_no = ?", [path, body_no]
-        ).fetchone()[0]  # type: ignore[index]
-        return orjson.loads(text) if text is not None else None
+    def raw_records(self, flagged: Sequence[tuple[int, str]]) -> list[Any]:
+        """The raw JSON of the flagged records, decoded (for the Python transform and the quarantine payload)."""
+        if not flagged:
+            return []
+        paths = []
+        for _body_no, key in flagged:
+            if self.spec.keyed:
+                paths.append('$.response."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
+            else:
+                paths.append(f"$.response[{int(key) - 1}]")
+        texts = self.conn.execute(
+            "SELECT json_extract(b.body, f.path) FROM (SELECT unnest($1::INTEGER[]) AS body_no, "
+            "unnest($2::VARCHAR[]) AS path, generate_subscripts($1::INTEGER[], 1) AS i) f "
+            "JOIN _raw_bodies b USING (body_no) ORDER BY f.i",
+            [[b for b, _ in flagged], paths],
+        ).fetchall()
+        return [orjson.loads(t) if t is not None else None for (t,) in texts]
 
     def discard_after(self, body_no: int) -> None:
         """Drop the bodies staged after `body_no` (their GET batch was quarantined as a whole)."""

@@ -589,8 +589,8 @@ class StreamSync:
         if sql is not None and sql.records:
             python_ids = [row[key] for row in buffer.rows]
             # Only the records SQL could not vouch for are decoded here: their rows or their quarantine reason.
-            for body_no, k in sql.build(self.known, stg, child_stg, python_ids):
-                raw = sql.raw_record(body_no, k)
+            flagged = sql.build(self.known, stg, child_stg, python_ids)
+            for (body_no, k), raw in zip(flagged, sql.raw_records(flagged), strict=True):
                 raw_id = k if sql.spec.keyed else records_id(raw)
                 record_id = as_id(raw_id)
                 search_row = buffer.search_rows.get(record_id) if record_id is not None else None
