@@ -471,17 +471,17 @@ class SqlRows:
                 "CREATE OR REPLACE TEMP TABLE _search_vals (id BIGINT, customer_text VARCHAR, company_text VARCHAR, "
                 "odd BOOLEAN)"
             )
-        # Only the body text is kept here (one cheap parse checks it and lists the ids); the fields are read once,
-        # at write time, for the whole write batch.
-        ids = (
-            "json_keys(body, '$.response')"
-            if spec.keyed
-            else f"json_extract_string(body, '$.response[*].{spec.id_expr.removeprefix('r.')}')"
-        )
-        expected = "OBJECT" if spec.keyed else "ARRAY"
+        # Only the body text is kept here; one cheap parse checks it and lists the ids (the fields are read once, at
+        # write time, for the whole write batch). An `errors` member, or a `response` that is null or of another
+        # shape (then NULL here), sends the body to the Python path.
+        if spec.keyed:
+            check = json.dumps({"errors": "JSON", "response": "MAP(VARCHAR, JSON)"})
+            ids = "map_keys(t.response)"
+        else:
+            check = json.dumps({"errors": "JSON", "response": [{spec.id_expr.removeprefix("r."): V}]})
+            ids = f"list_transform(t.response, lambda x: x.{spec.id_expr.removeprefix('r.')})"
         self._insert = (
-            "INSERT INTO _raw_bodies SELECT $1, $2 "
-            f"RETURNING json_exists(body, '$.errors') OR coalesce(json_type(body, '$.response'), '') <> '{expected}', {ids}"
+            f"SELECT t.errors IS NOT NULL OR t.response IS NULL, {ids} FROM (SELECT json_transform($1, '{check}') AS t)"
         )
 
     # -------------------------------------------------------------- decode (inside the client's attempt)
@@ -489,14 +489,14 @@ class SqlRows:
         """Stage one body; return the envelope the client checks. Bodies SQL cannot read as a whole (an `errors`
         envelope, a `response` of another shape or null) are decoded in Python and take the Python path."""
         text = body.decode("utf-8", errors="replace")
-        self.bodies += 1
         try:
-            other, ids = self.conn.execute(self._insert, [self.bodies, text]).fetchone()  # type: ignore[misc]
+            other, ids = self.conn.execute(self._insert, [text]).fetchone()  # type: ignore[misc]
         except duckdb.InvalidInputException as exc:
             raise ValueError(str(exc).split("\n", 1)[0][:200]) from None
         if other:
-            self.conn.execute("DELETE FROM _raw_bodies WHERE body_no = ?", [self.bodies])
             return orjson.loads(body)
+        self.bodies += 1
+        self.conn.execute("INSERT INTO _raw_bodies VALUES (?, ?)", [self.bodies, text])
         self.records += len(ids)
         return {"response": Staged(self.bodies, ids)}
 
@@ -609,6 +609,13 @@ class SqlRows:
             [[b for b, _ in flagged], paths],
         ).fetchall()
         return [orjson.loads(t) if t is not None else None for (t,) in texts]
+
+    def clear(self) -> None:
+        """Forget the staged bodies (after their write)."""
+        self.conn.execute("DELETE FROM _raw_bodies")
+        if self.spec.search_columns:
+            self.conn.execute("DELETE FROM _search_vals")
+        self.records = 0
 
     def discard_after(self, body_no: int) -> None:
         """Drop the bodies staged after `body_no` (their GET batch was quarantined as a whole)."""
