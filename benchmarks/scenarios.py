@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .measure import (
+    REPO,
     ChildRun,
     RequestTimeline,
     Sandbox,
@@ -181,7 +182,7 @@ def profile_run(sb: Sandbox, env: Mapping[str, str], workdir: Path, top: int = 1
 
 
 def _short(path: str) -> str:
-    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+    for marker in ("site-packages/", f"{REPO}/", "lib/python3.11/"):
         if marker in path:
             return path.split(marker, 1)[1]
     return path
