@@ -457,8 +457,8 @@ class Staged:
 class SqlRows:
     """The SQL row builder of one stream on one connection: `decode` stages GET bodies, `build` makes the rows.
 
-    Temp tables (per connection): `_raw_bodies` (body text, for the raw payload of a flagged record) and
-    `_raw_json` (the parsed STRUCT)."""
+    Temp tables (on the run's connection): `_raw_bodies` (the body texts of the write batch), `_search_vals`
+    (contacts: search-row values), and the working tables of `build`."""
 
     def __init__(self, spec: Spec, conn: duckdb.DuckDBPyConnection) -> None:
         self.spec, self.conn = spec, conn
@@ -475,7 +475,7 @@ class SqlRows:
         # write time, for the whole write batch). An `errors` member, or a `response` that is null or of another
         # shape (then NULL here), sends the body to the Python path.
         if spec.keyed:
-            check = json.dumps({"errors": "JSON", "response": "MAP(VARCHAR, JSON)"})
+            check = json.dumps({"errors": "JSON", "response": "MAP(VARCHAR, STRUCT(orderId VARCHAR))"})
             ids = "map_keys(t.response)"
         else:
             check = json.dumps({"errors": "JSON", "response": [{spec.id_expr.removeprefix("r."): V}]})
