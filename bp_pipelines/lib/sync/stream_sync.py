@@ -5,7 +5,7 @@
 - reconciliation: an id sweep of the whole stream -> missing and stale records fetched, vanished ones marked
   `is_deleted` (after a confirming GET and behind a safety valve), recently touched ones re-read.
 
-Memory is bounded by one search page plus one write batch (~1000 records); every write batch is committed in
+Memory is bounded by one search page plus one write batch (~2000 records); every write batch is committed in
 its own transaction, on one connection the run holds (the GET bodies are staged on it, see sqlrows.py). Bad records, batches and search windows go to
 `_sync.quarantine` and are retried first on the next run; a dead API (auth, persistent 5xx, throttling,
 connection) raises and fails the run. The pure decisions (windows, change detection, watermark cap, the delete
@@ -44,10 +44,10 @@ from .streams import ChangeColumn, ColumnKind, KnownReferences, Stream
 from .transforms import RecordError, records_of
 
 # Records written per transaction: several ID-set GETs (200/500 records) are buffered, because the fixed cost
-# of one write (planning the SQL that builds the rows, staging, one join, ON CONFLICT) is paid per write. Larger
-# batches cut that cost further (2000: ~10% less CPU) but DuckDB then holds the parsed bodies of every GET of
-# the batch at once (+20-50 MB peak RSS), so ~1000 records it stays.
-WRITE_BATCH = 1000
+# of one write (~50 ms: running the SQL that builds the rows, staging, one join, ON CONFLICT) is paid per write.
+# DuckDB parses every GET body of a batch at once when it builds the rows (memory it cannot spill): 4000 records
+# ran out of a 100 MB memory_limit at 100k orders, 2000 (10 order GETs) fit with room to spare.
+WRITE_BATCH = 2000
 # A sweep that finds this few vanished records is trusted even when they are a large share of a tiny table.
 SAFETY_VALVE_MIN_ROWS = 10
 
