@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .measure import REPO, RESOURCE_ORDER
-from .scenarios import CPU_TARGET_PER_100K, RSS_TARGET_MB, RSS_TARGET_ORDERS, now_iso
+from .scenarios import CPU_TARGET_PER_100K, PROCESS_CPU_TARGET_100K, RSS_TARGET_MB, RSS_TARGET_ORDERS, now_iso
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results.json"
 BENCHMARKS_MD = REPO / "BENCHMARKS.md"
@@ -103,16 +103,22 @@ def targets_section(results: Mapping[str, Any]) -> str:
     if cpu_row:
         p = cpu_row["perf"]
         ok = p["job_cpu_per_100k"] <= CPU_TARGET_PER_100K
-        rows.append((f"≤ {CPU_TARGET_PER_100K:g} CPU-s per 100k orders (rate limit off)",
-                     f"{p['job_cpu_s']:.1f} CPU-s job execution ({p['cpu_s']:.1f} CPU-s whole process incl. "
-                     f"{p['import_cpu_s']:.1f} s imports) at 100k{_when(cpu_row)}", "met" if ok else "**MISSED**"))
+        rows.append((f"≤ {CPU_TARGET_PER_100K:g} CPU-s of job execution per 100k orders (rate limit off)",
+                     f"{p['job_cpu_s']:.1f} CPU-s job execution at 100k{_when(cpu_row)}", "met" if ok else "**MISSED**"))
+        ok = p["cpu_s"] <= PROCESS_CPU_TARGET_100K
+        rows.append((f"≤ {PROCESS_CPU_TARGET_100K:g} CPU-s whole `make run`-equivalent process at 100k orders",
+                     f"{p['cpu_s']:.1f} CPU-s (incl. {p['import_cpu_s']:.1f} s imports){_when(cpu_row)}",
+                     "met" if ok else "**MISSED**"))
     else:
-        rows.append((f"≤ {CPU_TARGET_PER_100K:g} CPU-s per 100k orders", "not measured (100k not run)", "–"))
+        rows.append((f"≤ {CPU_TARGET_PER_100K:g} CPU-s of job execution per 100k orders", "not measured (100k not run)", "–"))
+        rows.append((f"≤ {PROCESS_CPU_TARGET_100K:g} CPU-s whole process at 100k orders", "not measured", "–"))
     rss_row = scales.get(RSS_TARGET_ORDERS)
     if rss_row:
         ok = rss_row["perf"]["maxrss_mb"] <= RSS_TARGET_MB
-        rows.append((f"≤ {RSS_TARGET_MB:g} MB peak RSS at 1M orders",
-                     f"{rss_row['perf']['maxrss_mb']:.0f} MB{_when(rss_row)}", "met" if ok else "**MISSED**"))
+        at_100k = scales.get(100_000)
+        flat = f" (100k: {at_100k['perf']['maxrss_mb']:.0f} MB)" if at_100k else ""
+        rows.append((f"≤ {RSS_TARGET_MB:g} MB peak RSS at 1M orders, flat in N",
+                     f"{rss_row['perf']['maxrss_mb']:.0f} MB{flat}{_when(rss_row)}", "met" if ok else "**MISSED**"))
     else:
         rows.append((f"≤ {RSS_TARGET_MB:g} MB peak RSS at 1M orders", "not measured (1M not run)", "–"))
     rate = _rate_runs(results)

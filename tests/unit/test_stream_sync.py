@@ -3,6 +3,7 @@ mode selection -- and one StreamSync run over a small in-memory fake client (no 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -233,10 +234,14 @@ class FakeClient:
     def budget(self) -> int | None:
         return 150
 
-    def get_by_ids(self, path: str, ids: Iterable[int], *, batch_size: int, params: Any = None) -> Iterator[Any]:
+    def get_by_ids(
+        self, path: str, ids: Iterable[int], *, batch_size: int, params: Any = None, decode: Any = None
+    ) -> Iterator[Any]:
         ids = list(ids)
         self.fetched.append(ids)
-        yield [self.products[i] for i in ids if i in self.products]
+        records = [self.products[i] for i in ids if i in self.products]
+        # Like the real client: a `decode` hook gets the response body's bytes (the sync stages them in DuckDB).
+        yield decode(json.dumps({"response": records}).encode())["response"] if decode else records
 
 
 @pytest.fixture

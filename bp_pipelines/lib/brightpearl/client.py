@@ -23,6 +23,9 @@ from .wire import api_url, encode_body, encode_query
 logger = logging.getLogger("bp_pipelines.brightpearl")
 
 Params = Mapping[str, str | int | bool | None]
+# Turns a 2xx body into the envelope instead of orjson (e.g. hands it to DuckDB); raises ValueError when the body
+# is not JSON, which counts as a malformed response (retried like one).
+Decoder = Callable[[bytes], Any]
 
 
 @cache
@@ -85,8 +88,8 @@ class BrightpearlClient:
         """The request budget left in the current throttle period, as Brightpearl last reported it (None: unknown)."""
         return self._governor.snapshot()[0]
 
-    def get(self, path: str, params: Params | None = None) -> Any:
-        return _response_of(self.request("GET", path, params=params))
+    def get(self, path: str, params: Params | None = None, *, decode: Decoder | None = None) -> Any:
+        return _response_of(self.request("GET", path, params=params, decode=decode))
 
     def put(self, path: str, body: Any) -> Any:
         return _response_of(self.request("PUT", path, body=body))
@@ -116,18 +119,26 @@ class BrightpearlClient:
         body: Any = None,
         idempotent: bool | None = None,
         validate: Callable[[Any], str | None] | None = None,
+        decode: Decoder | None = None,
     ) -> Any:
         """Send one logical request (retried per the policy) and return the whole decoded envelope
-        (`response` plus siblings such as `reference` or `pagination`), or None for an empty body."""
+        (`response` plus siblings such as `reference` or `pagination`), or None for an empty body. `decode` replaces
+        the JSON decoding of a 2xx body (see `Decoder`)."""
         method = method.upper()
         path = path.lstrip("/")
         query = encode_query(params)
         content = None if body is None else encode_body(body)
         attempts = Attempts(method=method, path=path, query=query, idempotent=idempotent)
-        send = partial(self._attempt, attempts, content, validate)
+        send = partial(self._attempt, attempts, content, validate, decode)
         return self._retry.run(send, attempts, stats=self.stats, sleep=self._sleep)
 
-    def _attempt(self, attempts: Attempts, content: bytes | None, validate: Callable[[Any], str | None] | None) -> Any:
+    def _attempt(
+        self,
+        attempts: Attempts,
+        content: bytes | None,
+        validate: Callable[[Any], str | None] | None,
+        decode: Decoder | None = None,
+    ) -> Any:
         attempts.number += 1
         self.stats.record_wait(self._governor.acquire(self._reserve))
         self.stats.record_call(endpoint_template(attempts.method, attempts.path))
@@ -144,7 +155,9 @@ class BrightpearlClient:
             response.status_code,
             response.headers.get("brightpearl-requests-remaining"),
         )
-        return check_response(response, attempts, self._retry, self._governor, self.stats, self._secrets, validate)
+        return check_response(
+            response, attempts, self._retry, self._governor, self.stats, self._secrets, validate, decode
+        )
 
     # --- search paging and ID-set GETs ------------------------------------------------------------------------
 
@@ -186,16 +199,18 @@ class BrightpearlClient:
         batch_size: int,
         params: Params | None = None,
         missing_ok: bool = True,
+        decode: Decoder | None = None,
     ) -> Iterator[Any]:
         """GET `{path}/{id-set}` in batches of at most `batch_size` ids and yield each batch's `response`.
 
         `path` may hold the ID set elsewhere via `{ids}` (`warehouse-service/order/{ids}/goods-note/goods-out`).
         Ids are sorted and de-duplicated; no request is made for an empty input. A batch answered 404 with a
-        Brightpearl error ("No Contact Found": none of its ids exist) is skipped when `missing_ok`, else raised."""
+        Brightpearl error ("No Contact Found": none of its ids exist) is skipped when `missing_ok`, else raised.
+        `decode`: see `Decoder` (the sync hands GET bodies straight to DuckDB)."""
         template = path.strip("/") if "{ids}" in path else path.rstrip("/") + "/{ids}"
         for id_set in batch_id_sets(ids, batch_size):
             try:
-                response = self.get(template.replace("{ids}", id_set), params)
+                response = self.get(template.replace("{ids}", id_set), params, decode=decode)
             except BrightpearlNotFoundError:
                 if not missing_ok:
                     raise

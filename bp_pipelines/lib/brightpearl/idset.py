@@ -23,8 +23,12 @@ MAX_ID_SET_CHARS = 4000
 
 def normalise_ids(ids: Iterable[int]) -> list[int]:
     """Sorted, de-duplicated non-negative ints; rejects anything that is not an id (bools, negatives, strings)."""
+    values = ids if isinstance(ids, list | tuple) else list(ids)
+    # The usual case (plain ints, none negative) checked by builtins; anything else takes the loop that names it.
+    if set(map(type, values)) <= {int} and (not values or min(values) >= 0):
+        return sorted(set(values))
     result: set[int] = set()
-    for value in ids:
+    for value in values:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"not a Brightpearl id: {value!r}")
         result.add(value)
@@ -62,6 +66,11 @@ def batch_id_sets(ids: Iterable[int], batch_size: int, max_chars: int = MAX_ID_S
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     sorted_ids = normalise_ids(ids)
+    if not sorted_ids:
+        return
+    if len(sorted_ids) <= batch_size and len(sorted_ids) * (len(str(sorted_ids[-1])) + 1) <= max_chars:
+        yield ",".join(_format(start, end) for start, end in _ranges(sorted_ids))  # one batch: no width count
+        return
     batch: list[int] = []
     chars = 0  # upper bound of the formatted length: every id written out, comma-separated
     for value in sorted_ids:

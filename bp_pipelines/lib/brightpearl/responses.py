@@ -89,6 +89,16 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def _custom_decode(decode: Callable[[bytes], Any], response: httpx.Response) -> Any:
+    content = response.content
+    if not content.strip():
+        return None
+    try:
+        return decode(content)
+    except ValueError as exc:
+        raise BodyNotJson(f"body is not JSON ({exc})") from None
+
+
 def check_response(
     response: httpx.Response,
     attempts: Attempts,
@@ -97,6 +107,7 @@ def check_response(
     stats: ClientStats,
     secrets: Iterable[str],
     validate: Callable[[Any], str | None] | None,
+    decode: Callable[[bytes], Any] | None = None,
 ) -> Any:
     """Return the decoded envelope of a usable response; raise the matching BrightpearlError otherwise."""
     status = response.status_code
@@ -118,7 +129,7 @@ def check_response(
         )
     if 200 <= status < 300:
         try:
-            payload = decode_body(response)
+            payload = decode_body(response) if decode is None else _custom_decode(decode, response)
         except BodyNotJson as exc:
             raise fail(
                 BrightpearlMalformedResponseError,

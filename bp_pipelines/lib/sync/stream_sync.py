@@ -5,8 +5,8 @@
 - reconciliation: an id sweep of the whole stream -> missing and stale records fetched, vanished ones marked
   `is_deleted` (after a confirming GET and behind a safety valve), recently touched ones re-read.
 
-Memory is bounded by one search page plus one write batch (~1000 records); every write batch is committed in
-its own transaction on a short-lived connection. Bad records, batches and search windows go to
+Memory is bounded by one search page plus one write batch (~2000 records); every write batch is committed in
+its own transaction, on one connection the run holds (the GET bodies are staged on it, see sqlrows.py). Bad records, batches and search windows go to
 `_sync.quarantine` and are retried first on the next run; a dead API (auth, persistent 5xx, throttling,
 connection) raises and fails the run. The pure decisions (windows, change detection, watermark cap, the delete
 safety valve) are module functions, unit-tested on their own.
@@ -14,6 +14,7 @@ safety valve) are module functions, unit-tested on their own.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,16 +35,19 @@ from bp_pipelines.lib.brightpearl import (
 )
 from bp_pipelines.lib.warehouse import DuckDBWarehouse
 from bp_pipelines.lib.warehouse import bookkeeping as bk
-from bp_pipelines.lib.warehouse.upsert import Counts, local_state, mark_deleted, upsert
+from bp_pipelines.lib.warehouse.upsert import Counts, create_stage, load_rows, local_state, mark_deleted, merge
 
 from .config import Mode, SyncConfig
 from .progress import StreamProgress
+from .sqlrows import SPECS, SqlRows, Staged
 from .streams import ChangeColumn, ColumnKind, KnownReferences, Stream
 from .transforms import RecordError, records_of
 
 # Records written per transaction: several ID-set GETs (200/500 records) are buffered, because the fixed cost
-# of one upsert (staging, one join, ON CONFLICT) is paid per write; ~1000 records halves the CPU per record.
-WRITE_BATCH = 1000
+# of one write (~50 ms: running the SQL that builds the rows, staging, one join, ON CONFLICT) is paid per write.
+# DuckDB parses every GET body of a batch at once when it builds the rows (memory it cannot spill): 4000 records
+# ran out of a 100 MB memory_limit at 100k orders, 2000 (10 order GETs) fit with room to spare.
+WRITE_BATCH = 2000
 # A sweep that finds this few vanished records is trusted even when they are a large share of a tiny table.
 SAFETY_VALVE_MIN_ROWS = 10
 
@@ -203,6 +207,11 @@ def as_id(value: Any) -> int | None:
     return None
 
 
+def records_id(raw: Any) -> Any:
+    """The id of one record of a list response, as `records_of` reads it."""
+    return raw.get("id", raw.get("contactId")) if isinstance(raw, Mapping) else None
+
+
 def expand_id_set(id_set: str) -> list[int]:
     ids: list[int] = []
     for part in id_set.split(","):
@@ -217,11 +226,15 @@ def expand_id_set(id_set: str) -> list[int]:
 # ------------------------------------------------------------------ the sync
 @dataclass
 class WriteBuffer:
+    """Records waiting for the next write: rows built in Python (bodies SQL could not read as a whole, records it
+    flagged) and, in `SqlRows`, the GET bodies staged in DuckDB."""
+
     rows: list[dict[str, Any]] = field(default_factory=list)
     child_rows: list[dict[str, Any]] = field(default_factory=list)
-    ok_ids: list[int] = field(default_factory=list)
     bad: list[tuple[str, str, Any]] = field(default_factory=list)  # (record_id, reason, raw payload)
     resolved: list[str] = field(default_factory=list)  # dead letters of records that no longer exist
+    id_sets: dict[int, str] = field(default_factory=dict)  # staged body -> the ID set of its GET
+    search_rows: dict[int, Mapping[str, Any] | None] = field(default_factory=dict)  # for flagged records
 
 
 @dataclass
@@ -278,6 +291,12 @@ class StreamSync:
         self.progress = StreamProgress(stream.name, log)
         self.null_is_change = True
         self._warned_columns: set[str] = set()
+        # One connection for the run (pages, staging, writes): opening one per page cost ~2 ms each. Rows are
+        # built in SQL (sqlrows.py) from the GET bodies staged on it.
+        self.spec = SPECS.get(stream.name)
+        self._sql: SqlRows | None = None
+        self._run_conn = contextlib.ExitStack()
+        self._open_conn: duckdb.DuckDBPyConnection | None = None
         with warehouse.connect() as conn:
             self.known = KnownReferences.load(conn)
             self.stored = bk.get_watermark(conn, stream.name)
@@ -286,6 +305,12 @@ class StreamSync:
     # ------------------------------------------------------------------ one run
     def run(self, mode: Mode, window: tuple[datetime, datetime] | None, config: SyncConfig, run_id: str) -> StreamRun:
         """Dead letters first, then the windows (or the sweep), then the watermark."""
+        try:
+            return self._run(mode, window, config, run_id)
+        finally:
+            self._close_staging()
+
+    def _run(self, mode: Mode, window: tuple[datetime, datetime] | None, config: SyncConfig, run_id: str) -> StreamRun:
         self.retry_quarantine()
         window_from: datetime | None
         window_to: datetime | None = None
@@ -399,10 +424,10 @@ class StreamSync:
         stream = self.stream
         ids = [as_id(r.get(stream.primary_key)) for r in rows]
         valid = [i for i in ids if i is not None]
-        with self.warehouse.connect() as conn:
-            local = local_state(conn, stream.table, [c.table_column for c in stream.change_columns], valid)
-            if self.sweeping and valid:
-                conn.execute("INSERT INTO _sync.sweep_ids SELECT ?, unnest(?::BIGINT[])", [stream.name, valid])
+        conn = self._conn()
+        local = local_state(conn, stream.table, [c.table_column for c in stream.change_columns], valid)
+        if self.sweeping and valid:
+            conn.execute("INSERT INTO _sync.sweep_ids SELECT ?, unnest(?::BIGINT[])", [stream.name, valid])
         clean = True
         for record_id, row in zip(ids, rows, strict=True):
             if record_id is None:  # nothing to fetch it by: the window is retried until the row is usable
@@ -449,7 +474,7 @@ class StreamSync:
         if self.pending:
             batch, self.pending = self.pending, {}
             self.fetch(list(batch), batch)
-            if len(self.buffer.rows) >= WRITE_BATCH:
+            if len(self.buffer.rows) + (self._sql.records if self._sql else 0) >= WRITE_BATCH:
                 self.write()
 
     def fetch_and_write(
@@ -466,63 +491,130 @@ class StreamSync:
         if the batch itself failed and was quarantined). `forget_missing`: resolve dead letters of ids that no
         longer exist."""
         stream, id_set = self.stream, to_id_set(ids)
+        sql = self._staging()
+        mark = sql.bodies if sql else 0
         try:
             responses = list(
                 self.client.get_by_ids(
-                    stream.fetch_path, ids, batch_size=stream.fetch_batch_size, params=stream.fetch_params or None
+                    stream.fetch_path,
+                    ids,
+                    batch_size=stream.fetch_batch_size,
+                    params=stream.fetch_params or None,
+                    **({"decode": sql.decode} if sql else {}),
                 )
             )
-            records = [item for response in responses for item in records_of(response)]
+            records = [
+                item for response in responses if not isinstance(response, Staged) for item in records_of(response)
+            ]
         except (BrightpearlMalformedResponseError, RecordError) as exc:
+            self._unstage(sql, mark)
             self._quarantine(bk.IDS_PREFIX + id_set, f"GET batch unusable after retries: {exc}", {"ids": id_set})
             return None
         except BrightpearlRequestError as exc:
+            self._unstage(sql, mark)
             if isinstance(exc, BrightpearlAuthError):
                 raise
             self._quarantine(bk.IDS_PREFIX + id_set, f"GET batch refused: {exc}", {"ids": id_set})
             return None
         buffer, returned = self.buffer, set()
+        for response in responses:
+            if isinstance(response, Staged):  # rows are built in SQL at write time
+                buffer.id_sets[response.body_no] = id_set
+                returned.update(i for i in map(as_id, response.ids) if i is not None)
+        if sql is not None and sql.spec.search_columns:
+            rows = {i: search_rows.get(i) for i in ids}
+            sql.add_search_rows(rows)
+            buffer.search_rows.update(rows)
         for raw_id, raw in records:
             record_id = as_id(raw_id)
             if record_id is not None:
                 returned.add(record_id)
-            try:
-                row, child_rows = stream.transform(
-                    raw_id, raw, search_rows.get(record_id) if record_id is not None else None
-                )
-                problem = stream.reference_problem(row, self.known) if stream.reference_problem else None
-                if problem:
-                    raise RecordError(problem)
-            except RecordError as exc:
-                key = str(record_id) if record_id is not None else bk.IDS_PREFIX + id_set
-                buffer.bad.append((key, str(exc), raw))
-                continue
-            buffer.rows.append(row)
-            buffer.child_rows.extend(child_rows)
-            buffer.ok_ids.append(row[stream.table.key[0]])
+            self._transform(buffer, raw_id, raw, search_rows.get(record_id) if record_id is not None else None, id_set)
         if forget_missing:
             buffer.resolved += [str(i) for i in ids if i not in returned]
         return returned
 
-    def write(self) -> None:
-        """Upsert the buffered records (rows, child rows, dead letters, resolutions) in one transaction."""
-        buffer, self.buffer = self.buffer, WriteBuffer()
-        if not (buffer.rows or buffer.bad or buffer.resolved):
+    def _transform(
+        self, buffer: WriteBuffer, raw_id: Any, raw: Any, search_row: Mapping[str, Any] | None, id_set: str
+    ) -> None:
+        """The Python transform of one record: its rows, or its quarantine reason with the raw payload."""
+        stream, record_id = self.stream, as_id(raw_id)
+        try:
+            row, child_rows = stream.transform(raw_id, raw, search_row)
+            problem = stream.reference_problem(row, self.known) if stream.reference_problem else None
+            if problem:
+                raise RecordError(problem)
+        except RecordError as exc:
+            key = str(record_id) if record_id is not None else bk.IDS_PREFIX + id_set
+            buffer.bad.append((key, str(exc), raw))
             return
+        buffer.rows.append(row)
+        buffer.child_rows.extend(child_rows)
+
+    # ------------------------------------------------------------------ SQL staging
+    def _conn(self) -> duckdb.DuckDBPyConnection:
+        """The run's connection to the working file (opened on first use, closed when the run ends)."""
+        if self._open_conn is None:
+            self._open_conn = self._run_conn.enter_context(self.warehouse.connect())
+        return self._open_conn
+
+    def _staging(self) -> SqlRows | None:
+        """The stream's SQL row builder (its temp tables live on the run's connection)."""
+        if self.spec is None:
+            return None
+        if self._sql is None:
+            self._sql = SqlRows(self.spec, self._conn())
+        return self._sql
+
+    def _unstage(self, sql: SqlRows | None, mark: int) -> None:
+        """Forget bodies staged by a GET batch that was quarantined as a whole."""
+        if sql is not None and sql.bodies > mark:
+            sql.discard_after(mark)
+
+    def _close_staging(self) -> None:
+        self._sql = None
+        self._open_conn = None
+        self._run_conn.close()
+
+    def write(self) -> None:
+        """Upsert the buffered records (rows built in SQL and in Python, child rows, dead letters, resolutions) in
+        one transaction."""
+        buffer, self.buffer = self.buffer, WriteBuffer()
+        sql = self._sql
+        if not (buffer.rows or buffer.bad or buffer.resolved or (sql is not None and sql.records)):
+            return
+        self._write(self._conn(), buffer, sql)
+        if sql is not None:
+            sql.clear()
+
+    def _write(self, conn: duckdb.DuckDBPyConnection, buffer: WriteBuffer, sql: SqlRows | None) -> None:
         stream = self.stream
-        with self.warehouse.connect() as conn:
-            conn.execute("BEGIN TRANSACTION")
-            self.stats.table.add(upsert(conn, stream.table, buffer.rows, self.started))
-            if stream.child_table is not None:
-                self.stats.child_table.add(
-                    upsert(conn, stream.child_table, buffer.child_rows, self.started, parent_ids=buffer.ok_ids)
-                )
-            for record_id, reason, raw in buffer.bad:
-                self._quarantine(record_id, reason, raw, conn=conn)
-            resolved = [str(i) for i in buffer.ok_ids] + buffer.resolved
-            self.stats.resolved += bk.resolve(conn, stream.name, resolved, self.started)
-            conn.execute("COMMIT")
-        self.stats.fetched += len(buffer.rows)
+        table, child = stream.table, stream.child_table
+        key = table.key[0]
+        conn.execute("BEGIN TRANSACTION")
+        stg = create_stage(conn, table)
+        child_stg = create_stage(conn, child) if child is not None else None
+        if sql is not None and sql.records:
+            python_ids = [row[key] for row in buffer.rows]
+            # Only the records SQL could not vouch for are decoded here: their rows or their quarantine reason.
+            flagged = sql.build(self.known, stg, child_stg, python_ids)
+            for (body_no, k), raw in zip(flagged, sql.raw_records(flagged), strict=True):
+                raw_id = k if sql.spec.keyed else records_id(raw)
+                record_id = as_id(raw_id)
+                search_row = buffer.search_rows.get(record_id) if record_id is not None else None
+                self._transform(buffer, raw_id, raw, search_row, buffer.id_sets.get(body_no, ""))
+        load_rows(conn, table, stg, buffer.rows)
+        ok_ids = [r[0] for r in conn.execute(f"SELECT {key} FROM {stg}").fetchall()]
+        self.stats.table.add(merge(conn, table, stg, self.started))
+        if child is not None and child_stg is not None:
+            load_rows(conn, child, child_stg, buffer.child_rows)
+            self.stats.child_table.add(merge(conn, child, child_stg, self.started, parent_ids=ok_ids))
+        for record_id, reason, raw in buffer.bad:
+            self._quarantine(record_id, reason, raw, conn=conn)
+        resolved = [str(i) for i in ok_ids] + buffer.resolved
+        self.stats.resolved += bk.resolve(conn, stream.name, resolved, self.started)
+        conn.execute("COMMIT")
+        self.stats.fetched += len(ok_ids)
 
     # ------------------------------------------------------------------ reconciliation
     def reconcile(self, reread_days: int | None, max_delete_fraction: float) -> None:

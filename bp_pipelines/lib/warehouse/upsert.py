@@ -64,7 +64,22 @@ def _read_type(sql_type: str) -> str:
 
 def stage(conn: duckdb.DuckDBPyConnection, table: Table, rows: Sequence[Mapping[str, Any]]) -> str:
     """Load rows into a temp table `stg_<name>` (last row wins per key) and return its name."""
+    name = create_stage(conn, table)
+    load_rows(conn, table, name, rows)
+    return name
+
+
+def create_stage(conn: duckdb.DuckDBPyConnection, table: Table) -> str:
+    """An empty staging table `stg_<name>` with the table's columns (rows built in SQL are inserted directly)."""
     name = f"stg_{table.name}"
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} (" + ", ".join(f"{c} {t}" for c, t in table.columns) + ")")
+    return name
+
+
+def load_rows(conn: duckdb.DuckDBPyConnection, table: Table, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Append Python rows to the staging table `name` (a key twice keeps its last row)."""
+    if not rows:
+        return
     cols = table.columns
     # A key twice in one batch keeps its last row (ON CONFLICT cannot touch a row twice in one statement).
     if len(table.key) == 1:  # most tables: no tuple per row
@@ -74,24 +89,21 @@ def stage(conn: duckdb.DuckDBPyConnection, table: Table, rows: Sequence[Mapping[
         keys = [tuple(map(row.get, table.key)) for row in rows]
     if len(set(keys)) != len(keys):
         rows = list({key: row for key, row in zip(keys, rows, strict=True)}.values())
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} (" + ", ".join(f"{c} {t}" for c, t in cols) + ")")
-    if rows:
-        json_cols = [c for c, t in cols if t == "JSON"]
-        if json_cols:
-            rows = [{**row, **{c: _json_text(row.get(c)) for c in json_cols}} for row in rows]
-        fd, path = tempfile.mkstemp(prefix=f"bp_{name}_", suffix=".json")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(orjson.dumps(rows, default=_json_default, option=_DUMP_OPTIONS))
-            spec = ", ".join(f"'{c}': '{_read_type(t)}'" for c, t in cols)
-            select = ", ".join(f"CAST({c} AS {t})" for c, t in cols)
-            # Missing keys read as NULL (as row.get did); keys that are not columns are ignored.
-            conn.execute(
-                f"INSERT INTO {name} SELECT {select} FROM read_json(?, columns={{{spec}}}, format='array')", [path]
-            )
-        finally:
-            os.unlink(path)
-    return name
+    json_cols = [c for c, t in cols if t == "JSON"]
+    if json_cols:
+        rows = [{**row, **{c: _json_text(row.get(c)) for c in json_cols}} for row in rows]
+    fd, path = tempfile.mkstemp(prefix=f"bp_{name}_", suffix=".json")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(orjson.dumps(rows, default=_json_default, option=_DUMP_OPTIONS))
+        spec = ", ".join(f"'{c}': '{_read_type(t)}'" for c, t in cols)
+        select = ", ".join(f"CAST({c} AS {t})" for c, t in cols)
+        # Missing keys read as NULL (as row.get did); keys that are not columns are ignored.
+        conn.execute(
+            f"INSERT INTO {name} SELECT {select} FROM read_json(?, columns={{{spec}}}, format='array')", [path]
+        )
+    finally:
+        os.unlink(path)
 
 
 def _differs(table: Table, s: str = "s", t: str = "t") -> str:
@@ -114,7 +126,17 @@ def upsert(
     For a child table, `parent_ids` are the parents re-fetched in this batch: their rows missing from `rows`
     are removed (a row deleted from an order in Brightpearl disappears here too).
     """
-    stg = stage(conn, table, rows)
+    return merge(conn, table, stage(conn, table, rows), now, parent_ids)
+
+
+def merge(
+    conn: duckdb.DuckDBPyConnection,
+    table: Table,
+    stg: str,
+    now: datetime,
+    parent_ids: Iterable[int] | None = None,
+) -> Counts:
+    """Upsert the staged rows of `stg` (see `upsert`); drops `stg`."""
     join = " AND ".join(f"t.{k} = s.{k}" for k in table.key)
     cols = table.column_names
     select_cols = ", ".join(f"coalesce(s.{c}, t.{c}) AS {c}" if c in table.sticky else f"s.{c}" for c in cols)

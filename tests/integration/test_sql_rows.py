@@ -1,0 +1,213 @@
+"""Rows built in SQL (`lib/sync/sqlrows.py`): every kind of bad input still lands in the quarantine with its reason and
+raw payload, and the good records of the same GET body land in the warehouse.
+
+The real `BrightpearlClient` talks to a small loopback server (Starlette under uvicorn) that answers order GETs with
+crafted bodies, and the sync writes a real DuckDB file.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bp_pipelines.lib.brightpearl import BrightpearlClient, RetryPolicy
+from bp_pipelines.lib.sync import streams, transforms
+from bp_pipelines.lib.sync.stream_sync import StreamSync
+from bp_pipelines.lib.warehouse import DuckDBWarehouse
+
+from .cassette_server import LoopbackServer
+
+
+def _order(order_id: int) -> dict[str, Any]:
+    return {
+        "id": order_id,
+        "orderTypeCode": "SO",
+        "reference": f"R{order_id}",
+        "orderStatus": {"orderStatusId": 4, "name": "Invoiced"},
+        "parties": {"customer": {"contactId": 213}},
+        "currency": {"orderCurrencyCode": "USD", "exchangeRate": "1.000000"},
+        "totalValue": {"net": "39.99", "taxAmount": "3.30", "total": "43.29"},
+        "assignment": {"current": {"channelId": 3, "staffOwnerContactId": 0}},
+        "delivery": {"shippingMethodId": 7},
+        "invoices": [{"invoiceReference": "SI-1", "taxDate": "2024-01-04T00:00:00.000-06:00"}],
+        "warehouseId": 3,
+        "placedOn": "2024-01-01T04:35:37.461-06:00",
+        "createdOn": "2024-01-01T04:35:37.461+01:00",
+        "updatedOn": "2024-01-04T01:44:20.346Z",
+        "version": 4,
+        "orderRows": {
+            "1": {
+                "orderRowSequence": "10",
+                "productId": 1000,
+                "productSku": "HOOD-1",
+                "quantity": {"magnitude": "2.0000"},
+                "productPrice": {"value": "19.9950"},
+                "rowValue": {"rowNet": {"value": "39.9900"}, "rowTax": {"value": "3.30"}, "taxRate": "8.2500"},
+                "composition": {"bundleParent": False, "bundleChild": False, "parentOrderRowId": 0},
+            }
+        },
+    }
+
+
+def _bad_orders() -> dict[int, tuple[dict[str, Any], str]]:
+    """order id -> (payload, expected quarantine reason): each kind of bad input."""
+    wrong_amount = _order(2)
+    wrong_amount["totalValue"]["total"] = "forty"
+    wrong_date = _order(3)
+    wrong_date["updatedOn"] = "yesterday"
+    wrong_container = _order(4)
+    wrong_container["orderRows"] = "none"
+    wrong_row = _order(5)
+    wrong_row["orderRows"]["1"]["quantity"] = {"magnitude": True}
+    unknown_reference = _order(6)
+    unknown_reference["orderStatus"]["orderStatusId"] = 99
+    missing_column = _order(7)
+    del missing_column["orderTypeCode"]
+    return {
+        2: (wrong_amount, "totalValue.total is not an amount: 'forty'"),
+        3: (wrong_date, "updatedOn is not a timestamp: 'yesterday'"),
+        4: (wrong_container, "orderRows is not an object keyed by row id"),
+        5: (wrong_row, "orderRows[1].quantity is not an amount: True"),
+        6: (unknown_reference, "unknown order_status_id 99: refresh reference data (materialize order_statuses)"),
+        7: (missing_column, "missing required field 'orderTypeCode'"),
+    }
+
+
+# A GET of ids 1-8 answers good and bad records in one body; ids 20-22 always answer a body that is not JSON.
+GOOD_IDS = (1, 8)
+MALFORMED_IDS = "20-22"
+
+
+def _app() -> Starlette:
+    async def get_orders(request: Request) -> Response:
+        id_set = request.path_params["ids"]
+        if id_set == MALFORMED_IDS:
+            return Response(b'{"response": [{"id": 20, "orderTypeCode": "SO"', media_type="application/json")
+        bad = _bad_orders()
+        records = [_order(i) for i in GOOD_IDS] + [payload for payload, _ in bad.values()]
+        return Response(json.dumps({"response": records}).encode(), media_type="application/json")
+
+    return Starlette(routes=[Route("/public-api/acct/order-service/order/{ids}", get_orders)])
+
+
+class Log:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def info(self, msg: str) -> None:
+        self.lines.append(msg)
+
+    def warning(self, msg: str) -> None:
+        self.lines.append("WARNING " + msg)
+
+
+@pytest.fixture
+def client() -> Iterator[BrightpearlClient]:
+    with LoopbackServer(_app()) as server:
+        policy = RetryPolicy(malformed_max_attempts=2)
+        with BrightpearlClient(server.url, "acct", "app", "token", retry=policy, sleep=lambda _s: None) as bp:
+            yield bp
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> DuckDBWarehouse:
+    wh = DuckDBWarehouse(tmp_path / "wh.duckdb")
+    with wh.connect() as conn:  # reference data the unknown-reference check compares with
+        conn.execute(
+            "INSERT INTO brightpearl.order_statuses (order_status_id, name, is_deleted) VALUES (4, 'x', false)"
+        )
+        conn.execute("INSERT INTO brightpearl.warehouses (warehouse_id, name, is_deleted) VALUES (3, 'w', false)")
+        conn.execute("INSERT INTO brightpearl.channels (channel_id, name, is_deleted) VALUES (3, 'c', false)")
+    return wh
+
+
+def test_each_kind_of_bad_input_is_quarantined_and_good_rows_of_the_same_body_land(
+    client: BrightpearlClient, warehouse: DuckDBWarehouse
+) -> None:
+    log = Log()
+    sync = StreamSync(streams.ORDERS, client, warehouse, log)  # type: ignore[arg-type]
+    returned = sync.fetch_and_write([1, 2, 3, 4, 5, 6, 7, 8], {})
+    assert returned == {1, 2, 3, 4, 5, 6, 7, 8}
+    assert sync.fetch_and_write([20, 21, 22], {}) is None  # malformed body: the whole GET batch is quarantined
+    sync._close_staging()
+
+    with warehouse.connect() as conn:
+        quarantined = {
+            r[0]: (r[1], json.loads(r[2]))
+            for r in conn.execute(
+                "SELECT record_id, reason, payload FROM _sync.quarantine WHERE resource = 'orders' ORDER BY 1"
+            ).fetchall()
+        }
+        orders = conn.execute(
+            "SELECT order_id, order_type_code, total_value, exchange_rate, created_on, updated_on, customer_ref "
+            "FROM brightpearl.orders ORDER BY 1"
+        ).fetchall()
+        rows = conn.execute(
+            "SELECT order_id, row_id, row_sequence, quantity FROM brightpearl.order_rows ORDER BY 1"
+        ).fetchall()
+
+    bad = _bad_orders()
+    for order_id, (payload, reason) in bad.items():
+        got_reason, got_payload = quarantined[str(order_id)]
+        assert got_reason.startswith(reason), (order_id, got_reason)
+        assert got_payload == payload  # the raw record as Brightpearl sent it
+    batch_reason, batch_payload = quarantined[f"ids:{MALFORMED_IDS}"]
+    assert "GET batch unusable after retries" in batch_reason and "malformed" in batch_reason
+    assert batch_payload == {"ids": MALFORMED_IDS}
+    assert len(quarantined) == len(bad) + 1
+
+    # The good records of the same body: typed in SQL, offsets converted to UTC, money as DECIMAL.
+    assert [o[0] for o in orders] == list(GOOD_IDS)
+    order_id, type_code, total, rate, created, updated, ref = orders[0]
+    assert (order_id, type_code, ref) == (1, "SO", "R1")
+    assert total == Decimal("43.2900") and rate == Decimal("1.000000")
+    assert created.isoformat() == "2024-01-01T03:35:37.461000+00:00"  # +01:00 -> UTC
+    assert updated.isoformat() == "2024-01-04T01:44:20.346000+00:00"
+    assert rows == [(1, 1, 10, Decimal("2.0000")), (8, 1, 10, Decimal("2.0000"))]
+    assert sync.stats.quarantined == len(bad) + 1 and sync.stats.table.inserted == 2
+
+
+def test_sql_rows_equal_the_python_transform_rows(tmp_path: Path) -> None:
+    """Shapes SQL leaves to Python (amounts with spaces, numbers as text, JSON numbers for text) give the same rows
+    as the Python transform, and clean records are typed in SQL exactly as Python types them."""
+    odd = _order(11)
+    odd["totalValue"]["net"] = " 39.99 "  # Python strips; SQL leaves it to Python
+    odd["reference"] = 12345  # a JSON number where text is expected
+    odd["orderRows"]["1"]["discountPercentage"] = 2.5  # a JSON float amount
+    odd["closedOn"] = "2024-01-05"  # date only: UTC midnight
+    records = [_order(10), odd]
+    wh = DuckDBWarehouse(tmp_path / "wh.duckdb")
+
+    class OneBody:
+        def get_by_ids(self, path: str, ids: Any, *, batch_size: int, params: Any = None, decode: Any = None) -> Any:
+            body = json.dumps({"response": records}).encode()
+            yield decode(body)["response"]
+
+    sync = StreamSync(streams.ORDERS, OneBody(), wh, Log())  # type: ignore[arg-type]
+    sync.fetch_and_write([10, 11], {})
+    sync._close_staging()
+    expected = [transforms.order_rows(copy.deepcopy(r)) for r in records]
+    table_cols = [c for c, _ in streams.ORDERS.table.columns]
+    child_cols = [c for c, _ in streams.ORDERS.child_table.columns]  # type: ignore[union-attr]
+    with wh.connect() as conn:
+        got = conn.execute(f"SELECT {', '.join(table_cols)} FROM brightpearl.orders ORDER BY 1").fetchall()
+        got_rows = conn.execute(f"SELECT {', '.join(child_cols)} FROM brightpearl.order_rows ORDER BY 1, 2").fetchall()
+    for stored, (order, _children) in zip(got, expected, strict=True):
+        for column, value in zip(table_cols, stored, strict=True):
+            want = order[column]
+            if isinstance(want, Decimal) and value is not None:
+                assert value == want, column
+            else:
+                assert value == want, (column, value, want)
+    assert [r[0] for r in got_rows] == [10, 11]
+    assert got_rows[1][child_cols.index("discount_percentage")] == Decimal("2.5")
