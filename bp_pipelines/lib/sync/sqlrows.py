@@ -432,11 +432,6 @@ PRODUCTS = Spec(
         Col("created_on", "r.createdOn", "ts"),
         Col("updated_on", "r.updatedOn", "ts"),
         Col("version", "r.version", "int"),
-        # Brightpearl's base (accounting) currency beside the order currency: what marts add across currencies.
-        Col("base_currency_code", "r.currency.accountingCurrencyCode", "str"),
-        Col("base_total_net", "r.totalValue.baseNet", "money", _M4),
-        Col("base_total_tax", "r.totalValue.baseTaxAmount", "money", _M4),
-        Col("base_total_value", "r.totalValue.baseTotal", "money", _M4),
     ),
     odd=(
         "r.salesChannels IS NULL",  # null, missing or not a list: Python tells which
