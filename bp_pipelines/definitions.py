@@ -18,7 +18,12 @@ from bp_pipelines import settings
 settings.load_env_file()
 settings.quiet_library_warnings()
 
-from bp_pipelines.assets import analytics_assets, brightpearl_assets, storefront_assets  # noqa: E402
+from bp_pipelines.assets import (  # noqa: E402
+    analytics_assets,
+    brightpearl_account,
+    brightpearl_assets,
+    storefront_assets,
+)
 from bp_pipelines.checks import brightpearl_checks, storefront_checks  # noqa: E402
 from bp_pipelines.resources.bigcommerce import BigCommerceResource  # noqa: E402
 from bp_pipelines.resources.brightpearl import BrightpearlResource  # noqa: E402
@@ -54,7 +59,7 @@ def resources() -> dict[str, Any]:
 
 
 defs = dg.Definitions(
-    assets=[*brightpearl_assets, *analytics_assets, *storefront_assets],
+    assets=[brightpearl_account, *brightpearl_assets, *analytics_assets, *storefront_assets],
     asset_checks=[*brightpearl_checks, *storefront_checks],
     jobs=jobs,
     schedules=brightpearl_schedules,

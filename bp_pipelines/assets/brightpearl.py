@@ -23,11 +23,28 @@ from bp_pipelines.lib.sync import (
     materialize_stream,
     streams,
 )
+from bp_pipelines.lib.sync.account_check import materialize_account_check
 from bp_pipelines.resources.brightpearl import BrightpearlResource
 from bp_pipelines.resources.warehouse import WarehouseResource
 
 _TABLE_ASSET = {"group_name": BRIGHTPEARL_GROUP, "pool": WRITER_POOL, "kinds": set(BRIGHTPEARL_KINDS)}
 _PARTITIONED = {"partitions_def": daily_partitions, "backfill_policy": BACKFILL_POLICY}
+# Every asset that calls Brightpearl runs after the account check: bad credentials fail that one step, the rest skip.
+ACCOUNT = "brightpearl_account"
+
+
+@dg.asset(
+    name=ACCOUNT,
+    group_name=BRIGHTPEARL_GROUP,
+    kinds=set(BRIGHTPEARL_KINDS),
+    description=(
+        "The Brightpearl account the run talks to: one cheap authenticated call before any extraction, so wrong "
+        "credentials, account code or datacentre fail this step once (naming the variable to fix) and every "
+        "extraction step is skipped instead of failing with the same error."
+    ),
+)
+def brightpearl_account(brightpearl: BrightpearlResource) -> dg.MaterializeResult:
+    return materialize_account_check(brightpearl)
 
 
 def _reference_asset(reference: streams.ReferenceList) -> dg.AssetsDefinition:
@@ -35,6 +52,7 @@ def _reference_asset(reference: streams.ReferenceList) -> dg.AssetsDefinition:
         name=reference.name,
         description=f"{reference.description} Reference data: full refresh, unpartitioned; removed entries are marked.",
         tags={"table": f"brightpearl.{reference.name}"},
+        deps=[ACCOUNT],
         **_TABLE_ASSET,
     )
     def _asset(
@@ -54,7 +72,7 @@ channels = _reference_asset(streams.CHANNELS)
 shipping_methods = _reference_asset(streams.SHIPPING_METHODS)
 
 
-@dg.asset(name="products", tags={"table": "brightpearl.products"}, **_TABLE_ASSET, **_PARTITIONED)
+@dg.asset(name="products", tags={"table": "brightpearl.products"}, deps=[ACCOUNT], **_TABLE_ASSET, **_PARTITIONED)
 def products(
     context: dg.AssetExecutionContext,
     config: SyncConfig,
@@ -67,7 +85,7 @@ def products(
     yield from materialize_stream(context, config, streams.PRODUCTS, brightpearl, warehouse)
 
 
-@dg.asset(name="contacts", tags={"table": "brightpearl.contacts"}, **_TABLE_ASSET, **_PARTITIONED)
+@dg.asset(name="contacts", tags={"table": "brightpearl.contacts"}, deps=[ACCOUNT], **_TABLE_ASSET, **_PARTITIONED)
 def contacts(
     context: dg.AssetExecutionContext,
     config: SyncConfig,
@@ -150,7 +168,7 @@ def goods_out_notes_and_rows(
 
 @dg.asset(
     name="stock_levels",
-    deps=["products", "order_rows", "goods_out_note_rows", "warehouses"],
+    deps=[ACCOUNT, "products", "order_rows", "goods_out_note_rows", "warehouses"],
     tags={"table": "brightpearl.stock_levels"},
     **_TABLE_ASSET,
 )
@@ -168,7 +186,7 @@ def stock_levels(
 
 @dg.asset(
     name="customer_payments",
-    deps=["orders"],
+    deps=[ACCOUNT, "orders"],
     tags={"table": "brightpearl.customer_payments"},
     **_TABLE_ASSET,
     **_PARTITIONED,
