@@ -254,8 +254,10 @@ class _Batch:
 
 
 class StreamSync:
-    def __init__(self, connect: Connect, run_id: str, log: Any) -> None:
+    def __init__(self, connect: Connect, run_id: str, log: Any, *, page_limit: int | None = None) -> None:
+        """`page_limit`: items per list page; None = the largest each API serves (250)."""
         self.connect, self.run_id, self.log = connect, run_id, log
+        self.paging: dict[str, Any] = {} if page_limit is None else {"limit": page_limit}
 
     def _since(self, resource: str) -> datetime | None:
         with self.connect() as conn:
@@ -325,7 +327,7 @@ class StreamSync:
 
     def orders(self, bc: StorefrontReader) -> StreamReport:
         since = self._since("storefront.orders")
-        filters: dict[str, Any] = {"sort": "date_modified:asc"}
+        filters: dict[str, Any] = {"sort": "date_modified:asc", **self.paging}
         if since is not None:
             filters["min_date_modified"] = since
 
@@ -351,7 +353,7 @@ class StreamSync:
 
     def customers(self, bc: StorefrontReader) -> StreamReport:
         since = self._since("storefront.customers")
-        params: dict[str, Any] = {"sort": "date_modified:asc"}
+        params: dict[str, Any] = {"sort": "date_modified:asc", **self.paging}
         if since is not None:
             params["date_modified:min"] = since
 
@@ -364,7 +366,7 @@ class StreamSync:
 
     def catalog(self, bc: StorefrontReader) -> StreamReport:
         since = self._since("storefront.catalog")
-        params: dict[str, Any] = {"include": "variants", "sort": "date_modified", "direction": "asc"}
+        params: dict[str, Any] = {"include": "variants", "sort": "date_modified", "direction": "asc", **self.paging}
         if since is not None:
             params["date_modified:min"] = since
 

@@ -85,10 +85,6 @@ class Item:
     variant_id: int
     product_id: int
     level: int
-    tracked_by: str  # product | variant (how an adjustment must name it)
-
-    def identity(self) -> dict[str, int]:
-        return {"product_id": self.product_id} if self.tracked_by == "product" else {"variant_id": self.variant_id}
 
 
 @dataclass
@@ -148,7 +144,7 @@ def choose_location(bc: InventoryApi) -> int:
     return 1 if 1 in ids else min(ids)
 
 
-def read_items(bc: InventoryApi, location_id: int, tracking: Mapping[int, str]) -> dict[str, Item]:
+def read_items(bc: InventoryApi, location_id: int) -> dict[str, Item]:
     """Every inventory item at the location (tracked SKUs only), keyed by SKU key, in pages of 1000."""
     items: dict[str, Item] = {}
     for raw in bc.paginate(f"v3/inventory/locations/{location_id}/items", {"limit": ITEMS_PAGE}):
@@ -163,7 +159,6 @@ def read_items(bc: InventoryApi, location_id: int, tracking: Mapping[int, str]) 
             variant_id=int(ident["variant_id"]),
             product_id=product_id,
             level=int(level or 0),
-            tracked_by=tracking.get(product_id, "variant"),
         )
     return items
 
@@ -177,7 +172,6 @@ class StockPush:
     def __init__(self, connect: Connect, warehouse_ids: Sequence[int], log: Any, run_id: str | None = None) -> None:
         self.connect, self.warehouse_ids, self.log, self.run_id = connect, list(warehouse_ids), log, run_id
         self.ledger = Ledger(connect, run_id)
-        self._items_by_key: dict[str, Item] = {}
         self.requests = 0  # storefront calls of the last run
 
     def _desired(self, report: StockReport) -> dict[str, Desired]:
@@ -199,11 +193,9 @@ class StockPush:
         report = StockReport()
         desired = self._desired(report)
         catalog = self._catalog()
-        tracking = {product_id: t for _, product_id, t in catalog.values()}
         with client() as bc:
             report.location_id = location = choose_location(bc)
-            items = read_items(bc, location, tracking)
-            self._items_by_key = items
+            items = read_items(bc, location)
             report.storefront_items = len(items)
             storefront_keys = set(items) | set(catalog)
             report.only_brightpearl = len(set(desired) - storefront_keys)
@@ -339,8 +331,9 @@ class StockPush:
         return confirmed, dead
 
     def _identity(self, row: LedgerRow) -> dict[str, int | str]:
-        item = self._items_by_key.get(row.desired["sku_key"])
-        return item.identity() if item is not None else {"sku": row.desired["sku"]}
+        """By SKU, as the storefront spells it: valid for product- and variant-tracked items alike, where a
+        variant_id or product_id is refused (422) when the item is tracked the other way."""
+        return {"sku": row.desired["sku"]}
 
     def _store_levels(
         self,
