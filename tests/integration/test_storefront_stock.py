@@ -19,6 +19,8 @@ import pytest
 from bp_pipelines.assets.brightpearl import brightpearl_assets
 from bp_pipelines.assets.storefront import storefront_extract, storefront_stock_levels
 from bp_pipelines.lib.bigcommerce import BigCommerceClient, BigCommerceUnavailable
+from bp_pipelines.lib.marts import rebuild_marts
+from bp_pipelines.lib.marts.marts import STOREFRONT_MARTS
 from bp_pipelines.lib.push.ledger import Ledger
 from bp_pipelines.lib.storefront import StockPush, StreamSync
 from bp_pipelines.resources.bigcommerce import BigCommerceResource
@@ -111,6 +113,12 @@ class Env:
         resp.raise_for_status()
         locations = {loc["location_id"]: loc["quantity"] for loc in resp.json()["locations"]}
         return int(locations.get(1, 0))
+
+    def marts(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rebuild the reconciliation marts as the analytics asset does, then query them."""
+        with self.wh.get_warehouse().connect() as conn:
+            rebuild_marts(conn, STOREFRONT_MARTS)
+            return conn.execute(sql).fetchall()
 
     def available(self) -> dict[str, int]:
         return {k: int(v) for k, v in self.sql(AVAILABLE_SQL)}
@@ -219,6 +227,14 @@ def test_stock_push_sets_storefront_levels_to_brightpearl_available(env: Env) ->
     # Matched SKUs that already agreed were not written.
     assert meta["unchanged_skus"] == meta["matched_skus"] - meta["sent"] > 0
 
+    assert env.marts("SELECT * FROM analytics.storefront_stock_drift") == []
+    # Storefront-only SKUs (the sandbox's gift card and sample pack) are named, with why.
+    mismatches = env.marts("SELECT side, sku, why FROM analytics.storefront_sku_mismatches")
+    storefront_only = {sku: why for side, sku, why in mismatches if side == "storefront"}
+    assert {"BC-GIFTCARD", "BC-SAMPLE"} <= set(storefront_only)
+    assert all("no live Brightpearl product has this SKU" in why for why in storefront_only.values())
+    assert all(why for _, _, why in mismatches)
+
     # Nothing changed: the second run reads the levels and writes nothing.
     env.sb.reset_request_counts()
     _, again = env.push_stock()
@@ -253,10 +269,18 @@ def test_a_rejected_batch_is_dead_lettered_per_sku_and_redriven(env: Env) -> Non
     )
     assert len(dead) == meta["dead_lettered"]
     assert all(status == 422 and "rejected the stock level" in reason for _, reason, status in dead)
+    # The drift mart shows each of those SKUs with both figures and the storefront's reason.
+    drift = {
+        sku: (why, diff)
+        for sku, why, diff in env.marts("SELECT sku, why, difference FROM analytics.storefront_stock_drift")
+    }
+    assert len(drift) == len(dead)
+    assert all(why.startswith("the storefront rejected the push") and diff != 0 for why, diff in drift.values())
     # Re-drive (as the storefront_redrive job does): the same rows go again and the dead letters resolve.
     Ledger(env.wh.get_warehouse().connect).reopen_dead_letters(kind="stock")
     _, redriven = env.push_stock()
     assert redriven["sent"] == len(dead) and redriven["open_dead_letters"] == 0
+    assert env.marts("SELECT * FROM analytics.storefront_stock_drift") == []
     # The drift was recorded once per push id, not once per attempt.
     ids = [d[0] for d in dead]
     assert env.sql("SELECT count(*) FROM storefront.inventory_drift WHERE push_id IN (SELECT unnest(?))", [ids])[0][
