@@ -6,6 +6,7 @@ status must come after it.
 """
 
 import dagster as dg
+from pydantic import Field
 
 from bp_pipelines.lib.conventions import (
     BACKFILL_POLICY,
@@ -99,6 +100,17 @@ _EXTRACT_SPECS = [
 ]
 
 
+class StorefrontExtractConfig(dg.Config):
+    initial_days: int | None = Field(
+        default=30,
+        description=(
+            "First run only (no watermark yet): read storefront orders modified in the last N days; null = the "
+            "whole history. Each order costs 3 more calls (lines, addresses, shipments). Customers and the "
+            "catalog are always read whole on the first run."
+        ),
+    )
+
+
 @dg.multi_asset(
     name="storefront_extract",
     specs=_EXTRACT_SPECS,
@@ -107,11 +119,14 @@ _EXTRACT_SPECS = [
     retry_policy=PUSH_RETRY_POLICY,
 )
 def storefront_extract(
-    context: dg.AssetExecutionContext, bigcommerce: BigCommerceResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: StorefrontExtractConfig,
+    bigcommerce: BigCommerceResource,
+    warehouse: WarehouseResource,
 ):
     """Incremental by date_modified (watermarks storefront.orders / .customers / .catalog in _sync.watermarks),
     every list paged to the end; reads the storefront only when the sync file has storefront.enabled."""
-    yield from materialize_extract(context, bigcommerce, warehouse, load_storefront_enabled)
+    yield from materialize_extract(context, bigcommerce, warehouse, load_storefront_enabled, config.initial_days)
 
 
 @dg.asset(

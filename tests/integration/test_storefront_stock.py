@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,9 @@ def test_extraction_then_reads_only_changes(env: Env) -> None:
     first = env.extract()
     orders = env.sql("SELECT count(*), count(DISTINCT order_id) FROM storefront.orders")[0]
     assert orders[0] == orders[1] > 0
+    # A first run reads the last 30 days of orders (initial_days), not the whole history.
+    oldest = env.sql("SELECT min(date_modified) FROM storefront.orders")[0][0]
+    assert oldest >= datetime.now(UTC) - timedelta(days=30, minutes=5)
     assert first["storefront_orders"]["records_read"] == orders[0]
     # Every order's lines and addresses came with it; dates are UTC-aware, money exact.
     lines, addresses = env.sql(

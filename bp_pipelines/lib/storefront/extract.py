@@ -254,9 +254,20 @@ class _Batch:
 
 
 class StreamSync:
-    def __init__(self, connect: Connect, run_id: str, log: Any, *, page_limit: int | None = None) -> None:
-        """`page_limit`: items per list page; None = the largest each API serves (250)."""
+    def __init__(
+        self,
+        connect: Connect,
+        run_id: str,
+        log: Any,
+        *,
+        page_limit: int | None = None,
+        initial_orders_since: datetime | None = None,
+    ) -> None:
+        """`page_limit`: items per list page; None = the largest each API serves (250). `initial_orders_since`:
+        where the orders stream starts when it has no watermark yet (None = the whole history); orders cost three
+        more calls each, so a first run over years of orders would spend hours of the store's request budget."""
         self.connect, self.run_id, self.log = connect, run_id, log
+        self.initial_orders_since = initial_orders_since
         self.paging: dict[str, Any] = {} if page_limit is None else {"limit": page_limit}
 
     def _since(self, resource: str) -> datetime | None:
@@ -303,8 +314,9 @@ class StreamSync:
         records: Iterable[dict],
         tables: tuple[Table, ...],
         to_rows: Callable[[dict, _Batch], datetime | None],
+        since: datetime | None,
     ) -> StreamReport:
-        report = StreamReport(stream, self._since(stream))
+        report = StreamReport(stream, since)
         report.watermark = report.since
         batch = _Batch(tables)
         for record in records:
@@ -326,7 +338,7 @@ class StreamSync:
         return report
 
     def orders(self, bc: StorefrontReader) -> StreamReport:
-        since = self._since("storefront.orders")
+        since = self._since("storefront.orders") or self.initial_orders_since
         filters: dict[str, Any] = {"sort": "date_modified:asc", **self.paging}
         if since is not None:
             filters["min_date_modified"] = since
@@ -349,7 +361,7 @@ class StreamSync:
             return row["date_modified"]
 
         tables = (ORDERS, ORDER_PRODUCTS, ORDER_SHIPPING_ADDRESSES, SHIPMENTS)
-        return self._run("storefront.orders", bc.list_orders(**filters), tables, rows)
+        return self._run("storefront.orders", bc.list_orders(**filters), tables, rows, since)
 
     def customers(self, bc: StorefrontReader) -> StreamReport:
         since = self._since("storefront.customers")
@@ -362,7 +374,7 @@ class StreamSync:
             batch.add(CUSTOMERS, row)
             return row["date_modified"]
 
-        return self._run("storefront.customers", bc.paginate("v3/customers", params), (CUSTOMERS,), rows)
+        return self._run("storefront.customers", bc.paginate("v3/customers", params), (CUSTOMERS,), rows, since)
 
     def catalog(self, bc: StorefrontReader) -> StreamReport:
         since = self._since("storefront.catalog")
@@ -379,4 +391,6 @@ class StreamSync:
             batch.parents.append(row["product_id"])
             return row["date_modified"]
 
-        return self._run("storefront.catalog", bc.paginate("v3/catalog/products", params), (PRODUCTS, VARIANTS), rows)
+        return self._run(
+            "storefront.catalog", bc.paginate("v3/catalog/products", params), (PRODUCTS, VARIANTS), rows, since
+        )

@@ -4,6 +4,7 @@ metadata, and the published snapshot. Errors of the storefront become the same o
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -44,6 +45,7 @@ def materialize_extract(
     storefront: StorefrontSource,
     warehouse: WarehouseSource,
     enabled: Callable[[], bool],
+    initial_days: int | None,
 ) -> Iterator[dg.MaterializeResult]:
     selected = [key for key in STREAMS if dg.AssetKey(key) in context.selected_asset_keys]
     if not enabled():
@@ -52,7 +54,8 @@ def materialize_extract(
             yield dg.MaterializeResult(asset_key=key, metadata={"extract_enabled": False})
         return
     wh = warehouse.get_warehouse()
-    sync = StreamSync(wh.connect, context.run_id, context.log)
+    initial = None if initial_days is None else datetime.now(UTC) - timedelta(days=initial_days)
+    sync = StreamSync(wh.connect, context.run_id, context.log, initial_orders_since=initial)
     with wh.session(), _storefront_client(storefront, "extraction") as bc:
         for key in selected:
             before = _requests(bc)
