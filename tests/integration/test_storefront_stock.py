@@ -280,6 +280,9 @@ def test_a_rejected_batch_is_dead_lettered_per_sku_and_redriven(env: Env) -> Non
     }
     assert len(drift) == len(dead)
     assert all(why.startswith("the storefront rejected the push") and diff != 0 for why, diff in drift.values())
+    # Until re-driven, a later run does not send the rejected levels again (nor anything else: nothing changed).
+    _, held = env.push_stock()
+    assert held["held_dead_letters"] == len(dead) and held["sent"] == 0
     # Re-drive (as the storefront_redrive job does): the same rows go again and the dead letters resolve.
     Ledger(env.wh.get_warehouse().connect).reopen_dead_letters(kind="stock")
     _, redriven = env.push_stock()

@@ -101,6 +101,7 @@ class StockReport:
     reconciled: int = 0  # left 'sending' by a crashed run, found already applied
     superseded: int = 0
     dead_lettered: int = 0
+    held_dead: int = 0  # SKUs with an open dead letter for the same level: not sent until re-driven
     only_brightpearl: int = 0
     only_storefront: int = 0
     untracked: list[str] = field(default_factory=list)
@@ -119,6 +120,7 @@ class StockReport:
             "reconciled": self.reconciled,
             "superseded": self.superseded,
             "dead_lettered": self.dead_lettered,
+            "held_dead_letters": self.held_dead,
             "skus_only_in_brightpearl": self.only_brightpearl,
             "skus_only_on_storefront": self.only_storefront,
             "skipped_untracked": len(self.untracked),
@@ -231,7 +233,9 @@ class StockPush:
             key, level = row.desired["sku_key"], int(row.desired["level"])
             pair = matched.get(key)
             if pair is None or pair[0].available != level:
-                self.ledger.finish(row.push_id, "skipped", note="superseded: Brightpearl's available stock changed")
+                self.ledger.finish(
+                    row.push_id, "skipped", note="superseded: Brightpearl's available stock or the SKU match changed"
+                )
                 report.superseded += 1
             elif pair[1].level == level:
                 note = f"reconciled: the storefront already holds {level}" if row.state == "sending" else None
@@ -245,20 +249,22 @@ class StockPush:
         self, matched: dict[str, tuple[Desired, Item]], pending: set[str], report: StockReport
     ) -> list[LedgerRow]:
         candidates = {k: v for k, v in matched.items() if k not in pending and v[0].available != v[1].level}
-        report.unchanged = len(matched) - len(candidates) - len(pending)
+        report.unchanged = len(matched) - len(candidates) - len(pending)  # planned below, or held as dead
         if not candidates:
             return []
         ids = {k: push_id(k, d.available, d.as_of) for k, (d, _) in candidates.items()}
         with self.connect() as conn:
-            known = {
-                r[0]
-                for r in conn.execute(
-                    "SELECT push_id FROM push.ledger WHERE push_id IN (SELECT unnest(?))", [list(ids.values())]
+            known = dict(
+                conn.execute(
+                    "SELECT push_id, state FROM push.ledger WHERE push_id IN (SELECT unnest(?))", [list(ids.values())]
                 ).fetchall()
-            }
+            )
         planned = []
         for key, (d, item) in sorted(candidates.items()):
             pid = ids[key]
+            if known.get(pid) == "dead":  # rejected before: waits for a re-drive (storefront_redrive), not re-sent
+                report.held_dead += 1
+                continue
             if pid in known:  # pushed before, then changed on the storefront: correct it again, once per run
                 pid = f"{pid}:run:{self.run_id}"
             planned.append(
