@@ -228,6 +228,18 @@ def test_stock_push_sets_storefront_levels_to_brightpearl_available(env: Env) ->
     for sku, was, now, recorded_at, sent_at in drift:
         assert was != now and was == before[sku]
         assert recorded_at <= sent_at
+    # SKUs the storefront does not track (inventory_tracking none) are matched but skipped, with a note.
+    untracked = {
+        sku
+        for (sku,) in env.sql(
+            "SELECT lower(trim(v.sku)) FROM storefront.variants v JOIN storefront.products p USING (product_id) "
+            "JOIN brightpearl.products b ON lower(trim(b.sku)) = lower(trim(v.sku)) "
+            "WHERE p.inventory_tracking = 'none' AND NOT b.is_deleted"
+        )
+    }
+    assert untracked and meta["skipped_untracked"] == len(untracked)
+    assert "inventory tracking is off" in meta["notes"]
+    assert not {sku.strip().lower() for sku, _ in pushed} & untracked
     # Matched SKUs that already agreed were not written.
     assert meta["unchanged_skus"] == meta["matched_skus"] - meta["sent"] > 0
 

@@ -46,13 +46,14 @@ class InventoryApi(Protocol):
 # Brightpearl available stock per SKU key; SKUs several live products share are left out (reported instead).
 DESIRED_SQL = """
 WITH live AS (
-    SELECT product_id, trim(sku) AS sku, lower(trim(sku)) AS sku_key
+    SELECT product_id, trim(sku) AS sku, lower(trim(sku)) AS sku_key, coalesce(stock_tracked, true) AS tracked
     FROM brightpearl.products
-    WHERE NOT is_deleted AND nullif(trim(sku), '') IS NOT NULL AND coalesce(stock_tracked, true)
+    WHERE NOT is_deleted AND nullif(trim(sku), '') IS NOT NULL
 ), keys AS (
-    SELECT sku_key, count(*) AS n, min(product_id) AS product_id, min(sku) AS sku FROM live GROUP BY sku_key
+    SELECT sku_key, count(*) AS n, min(product_id) AS product_id, min(sku) AS sku, bool_and(tracked) AS tracked
+    FROM live GROUP BY sku_key
 )
-SELECT k.sku_key, k.sku, k.product_id, k.n,
+SELECT k.sku_key, k.sku, k.product_id, k.n, k.tracked,
        greatest(0, coalesce(sum(coalesce(s.in_stock - s.allocated, s.on_hand)), 0))::INTEGER AS available,
        max(s.as_of) AS as_of
 FROM keys k
@@ -104,7 +105,8 @@ class StockReport:
     held_dead: int = 0  # SKUs with an open dead letter for the same level: not sent until re-driven
     only_brightpearl: int = 0
     only_storefront: int = 0
-    untracked: list[str] = field(default_factory=list)
+    untracked: list[str] = field(default_factory=list)  # SKU keys the storefront does not track
+    not_stock_tracked: int = 0  # Brightpearl products that keep no stock
     duplicate_skus: list[str] = field(default_factory=list)
 
     def metadata(self) -> dict[str, Any]:
@@ -124,6 +126,7 @@ class StockReport:
             "skus_only_in_brightpearl": self.only_brightpearl,
             "skus_only_on_storefront": self.only_storefront,
             "skipped_untracked": len(self.untracked),
+            "skipped_not_stock_tracked_in_brightpearl": self.not_stock_tracked,
             "skipped_duplicate_skus": len(self.duplicate_skus),
             "notes": "; ".join(self.notes),
         }
@@ -174,17 +177,22 @@ class StockPush:
     def __init__(self, connect: Connect, warehouse_ids: Sequence[int], log: Any, run_id: str | None = None) -> None:
         self.connect, self.warehouse_ids, self.log, self.run_id = connect, list(warehouse_ids), log, run_id
         self.ledger = Ledger(connect, run_id)
+        self._brightpearl_keys: set[str] = set()  # every live Brightpearl SKU key, stock-tracked or not
         self.requests = 0  # storefront calls of the last run
 
     def _desired(self, report: StockReport) -> dict[str, Desired]:
         with self.connect() as conn:
             rows = conn.execute(DESIRED_SQL, [self.warehouse_ids]).fetchall()
         desired: dict[str, Desired] = {}
-        for sku_key, sku, product_id, n, available, as_of in rows:
+        self._brightpearl_keys = set()
+        for sku_key, sku, product_id, n, tracked, available, as_of in rows:
+            self._brightpearl_keys.add(sku_key)
             if n > 1:
                 report.duplicate_skus.append(sku)
-                continue
-            desired[sku_key] = Desired(sku, product_id, available, as_of)
+            elif not tracked:  # Brightpearl keeps no stock for it (e.g. a bundle, a service): nothing to push
+                report.not_stock_tracked += 1
+            else:
+                desired[sku_key] = Desired(sku, product_id, available, as_of)
         return desired
 
     def _catalog(self) -> dict[str, tuple[int, int, str]]:
@@ -201,9 +209,9 @@ class StockPush:
             report.storefront_items = len(items)
             storefront_keys = set(items) | set(catalog)
             report.only_brightpearl = len(set(desired) - storefront_keys)
-            report.only_storefront = len(storefront_keys - set(desired))
+            report.only_storefront = len(storefront_keys - self._brightpearl_keys)
             report.untracked = sorted(
-                desired[k].sku for k in set(desired) & set(catalog) if catalog[k][2] == "none" and k not in items
+                k for k in self._brightpearl_keys & set(catalog) if catalog[k][2] == "none" and k not in items
             )
             if report.untracked:
                 report.notes.append(
