@@ -17,6 +17,7 @@ of the batch is sent again without them (BigCommerce applies a batch all or noth
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -175,8 +176,10 @@ def push_id(sku_key: str, level: int, as_of: datetime | None) -> str:
 
 class StockPush:
     def __init__(self, connect: Connect, warehouse_ids: Sequence[int], log: Any, run_id: str | None = None) -> None:
-        self.connect, self.warehouse_ids, self.log, self.run_id = connect, list(warehouse_ids), log, run_id
-        self.ledger = Ledger(connect, run_id)
+        # The run id makes a repeated correction's push id unique; a caller without one gets a fresh id.
+        self.connect, self.warehouse_ids, self.log = connect, list(warehouse_ids), log
+        self.run_id = run_id or uuid.uuid4().hex
+        self.ledger = Ledger(connect, self.run_id)
         self._brightpearl_keys: set[str] = set()  # every live Brightpearl SKU key, stock-tracked or not
         self.requests = 0  # storefront calls of the last run
 
@@ -246,8 +249,7 @@ class StockPush:
                 )
                 report.superseded += 1
             elif pair[1].level == level:
-                note = f"reconciled: the storefront already holds {level}" if row.state == "sending" else None
-                self.ledger.finish(row.push_id, "confirmed", note=note)
+                self.ledger.finish(row.push_id, "confirmed", note=f"reconciled: the storefront already holds {level}")
                 report.reconciled += 1
             else:
                 resend.append(row)
@@ -257,20 +259,30 @@ class StockPush:
         self, matched: dict[str, tuple[Desired, Item]], pending: set[str], report: StockReport
     ) -> list[LedgerRow]:
         candidates = {k: v for k, v in matched.items() if k not in pending and v[0].available != v[1].level}
-        report.unchanged = len(matched) - len(candidates) - len(pending)  # planned below, or held as dead
+        # Candidates are planned below or held as dead letters; pending rows were settled above.
+        report.unchanged = len(matched) - len(candidates) - len(pending)
         if not candidates:
             return []
         ids = {k: push_id(k, d.available, d.as_of) for k, (d, _) in candidates.items()}
         with self.connect() as conn:
-            known = dict(
-                conn.execute(
-                    "SELECT push_id, state FROM push.ledger WHERE push_id IN (SELECT unnest(?))", [list(ids.values())]
+            known = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT push_id FROM push.ledger WHERE push_id IN (SELECT unnest(?))", [list(ids.values())]
                 ).fetchall()
-            )
+            }
+            held = {
+                (r[0], int(r[1]))
+                for r in conn.execute(
+                    """SELECT l.desired->>'sku_key', l.desired->>'level' FROM push.ledger l
+                       JOIN push.dead_letters d USING (push_id) WHERE l.kind = ? AND d.resolved_at IS NULL""",
+                    [KIND],
+                ).fetchall()
+            }
         planned = []
         for key, (d, item) in sorted(candidates.items()):
             pid = ids[key]
-            if known.get(pid) == "dead":  # rejected before: waits for a re-drive (storefront_redrive), not re-sent
+            if (key, d.available) in held:  # rejected at this level: waits for a re-drive, never re-sent each run
                 report.held_dead += 1
                 continue
             if pid in known:  # pushed before, then changed on the storefront: correct it again, once per run
@@ -339,10 +351,22 @@ class StockPush:
                     batch = [r for i, r in enumerate(batch) if i not in bad]
                     continue
                 self.ledger.finish_many(ids, "confirmed", response=response)
-                confirmed.update(r.desired["sku_key"] for r in batch)
+                keys = [r.desired["sku_key"] for r in batch]
+                self._resolve_older_dead_letters(keys)
+                confirmed.update(keys)
                 report.sent += len(batch)
                 batch = []
         return confirmed, dead
+
+    def _resolve_older_dead_letters(self, sku_keys: list[str]) -> None:
+        """A SKU whose level is now confirmed needs nothing from its earlier rejected pushes (another level)."""
+        with self.connect() as conn:
+            conn.execute(
+                """UPDATE push.dead_letters SET resolved_at = ? WHERE resolved_at IS NULL AND kind = ?
+                   AND push_id IN (SELECT push_id FROM push.ledger
+                                   WHERE kind = ? AND desired->>'sku_key' IN (SELECT unnest(?)))""",
+                [datetime.now(UTC), KIND, KIND, sku_keys],
+            )
 
     def _identity(self, row: LedgerRow) -> dict[str, int | str]:
         """By SKU, as the storefront spells it: valid for product- and variant-tracked items alike, where a
