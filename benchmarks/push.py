@@ -6,11 +6,14 @@ window), it measures:
 2. storefront calls per shipment, against the minimum (1 order-products GET per storefront order + 1 POST per
    shipment);
 3. latency from a goods-out note shipped in the sandbox to its shipment on the storefront, with the
-   `storefront_changes` sensor evaluated every 30 s and the runs it requests executed (median and worst of N).
+   `storefront_changes` sensor evaluated every 30 s and the runs it requests executed (median and worst of N);
+4. stock pushes per minute: one stock push of every SKU whose level differs (warehouses 1-3 against a storefront
+   stocked from warehouse 1), at the real rate limit.
 
 Environment: BENCH_PUSH_ORDERS (sandbox scale, default 5000), BENCH_PUSH_SHIPMENTS (notes shipped for the pace run,
 default 400), BENCH_PUSH_WINDOW_SCALE (default 1.0 = the real 30 s window), BENCH_PUSH_LATENCY_SAMPLES (default 20;
-0 skips), BENCH_PUSH_SENSOR_INTERVAL (default 30, the sensor's own interval).
+0 skips), BENCH_PUSH_SENSOR_INTERVAL (default 30, the sensor's own interval), BENCH_PUSH_STOCK_ONLY=1 (measure only
+the stock push; the other figures stay from the last run).
 """
 
 from __future__ import annotations
@@ -177,6 +180,35 @@ class _Borrowed:
         return None
 
 
+def stock_pace(bench: Bench, warehouse_ids: list[int]) -> dict[str, Any]:
+    """One stock push where every SKU stocked in more warehouses than the storefront's source differs: SKUs pushed
+    per minute of wall time, storefront calls, at the store's real rate limit."""
+    import logging
+
+    from bp_pipelines.lib.storefront import StockPush, StreamSync
+
+    log = logging.getLogger("bench")
+    with bench.client() as bc:
+        StreamSync(bench.wh.connect, "bench-stock", log).catalog(bc)
+    before = bench.bc_requests()
+    push = StockPush(bench.wh.connect, warehouse_ids, log, "bench-stock")
+    started = time.monotonic()
+    with bench.wh.session():
+        result = push.run(bench.client)
+    elapsed = time.monotonic() - started
+    calls = bench.bc_requests() - before
+    return {
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "warehouse_ids": warehouse_ids,
+        "storefront_items": result.storefront_items,
+        "skus_pushed": result.sent,
+        "batches": result.batches,
+        "calls": calls,
+        "elapsed_s": round(elapsed, 2),
+        "pushes_per_minute": round(result.sent / elapsed * 60) if elapsed else None,
+    }
+
+
 def _borrow(client: BigCommerceClient) -> _Borrowed:
     return _Borrowed(client)
 
@@ -312,6 +344,18 @@ def render(results: dict[str, Any]) -> str:
             _verdict(lat.get("worst_s"), lambda v: v <= 60),
         ),
     ]
+    stock = results.get("stock") or {}
+    rows.append(
+        (
+            "stock pushes per minute (SKUs whose level changed, one run, real rate limit)",
+            f"{stock.get('pushes_per_minute'):,} per minute: {stock.get('skus_pushed')} SKUs in "
+            f"{stock.get('elapsed_s')} s, {stock.get('calls')} storefront calls ({stock.get('batches')} PUT of up to "
+            f"2000; {stock.get('storefront_items')} inventory items read 1000 a page); {stock.get('measured_at')}"
+            if stock.get("pushes_per_minute") is not None
+            else "not measured",
+            "measured",
+        )
+    )
     table = report.table(("target", "measured", "result"), rows)
     m = results.get("machine", {})
     return "\n".join(
@@ -358,13 +402,20 @@ def main() -> int:
     scale = float(os.environ.get("BENCH_PUSH_WINDOW_SCALE") or 1.0)
     samples = _env_int("BENCH_PUSH_LATENCY_SAMPLES", 20)
     interval = float(os.environ.get("BENCH_PUSH_SENSOR_INTERVAL") or 30)
+    stock_only = os.environ.get("BENCH_PUSH_STOCK_ONLY") == "1"  # keep the other figures from the last full run
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     with tempfile.TemporaryDirectory(prefix="bench_push_") as tmp, SandboxProcess(orders=orders) as sandbox:
         bench = Bench(sandbox, Path(tmp))
         bench.extract()
         results["orders"] = orders
-        results["pace"] = pace_and_cost(bench, shipments, scale)
-        print(f"pace: {results['pace']}", flush=True)
+        # Brightpearl warehouses 1-3 against a storefront stocked from warehouse 1: most SKUs differ.
+        results["stock"] = stock_pace(bench, [1, 2, 3])
+        print(f"stock: {results['stock']}", flush=True)
+        if stock_only:
+            samples = 0
+        else:
+            results["pace"] = pace_and_cost(bench, shipments, scale)
+            print(f"pace: {results['pace']}", flush=True)
         if samples:
             bench.control("POST", "rate-limit", {"enabled": True, "window_scale": 1.0})
             results["latency"] = latency(bench, samples, interval)

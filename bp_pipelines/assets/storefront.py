@@ -6,6 +6,7 @@ status must come after it.
 """
 
 import dagster as dg
+from pydantic import Field
 
 from bp_pipelines.lib.conventions import (
     BACKFILL_POLICY,
@@ -15,8 +16,13 @@ from bp_pipelines.lib.conventions import (
     STOREFRONT_POOL,
     daily_partitions,
 )
-from bp_pipelines.lib.push.from_sync_file import load_push_settings
+from bp_pipelines.lib.push.from_sync_file import (
+    load_push_settings,
+    load_stock_warehouse_ids,
+    load_storefront_enabled,
+)
 from bp_pipelines.lib.push.materialize import materialize_push
+from bp_pipelines.lib.storefront.materialize import materialize_extract, materialize_stock
 from bp_pipelines.resources.bigcommerce import BigCommerceResource
 from bp_pipelines.resources.warehouse import WarehouseResource
 
@@ -63,4 +69,84 @@ def storefront_order_statuses(
     return materialize_push(context, "order_status", bigcommerce, warehouse, load_push_settings)
 
 
-storefront_assets = [storefront_shipments, storefront_order_statuses]
+_EXTRACT_SPECS = [
+    dg.AssetSpec(
+        "storefront_orders",
+        description=(
+            "BigCommerce orders (V2) changed since the last run, with their lines, shipping addresses and shipments, "
+            "into storefront.orders, order_products, order_shipping_addresses and shipments."
+        ),
+        group_name=STOREFRONT_GROUP,
+        kinds=set(STOREFRONT_KINDS),
+        tags={"table": "storefront.orders"},
+    ),
+    dg.AssetSpec(
+        "storefront_customers",
+        description="BigCommerce customers (V3) changed since the last run, into storefront.customers.",
+        group_name=STOREFRONT_GROUP,
+        kinds=set(STOREFRONT_KINDS),
+        tags={"table": "storefront.customers"},
+    ),
+    dg.AssetSpec(
+        "storefront_catalog",
+        description=(
+            "BigCommerce catalog products (V3) changed since the last run, with every variant and its SKU, into "
+            "storefront.products and storefront.variants."
+        ),
+        group_name=STOREFRONT_GROUP,
+        kinds=set(STOREFRONT_KINDS),
+        tags={"table": "storefront.products"},
+    ),
+]
+
+
+class StorefrontExtractConfig(dg.Config):
+    initial_days: int | None = Field(
+        default=30,
+        description=(
+            "First run only (no watermark yet): read storefront orders modified in the last N days; null = the "
+            "whole history. Each order costs 3 more calls (lines, addresses, shipments). Customers and the "
+            "catalog are always read whole on the first run."
+        ),
+    )
+
+
+@dg.multi_asset(
+    name="storefront_extract",
+    specs=_EXTRACT_SPECS,
+    can_subset=True,
+    pool=STOREFRONT_POOL,
+    retry_policy=PUSH_RETRY_POLICY,
+)
+def storefront_extract(
+    context: dg.AssetExecutionContext,
+    config: StorefrontExtractConfig,
+    bigcommerce: BigCommerceResource,
+    warehouse: WarehouseResource,
+):
+    """Incremental by date_modified (watermarks storefront.orders / .customers / .catalog in _sync.watermarks),
+    every list paged to the end; reads the storefront only when the sync file has storefront.enabled."""
+    yield from materialize_extract(context, bigcommerce, warehouse, load_storefront_enabled, config.initial_days)
+
+
+@dg.asset(
+    name="storefront_stock_levels",
+    deps=["stock_levels", "products", "storefront_catalog"],
+    description=(
+        "Brightpearl's available stock (in stock minus allocated, summed over stock.warehouse_ids) pushed to the "
+        "storefront by SKU where the storefront's level differs, in absolute adjustments of up to 2000 items, "
+        "through push.ledger (kind stock). The storefront's previous figure is kept in storefront.inventory_drift."
+    ),
+    group_name=STOREFRONT_GROUP,
+    kinds=set(STOREFRONT_KINDS),
+    pool=STOREFRONT_POOL,
+    retry_policy=PUSH_RETRY_POLICY,
+    tags={"table": "storefront.inventory_drift"},
+)
+def storefront_stock_levels(
+    context: dg.AssetExecutionContext, bigcommerce: BigCommerceResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    return materialize_stock(context, bigcommerce, warehouse, load_stock_warehouse_ids)
+
+
+storefront_assets = [storefront_shipments, storefront_order_statuses, storefront_extract, storefront_stock_levels]

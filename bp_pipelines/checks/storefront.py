@@ -8,7 +8,11 @@ from bp_pipelines.checks.common import count_and_sample, violation_result
 from bp_pipelines.lib.conventions import WRITER_POOL
 from bp_pipelines.resources.warehouse import WarehouseResource
 
-KINDS = {"storefront_shipments": "shipment", "storefront_order_statuses": "order_status"}
+KINDS = {
+    "storefront_shipments": "shipment",
+    "storefront_order_statuses": "order_status",
+    "storefront_stock_levels": "stock",
+}
 STUCK_AFTER_MINUTES = 60
 
 OPEN_DEAD_LETTERS_SQL = """
@@ -75,3 +79,44 @@ def storefront_push_checks(
                     severity=dg.AssetCheckSeverity.WARN,
                     description=f"{n} {kind} push(es) planned or sending for over {STUCK_AFTER_MINUTES} minutes",
                 )
+
+
+# Reconciliation marts (schema analytics): red while the storefront and Brightpearl disagree. SKUs on one side only
+# warn (yellow): assortments legitimately differ (gift cards, products not sold online); a merchant reviews the list.
+RECONCILIATION = {
+    "storefront_sku_mismatches": (
+        "no_sku_mismatches",
+        "SELECT side, sku, brightpearl_product_id, storefront_variant_id, why FROM analytics.storefront_sku_mismatches",
+        "SKU(s) on one side only: SELECT * FROM analytics.storefront_sku_mismatches",
+        dg.AssetCheckSeverity.WARN,
+    ),
+    "storefront_stock_drift": (
+        "no_stock_drift",
+        "SELECT sku, storefront_level, brightpearl_available, why FROM analytics.storefront_stock_drift",
+        "storefront level(s) differ from Brightpearl's available stock: SELECT * FROM analytics.storefront_stock_drift",
+        dg.AssetCheckSeverity.ERROR,
+    ),
+}
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            name,
+            asset=asset,
+            description=f"analytics.{asset} has no rows; each row names the SKU and why (see docs/warehouse.md).",
+        )
+        for asset, (name, _, _, _) in RECONCILIATION.items()
+    ],
+    can_subset=True,
+    name="storefront_reconciliation_checks",
+    pool=WRITER_POOL,
+)
+def storefront_reconciliation_checks(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> Iterator[dg.AssetCheckResult]:
+    with warehouse.connect() as conn:
+        for key in sorted(context.selected_asset_check_keys, key=str):
+            _, sql, what, severity = RECONCILIATION[key.asset_key.to_user_string()]
+            n, sample = count_and_sample(conn, sql)
+            yield violation_result(key, n, sample, severity=severity, description=f"{n} {what}")

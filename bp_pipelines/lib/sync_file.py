@@ -201,7 +201,7 @@ class Accounts(_Section):
 
 
 class Stock(_Section):
-    """Stock levels to the storefront (read by the stock push, which is not built yet)."""
+    """Stock levels to the storefront (read by the stock push, `storefront_stock_levels`)."""
 
     warehouse_ids: list[int] = Field(
         default_factory=list, json_schema_extra=_hint("a list of Brightpearl warehouse ids")

@@ -86,4 +86,22 @@ MARTS: tuple[Mart, ...] = (
     ),
 )
 
+# Reconciliation between Brightpearl and the storefront (each has an asset check that is red while it has rows).
+STOREFRONT_MARTS: tuple[Mart, ...] = (
+    Mart(
+        "storefront_sku_mismatches",
+        "SKUs on one side only: storefront variants no live Brightpearl product has (side 'storefront'), and live "
+        "stock-tracked Brightpearl products with available stock the storefront does not list or whose SKU several "
+        "Brightpearl products share (side 'brightpearl'); each row says why. SKUs match ignoring case and spaces.",
+        ("products", "stock_levels", "storefront_catalog"),
+    ),
+    Mart(
+        "storefront_stock_drift",
+        "Storefront SKUs whose level after the last stock push differs from Brightpearl's available stock, with both "
+        "figures, the difference and why (the storefront's rejection when the push was dead-lettered).",
+        ("storefront_stock_levels",),
+    ),
+)
+MARTS = MARTS + STOREFRONT_MARTS
+
 MARTS_BY_NAME: dict[str, Mart] = {mart.name: mart for mart in MARTS}

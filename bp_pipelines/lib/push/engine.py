@@ -359,7 +359,9 @@ def redrive_dead_letters(
     run_id: str | None = None,
     bp_order_id: int | None = None,
 ) -> list[PushReport]:
-    """Send open dead letters again (after their cause was fixed): shipments first, then statuses."""
+    """Send open dead letters again (after their cause was fixed): shipments first, then statuses. Stock rows
+    (not tied to an order) go back to 'planned' and are sent by the next `storefront_stock_levels` run, which
+    checks them against the storefront's current level first."""
     ledger = Ledger(connect, run_id)
     reports = []
     for kind in ("shipment", "order_status"):
@@ -368,4 +370,8 @@ def redrive_dead_letters(
             reports.append(
                 run_push(kind, connect, open_client, settings, PushScope(), log, run_id=run_id, only_push_ids=ids)
             )
+    if bp_order_id is None:
+        stock = ledger.reopen_dead_letters("stock")
+        if stock:
+            log.info(f"{len(stock)} stock dead letter(s) re-opened; the next storefront_stock_levels run sends them")
     return reports

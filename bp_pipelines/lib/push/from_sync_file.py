@@ -36,3 +36,25 @@ def load_push_settings(wh: DuckDBWarehouse) -> PushSettings:
             shipments.default_carrier.tracking_carrier, shipments.default_carrier.shipping_provider
         ),
     )
+
+
+def load_storefront_enabled() -> bool:
+    """`storefront.enabled` of the sync file: the extraction reads the storefront only when it is on."""
+    try:
+        return load_sync_file().storefront.enabled
+    except SyncFileError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+
+
+def load_stock_warehouse_ids(wh: DuckDBWarehouse) -> list[int] | None:
+    """The checked `stock.warehouse_ids`, or None when the stock push is off (no `stock` section, or
+    `storefront.enabled: false`)."""
+    try:
+        sync_file = load_sync_file()
+        if not sync_file.storefront.enabled or sync_file.stock is None:
+            return None
+        with wh.connect() as conn:
+            resolve(sync_file, conn)  # also checks every stock.warehouse_ids entry against brightpearl.warehouses
+    except SyncFileError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    return list(sync_file.stock.warehouse_ids)

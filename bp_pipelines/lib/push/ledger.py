@@ -24,7 +24,7 @@ OPEN_STATES = ("planned", "sending")
 class LedgerRow:
     push_id: str
     kind: str
-    bp_order_id: int
+    bp_order_id: int | None
     storefront_order_id: int | None
     state: str
     attempts: int
@@ -123,6 +123,29 @@ class Ledger:
                 conn.execute(
                     "UPDATE push.dead_letters SET resolved_at = ? WHERE push_id = ? AND resolved_at IS NULL",
                     [now(), push_id],
+                )
+
+    def mark_sending_many(self, push_ids: list[str], request: dict[str, Any]) -> None:
+        """One batch request (e.g. a stock adjustment of up to 2000 SKUs): all its rows 'sending' in one commit."""
+        with self._connect() as conn:
+            conn.execute(
+                """UPDATE push.ledger SET state = 'sending', request = ?, attempts = attempts + 1, sent_at = ?,
+                       run_id = ? WHERE push_id IN (SELECT unnest(?))""",
+                [dumps(request), now(), self.run_id, push_ids],
+            )
+
+    def finish_many(self, push_ids: list[str], state: str, *, response: Any = None, note: str | None = None) -> None:
+        with self._connect() as conn:
+            conn.execute(
+                """UPDATE push.ledger SET state = ?, response = coalesce(?, response), note = ?, finished_at = ?,
+                       run_id = ? WHERE push_id IN (SELECT unnest(?))""",
+                [state, None if response is None else dumps(response), note, now(), self.run_id, push_ids],
+            )
+            if state in ("confirmed", "skipped"):
+                conn.execute(
+                    "UPDATE push.dead_letters SET resolved_at = ? WHERE push_id IN (SELECT unnest(?)) "
+                    "AND resolved_at IS NULL",
+                    [now(), push_ids],
                 )
 
     def note(self, push_id: str, note: str) -> None:

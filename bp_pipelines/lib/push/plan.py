@@ -34,8 +34,8 @@ class PushScope:
 @dataclass(frozen=True)
 class PlannedPush:
     push_id: str
-    kind: str  # shipment | order_status
-    bp_order_id: int
+    kind: str  # shipment | order_status | stock
+    bp_order_id: int | None
     storefront_order_id: int | None
     source_id: int | None
     changed_at: datetime | None

@@ -47,9 +47,9 @@ def _file_lock(path: Path) -> threading.RLock:
 
 
 def schema_sql() -> str:
-    """DDL of the brightpearl, _sync and push schemas (idempotent): `schema.sql` and `push.sql` beside this module."""
+    """DDL of the brightpearl, _sync, push and storefront schemas (idempotent): the .sql files beside this module."""
     here = resources.files(__package__)
-    return here.joinpath("schema.sql").read_text() + "\n" + here.joinpath("push.sql").read_text()
+    return "\n".join(here.joinpath(name).read_text() for name in ("schema.sql", "push.sql", "storefront.sql"))
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ class Table:
     parent_key: str | None = None
     # Columns that keep their stored value when a batch brings NULL (the value only comes from some fetch paths).
     sticky: frozenset[str] = field(default_factory=frozenset)
+    schema: str = "brightpearl"  # `storefront` for the BigCommerce extraction
 
     @property
     def qualified(self) -> str:
-        return f"brightpearl.{self.name}"
+        return f"{self.schema}.{self.name}"
 
     @property
     def column_names(self) -> list[str]:
