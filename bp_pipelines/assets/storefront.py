@@ -15,9 +15,10 @@ from bp_pipelines.lib.conventions import (
     STOREFRONT_POOL,
     daily_partitions,
 )
-from bp_pipelines.lib.push.from_sync_file import load_push_settings
-from bp_pipelines.lib.push.materialize import materialize_push
+from bp_pipelines.lib.push.from_sync_file import load_import_settings, load_push_settings
+from bp_pipelines.lib.push.materialize import materialize_import, materialize_push
 from bp_pipelines.resources.bigcommerce import BigCommerceResource
+from bp_pipelines.resources.brightpearl import BrightpearlResource
 from bp_pipelines.resources.warehouse import WarehouseResource
 
 _PUSH_ASSET = {
@@ -63,4 +64,27 @@ def storefront_order_statuses(
     return materialize_push(context, "order_status", bigcommerce, warehouse, load_push_settings)
 
 
-storefront_assets = [storefront_shipments, storefront_order_statuses]
+@dg.asset(
+    name="storefront_order_import",
+    # Products (row matching), contacts (customers by e-mail), shipping methods and orders (already imported?)
+    # are read from the warehouse, so they are extracted first.
+    deps=["products", "contacts", "shipping_methods", "orders"],
+    description=(
+        "Storefront orders in an importable status (import.statuses in the sync configuration file) created once "
+        "as Brightpearl sales orders, with the customer found or created by e-mail and rows matched by SKU/EAN/UPC. "
+        "Through push.ledger (kind order_import); an order Brightpearl already has (by externalRef) is never "
+        "created again; failures land in push.dead_letters."
+    ),
+    tags={"table": "push.ledger"},
+    **_PUSH_ASSET,
+)
+def storefront_order_import(
+    context: dg.AssetExecutionContext,
+    bigcommerce: BigCommerceResource,
+    brightpearl: BrightpearlResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    return materialize_import(context, bigcommerce, brightpearl, warehouse, load_import_settings)
+
+
+storefront_assets = [storefront_shipments, storefront_order_statuses, storefront_order_import]

@@ -8,7 +8,11 @@ from bp_pipelines.checks.common import count_and_sample, violation_result
 from bp_pipelines.lib.conventions import WRITER_POOL
 from bp_pipelines.resources.warehouse import WarehouseResource
 
-KINDS = {"storefront_shipments": "shipment", "storefront_order_statuses": "order_status"}
+KINDS = {
+    "storefront_shipments": "shipment",
+    "storefront_order_statuses": "order_status",
+    "storefront_order_import": "order_import",
+}
 STUCK_AFTER_MINUTES = 60
 
 OPEN_DEAD_LETTERS_SQL = """

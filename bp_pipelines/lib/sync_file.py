@@ -157,7 +157,7 @@ class ImportCustomers(_Section):
 
 
 class Import(_Section):
-    """Storefront orders into Brightpearl (read by the import, which is not built yet)."""
+    """Storefront orders into Brightpearl (the `storefront_order_import` asset; docs/storefront-push.md)."""
 
     statuses: list[BigCommerceStatusId] = Field(default_factory=lambda: [11], json_schema_extra=_hint(BC_STATUS_HINT))
     channel_id: int | None = Field(None, json_schema_extra=_hint("a Brightpearl channel id or null"))
@@ -173,6 +173,8 @@ class Import(_Section):
         default_factory=ImportCustomers,
         json_schema_extra=_hint("{create: true|false, update: if_different|always|never}"),
     )
+    # Reconciliation: an importable storefront order not in Brightpearl after this long is reported.
+    delay_minutes: int = Field(60, ge=0, json_schema_extra=_hint("whole minutes, e.g. 60"))
 
 
 class TagAudience(_Section):

@@ -28,7 +28,7 @@ from bp_pipelines.lib.push.imports import ImportReport, ImportSettings, plan_imp
 from bp_pipelines.lib.push.ledger import Ledger
 from bp_pipelines.resources.warehouse import WarehouseResource
 
-from .test_brightpearl_sync import brightpearl, today
+from .test_brightpearl_sync import brightpearl, metadata_of, today
 
 STOREFRONT_CHANNEL, WAREHOUSE = 2, 1
 
@@ -295,3 +295,51 @@ def test_a_new_shopper_gets_one_contact_matched_by_trimmed_case_insensitive_emai
     assert [int(r["contactId"]) for r in found] == list(contact_ids)
     sf = env.storefront_order(a)["order"]["billing_address"]
     assert (found[0]["firstName"], found[0]["lastName"]) == (sf["first_name"][:32], sf["last_name"][:32])
+
+
+def _materialize_import(env: Env, sync_file: Path) -> dg.ExecuteInProcessResult:
+    from bp_pipelines.assets.storefront import storefront_order_import
+    from bp_pipelines.resources.bigcommerce import BigCommerceResource
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BP_SYNC_CONFIG", str(sync_file))
+        return dg.materialize(
+            [storefront_order_import],
+            resources={
+                "brightpearl": brightpearl(env.sb),
+                "bigcommerce": BigCommerceResource(
+                    base_url=env.sb.bigcommerce_base_url,
+                    store_hash=env.sb.bigcommerce_store_hash,
+                    access_token=env.sb.bigcommerce_access_token,
+                ),
+                "warehouse": env.wh,
+            },
+            partition_key=today(),
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
+
+
+def test_the_asset_imports_per_the_sync_file_and_refuses_a_missing_channel(env: Env, tmp_path: Path) -> None:
+    env.run(unmatched_sku="free_text_row")
+    env.new_storefront_only_orders(2)
+    sync_file = tmp_path / "sync.yaml"
+    sync_file.write_text(
+        f"import: {{statuses: [11], channel_id: {STOREFRONT_CHANNEL}, warehouse_id: {WAREHOUSE}, "
+        "unmatched_sku: free_text_row}\n"
+    )
+    result = _materialize_import(env, sync_file)
+    assert result.success
+    meta = metadata_of(result)["storefront_order_import"]
+    assert meta["created"] >= 2 and meta["open_dead_letters"] == 0 and meta["import_enabled"] is True
+    # No channel: the step fails naming the key, nothing is sent.
+    sync_file.write_text("import: {statuses: [11], warehouse_id: 1}\n")
+    env.new_storefront_only_orders(1)
+    result = _materialize_import(env, sync_file)
+    assert not result.success
+    failures = [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]  # type: ignore[union-attr]
+    assert failures and "import.channel_id must be set" in failures[0]
+    # No import section: the asset materializes and imports nothing.
+    sync_file.write_text("storefront: {enabled: false}\n")
+    result = _materialize_import(env, sync_file)
+    assert result.success and metadata_of(result)["storefront_order_import"]["import_enabled"] is False
