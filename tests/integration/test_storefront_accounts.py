@@ -1,0 +1,126 @@
+"""B2B storefront accounts on one private sandbox (real HTTP, real DuckDB file): credit customers get exactly one
+storefront account each, matched by e-mail, in the group mapped from their price list; ERP changes update it; a
+storefront account with no ERP contact is never touched; writes go 10 at a time."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import httpx
+import pytest
+
+from bp_pipelines.assets.brightpearl import brightpearl_assets
+from bp_pipelines.lib.bigcommerce import BigCommerceClient
+from bp_pipelines.lib.push.accounts import AccountReport, AccountSettings, run_accounts
+from bp_pipelines.resources.warehouse import WarehouseResource
+
+from .test_brightpearl_sync import brightpearl, today
+
+
+@dataclass
+class Env:
+    sb: Any
+    wh: WarehouseResource
+
+    def client(self) -> BigCommerceClient:
+        sb = self.sb
+        return BigCommerceClient(sb.bigcommerce_base_url, sb.bigcommerce_store_hash, sb.bigcommerce_access_token)
+
+    def run(self, groups: dict[int, int]) -> AccountReport:
+        return run_accounts(self.wh.get_warehouse().connect, self.client, AccountSettings(True, groups))
+
+    def sql(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        with self.wh.get_warehouse().connect() as conn:
+            return conn.execute(sql, params or []).fetchall()
+
+    def storefront_customers(self) -> dict[str, dict[str, Any]]:
+        resp = httpx.get(f"{self.sb.bigcommerce_base_url}/_sandbox/storefront/customers")
+        resp.raise_for_status()
+        body = resp.json()
+        items = body.get("data", body) if isinstance(body, dict) else body
+        return {c["email"].strip().lower(): c for c in items}
+
+    def bc_calls(self) -> dict[str, int]:
+        return {k: v for k, v in self.sb.request_counts().items() if k.startswith("bigcommerce ")}
+
+
+@pytest.fixture(scope="module")
+def env(module_sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    sb = module_sandbox(seed=37, orders=300)
+    e = Env(sb, WarehouseResource(path=str(tmp_path_factory.mktemp("wh") / "warehouse.duckdb")))
+    dg.materialize(
+        list(brightpearl_assets),
+        resources={"brightpearl": brightpearl(sb), "warehouse": e.wh},
+        run_config={"ops": {a.node_def.name: {"config": {"reconcile_max_pages": 0}} for a in brightpearl_assets}},
+        partition_key=today(),
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    yield e
+
+
+def _credit_customers(env: Env) -> dict[str, tuple[int, int | None]]:
+    rows = env.sql(
+        """SELECT lower(trim(email)), contact_id, price_list_id FROM brightpearl.contacts
+           WHERE NOT coalesce(is_deleted, false) AND NOT coalesce(is_supplier, false) AND NOT coalesce(is_staff, false)
+             AND (coalesce(credit_limit, 0) > 0 OR coalesce(credit_term_days, 0) > 0)
+             AND regexp_matches(trim(email), '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$')"""
+    )
+    return {email: (cid, pl) for email, cid, pl in rows}
+
+
+def _mapping(env: Env) -> dict[int, int]:
+    """The lowest price list of the credit customers -> the storefront's first customer group."""
+    price_lists = sorted({pl for _, pl in _credit_customers(env).values() if pl is not None})
+    with env.client() as bc:
+        groups = [g["id"] for g in bc.paginate("v2/customer_groups")]
+    assert price_lists and groups
+    return {price_lists[0]: int(groups[0])}
+
+
+def test_credit_customers_get_one_account_each_and_others_are_never_touched(env: Env) -> None:
+    want = _credit_customers(env)
+    assert want
+    mapping = _mapping(env)
+    before = env.storefront_customers()
+    calls_before = env.bc_calls()
+    report = env.run(mapping)
+    assert report.dead_lettered == 0 and report.still_open == 0, report
+    absent = [e for e in want if e not in before]
+    assert report.created == len(absent) and report.created + report.updated + report.unchanged == len(want)
+    after = env.storefront_customers()
+    for email, (_, price_list) in want.items():
+        assert email in after, email
+        if price_list in mapping:
+            assert after[email]["customer_group_id"] == mapping[price_list]
+    # Storefront accounts no ERP credit customer has are exactly as they were.
+    for email, customer in before.items():
+        if email not in want:
+            assert after[email] == customer, email
+    # Writes at the documented maximum of 10 customers per call.
+    calls = {k: v - calls_before.get(k, 0) for k, v in env.bc_calls().items()}
+    assert calls.get("bigcommerce POST v3/customers", 0) == math.ceil(report.created / 10)
+    assert calls.get("bigcommerce PUT v3/customers", 0) == math.ceil(report.updated / 10)
+    # A second run plans nothing and calls nothing.
+    calls_before = env.bc_calls()
+    again = env.run(mapping)
+    assert (again.planned, again.created, again.updated) == (0, 0, 0)
+    assert env.bc_calls() == calls_before
+
+
+def test_an_erp_change_updates_the_account_once(env: Env) -> None:
+    email, (contact_id, _) = sorted(_credit_customers(env).items())[0]
+    env.sql("UPDATE brightpearl.contacts SET telephone = '+1 555 0100', mobile = '' WHERE contact_id = ?", [contact_id])
+    report = env.run(_mapping(env))
+    assert (report.planned, report.updated, report.created) == (1, 1, 0), report
+    assert report.calls == 2  # one e-mail lookup, one PUT
+    assert env.storefront_customers()[email]["phone"] == "+1 555 0100"
+    note = env.sql(
+        "SELECT note FROM push.ledger WHERE kind = 'account' AND push_id LIKE ? AND state = 'confirmed' "
+        "ORDER BY finished_at DESC LIMIT 1",
+        [f"account:{contact_id}:%"],
+    )[0][0]
+    assert "phone" in note
