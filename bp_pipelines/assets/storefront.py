@@ -15,8 +15,8 @@ from bp_pipelines.lib.conventions import (
     STOREFRONT_POOL,
     daily_partitions,
 )
-from bp_pipelines.lib.push.from_sync_file import load_import_settings, load_push_settings
-from bp_pipelines.lib.push.materialize import materialize_import, materialize_push
+from bp_pipelines.lib.push.from_sync_file import load_account_settings, load_import_settings, load_push_settings
+from bp_pipelines.lib.push.materialize import materialize_accounts, materialize_import, materialize_push
 from bp_pipelines.resources.bigcommerce import BigCommerceResource
 from bp_pipelines.resources.brightpearl import BrightpearlResource
 from bp_pipelines.resources.warehouse import WarehouseResource
@@ -87,4 +87,25 @@ def storefront_order_import(
     return materialize_import(context, bigcommerce, brightpearl, warehouse, load_import_settings)
 
 
-storefront_assets = [storefront_shipments, storefront_order_statuses, storefront_order_import]
+@dg.asset(
+    name="storefront_accounts",
+    deps=["contacts"],
+    description=(
+        "B2B storefront accounts: every Brightpearl credit customer (credit limit or terms) with a valid e-mail has "
+        "a BigCommerce customer account, matched by e-mail, created when absent, updated when the ERP changed, in "
+        "the customer group mapped from its price list (accounts.price_list_groups). Storefront accounts with no "
+        "ERP contact are never touched. Through push.ledger (kind account)."
+    ),
+    tags={"table": "push.ledger"},
+    group_name=STOREFRONT_GROUP,
+    kinds=set(STOREFRONT_KINDS),
+    pool=STOREFRONT_POOL,
+    retry_policy=PUSH_RETRY_POLICY,
+)
+def storefront_accounts(
+    context: dg.AssetExecutionContext, bigcommerce: BigCommerceResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    return materialize_accounts(context, bigcommerce, warehouse, load_account_settings)
+
+
+storefront_assets = [storefront_shipments, storefront_order_statuses, storefront_order_import, storefront_accounts]

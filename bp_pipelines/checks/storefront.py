@@ -12,6 +12,7 @@ KINDS = {
     "storefront_shipments": "shipment",
     "storefront_order_statuses": "order_status",
     "storefront_order_import": "order_import",
+    "storefront_accounts": "account",
 }
 STUCK_AFTER_MINUTES = 60
 

@@ -124,3 +124,40 @@ def test_an_erp_change_updates_the_account_once(env: Env) -> None:
         [f"account:{contact_id}:%"],
     )[0][0]
     assert "phone" in note
+
+
+def test_the_asset_follows_the_sync_file(env: Env, tmp_path: Any) -> None:
+    from bp_pipelines.assets.storefront import storefront_accounts
+    from bp_pipelines.resources.bigcommerce import BigCommerceResource
+
+    resources = {
+        "bigcommerce": BigCommerceResource(
+            base_url=env.sb.bigcommerce_base_url,
+            store_hash=env.sb.bigcommerce_store_hash,
+            access_token=env.sb.bigcommerce_access_token,
+        ),
+        "warehouse": env.wh,
+    }
+    sync_file = tmp_path / "sync.yaml"
+    _, (contact_id, _) = sorted(_credit_customers(env).items())[-1]
+    env.sql("UPDATE brightpearl.contacts SET company_name = 'Renamed Trading Co' WHERE contact_id = ?", [contact_id])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BP_SYNC_CONFIG", str(sync_file))
+        sync_file.write_text("accounts: {enabled: false}\n")
+        off = dg.materialize([storefront_accounts], resources=resources, instance=dg.DagsterInstance.ephemeral())
+        sync_file.write_text("accounts: {enabled: true, who: {tag: Trade}}\n")
+        tag = dg.materialize(
+            [storefront_accounts], resources=resources, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+        )
+        groups = ", ".join(f"{k}: {v}" for k, v in _mapping(env).items())
+        sync_file.write_text(f"accounts: {{enabled: true, who: credit_customers, price_list_groups: {{{groups}}}}}\n")
+        on = dg.materialize([storefront_accounts], resources=resources, instance=dg.DagsterInstance.ephemeral())
+    assert (
+        off.success
+        and off.asset_materializations_for_node("storefront_accounts")[0].metadata["accounts_enabled"].value is False
+    )
+    assert not tag.success
+    failures = [e.event_specific_data.error.message for e in tag.all_events if e.is_step_failure]  # type: ignore[union-attr]
+    assert failures and "accounts.who" in failures[0] and "credit_customers" in failures[0]
+    meta = on.asset_materializations_for_node("storefront_accounts")[0].metadata
+    assert meta["updated"].value == 1 and meta["created"].value == 0 and meta["open_dead_letters"].value == 0

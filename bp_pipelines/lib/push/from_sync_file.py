@@ -7,6 +7,7 @@ import dagster as dg
 from bp_pipelines.lib.sync_file import SyncFileError, load_sync_file, resolve
 from bp_pipelines.lib.warehouse import DuckDBWarehouse
 
+from .accounts import AccountSettings
 from .imports import ImportSettings
 from .settings import Carrier, PushSettings
 
@@ -68,3 +69,20 @@ def load_import_settings(wh: DuckDBWarehouse) -> ImportSettings:
         guest_orders=section.guest_orders,
         create_customers=section.customers.create,
     )
+
+
+def load_account_settings(wh: DuckDBWarehouse) -> AccountSettings:
+    """The `accounts` section (absent or `enabled: false`: no storefront account is touched)."""
+    try:
+        sync_file = load_sync_file()
+        section = sync_file.accounts
+        if section is None or not section.enabled:
+            return AccountSettings(enabled=False)
+        if section.who != "credit_customers":
+            raise SyncFileError(
+                f"{sync_file.path or '<sync file>'}: accounts.who: {{tag: ...}} is not supported yet (contact tags "
+                "are not extracted into the warehouse); use credit_customers"
+            )
+    except SyncFileError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    return AccountSettings(enabled=True, price_list_groups=dict(section.price_list_groups))

@@ -16,6 +16,7 @@ from bp_pipelines.lib.conventions import daily_partitions
 from bp_pipelines.lib.warehouse import DuckDBWarehouse
 from bp_pipelines.settings import ConfigError
 
+from .accounts import AccountSettings, run_accounts
 from .engine import Kind, PushReport, StorefrontApi, run_push
 from .imports import ImportSettings, run_import
 from .plan import PushScope
@@ -194,3 +195,33 @@ def materialize_import(
             "dagster/row_count": sum(states.values()),
         }
     )
+
+
+def materialize_accounts(
+    context: dg.AssetExecutionContext,
+    storefront: StorefrontSource,
+    warehouse: WarehouseSource,
+    load_settings: Callable[[DuckDBWarehouse], AccountSettings],
+) -> dg.MaterializeResult:
+    """Not windowed: every credit customer's account is compared on every run (the ledger plans only changes)."""
+    wh = warehouse.get_warehouse()
+    settings = load_settings(wh)
+    with wh.session():
+        report = run_accounts(
+            wh.connect,
+            lambda: _storefront_client(storefront, "account"),  # type: ignore[arg-type,return-value]
+            settings,
+            run_id=context.run_id,
+        )
+    wh.publish()
+    context.log.info(
+        f"storefront accounts: {report.created} created, {report.updated} updated, {report.unchanged} already in "
+        f"step, {report.dead_lettered} dead-lettered ({report.planned} newly planned, {report.calls} calls)"
+        if report.enabled
+        else "storefront accounts: off (no accounts section, or accounts.enabled is false)"
+    )
+    with wh.connect() as conn:
+        (open_dead,) = conn.execute(
+            "SELECT count(*) FROM push.dead_letters WHERE resolved_at IS NULL AND kind = 'account'"
+        ).fetchone()
+    return dg.MaterializeResult(metadata={**report.metadata(), "open_dead_letters": open_dead})
