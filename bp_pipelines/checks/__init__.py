@@ -8,7 +8,7 @@ from bp_pipelines.checks.freshness import FreshnessConfig, brightpearl_freshness
 from bp_pipelines.checks.keys import brightpearl_key_checks
 from bp_pipelines.checks.quarantine import brightpearl_quarantine_checks
 from bp_pipelines.checks.references import brightpearl_reference_checks
-from bp_pipelines.checks.storefront import storefront_push_checks
+from bp_pipelines.checks.storefront import storefront_push_checks, storefront_reconciliation_checks
 
 brightpearl_checks: list = [
     brightpearl_key_checks,
@@ -16,6 +16,6 @@ brightpearl_checks: list = [
     brightpearl_quarantine_checks,
     brightpearl_freshness_checks,
 ]
-storefront_checks: list = [storefront_push_checks]
+storefront_checks: list = [storefront_push_checks, storefront_reconciliation_checks]
 
 __all__ = ["FreshnessConfig", "brightpearl_checks", "storefront_checks"]

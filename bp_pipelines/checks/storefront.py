@@ -80,3 +80,39 @@ def storefront_push_checks(
                     severity=dg.AssetCheckSeverity.WARN,
                     description=f"{n} {kind} push(es) planned or sending for over {STUCK_AFTER_MINUTES} minutes",
                 )
+
+
+# Reconciliation marts (schema analytics): red while any storefront order or account is out of step.
+RECONCILIATION = {
+    "storefront_orders_not_imported": "storefront order(s) in an importable status not in Brightpearl after the delay",
+    "storefront_accounts_out_of_step": "credit customer(s) whose storefront account is not in step with the ERP",
+}
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            "is_empty",
+            asset=mart,
+            description=f"No rows in analytics.{mart}: each row names the record and why ({what}).",
+        )
+        for mart, what in RECONCILIATION.items()
+    ],
+    can_subset=True,
+    name="storefront_reconciliation_checks",
+    pool=WRITER_POOL,
+)
+def storefront_reconciliation_checks(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> Iterator[dg.AssetCheckResult]:
+    with warehouse.connect() as conn:
+        for key in sorted(context.selected_asset_check_keys, key=str):
+            mart = key.asset_key.to_user_string()
+            n, sample = count_and_sample(conn, f"SELECT * FROM analytics.{mart}")
+            yield violation_result(
+                key,
+                n,
+                sample,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=f"{n} {RECONCILIATION[mart]}: SELECT * FROM analytics.{mart}",
+            )

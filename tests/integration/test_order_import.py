@@ -343,3 +343,27 @@ def test_the_asset_imports_per_the_sync_file_and_refuses_a_missing_channel(env: 
     sync_file.write_text("storefront: {enabled: false}\n")
     result = _materialize_import(env, sync_file)
     assert result.success and metadata_of(result)["storefront_order_import"]["import_enabled"] is False
+
+
+def test_reconciliation_names_orders_not_in_brightpearl_after_the_delay(env: Env) -> None:
+    from bp_pipelines.lib.marts import MARTS_BY_NAME, rebuild_marts
+
+    def not_imported() -> dict[int, str]:
+        with env.wh.get_warehouse().connect() as conn:
+            rebuild_marts(conn, [MARTS_BY_NAME["storefront_orders_not_imported"]])
+            return dict(
+                conn.execute("SELECT storefront_order_id, why FROM analytics.storefront_orders_not_imported").fetchall()
+            )
+
+    env.run(unmatched_sku="free_text_row")
+    (sf_id,) = env.new_storefront_only_orders(1)
+    sku = env.storefront_order(sf_id)["products"][0]["sku"]
+    env.sql("UPDATE brightpearl.products SET sku = 'GONE-' || sku WHERE lower(trim(sku)) = lower(trim(?))", [sku])
+    try:
+        env.run(delay_minutes=100_000)  # dead-lettered, but not yet overdue
+        assert sf_id not in not_imported()
+        env.run(delay_minutes=0)
+        why = not_imported()[sf_id]
+        assert why.startswith("dead-lettered") and sku in why
+    finally:
+        env.sql("UPDATE brightpearl.products SET sku = replace(sku, 'GONE-', '') WHERE sku LIKE 'GONE-%'")

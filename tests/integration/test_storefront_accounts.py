@@ -161,3 +161,25 @@ def test_the_asset_follows_the_sync_file(env: Env, tmp_path: Any) -> None:
     assert failures and "accounts.who" in failures[0] and "credit_customers" in failures[0]
     meta = on.asset_materializations_for_node("storefront_accounts")[0].metadata
     assert meta["updated"].value == 1 and meta["created"].value == 0 and meta["open_dead_letters"].value == 0
+
+
+def test_reconciliation_names_the_contact_and_why(env: Env) -> None:
+    from bp_pipelines.lib.marts import MARTS_BY_NAME, rebuild_marts
+
+    def out_of_step() -> dict[int, str]:
+        with env.wh.get_warehouse().connect() as conn:
+            rebuild_marts(conn, [MARTS_BY_NAME["storefront_accounts_out_of_step"]])
+            return dict(
+                conn.execute("SELECT contact_id, why FROM analytics.storefront_accounts_out_of_step").fetchall()
+            )
+
+    env.run(_mapping(env))
+    assert out_of_step() == {}
+    _, (contact_id, _) = sorted(_credit_customers(env).items())[1]
+    env.sql(
+        "UPDATE brightpearl.contacts SET company_name = 'Moved On Ltd', updated_on = now() WHERE contact_id = ?",
+        [contact_id],
+    )
+    assert list(out_of_step()) == [contact_id] and "changed in Brightpearl" in out_of_step()[contact_id]
+    env.run(_mapping(env))
+    assert out_of_step() == {}

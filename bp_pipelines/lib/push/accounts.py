@@ -126,10 +126,11 @@ def run_accounts(
     run_id: str | None = None,
 ) -> AccountReport:
     report = AccountReport()
+    ledger = Ledger(connect, run_id)
+    ledger.set_state("accounts.enabled", "true" if settings.enabled else "false")  # read by the reconciliation mart
     if not settings.enabled:
         report.enabled = False
         return report
-    ledger = Ledger(connect, run_id)
     report.planned = ledger.record_plan(plan_accounts(connect, settings))
     rows = ledger.open_rows(KIND)
     if not rows:

@@ -41,6 +41,7 @@ class ImportSettings:
     unmatched_sku: Literal["dead_letter", "free_text_row"] = "dead_letter"
     guest_orders: bool = True
     create_customers: bool = True
+    delay_minutes: int = 60  # reconciliation: an importable order not in Brightpearl after this long is reported
 
 
 class BrightpearlApi(Protocol):
@@ -192,6 +193,7 @@ def run_import(
         report.notes.append("no import section in the sync configuration file: nothing imported")
         return report
     ledger = Ledger(connect, run_id)
+    ledger.set_state("import.delay_minutes", str(settings.delay_minutes))  # read by the reconciliation mart
     if only_push_ids is None:
         with open_storefront() as storefront:
             planned = plan_imports(connect, storefront, settings, modified_from=modified_from, modified_to=modified_to)

@@ -53,6 +53,15 @@ class Ledger:
             (value,) = conn.execute("SELECT value FROM push.state WHERE key = 'push_from'").fetchone()
         return datetime.fromisoformat(value) - (lookback or timedelta(0))
 
+    def set_state(self, key: str, value: str) -> None:
+        """A push-wide fact in `push.state` (e.g. a setting the reconciliation marts read)."""
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO push.state VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                "updated_at = excluded.updated_at",
+                [key, value, now()],
+            )
+
     def record_plan(self, planned: list[PlannedPush]) -> int:
         """Write planned pushes (insert-if-absent: a change already in the ledger keeps its state)."""
         if not planned:
