@@ -192,9 +192,13 @@ def test_unmatched_sku_is_dead_lettered_or_added_as_free_text(env: Env) -> None:
     reasons = [r for (r,) in env.sql("SELECT reason FROM push.dead_letters WHERE storefront_order_id = ?", [a])]
     assert report.dead_lettered >= 1 and reasons and sku in reasons[0] and "re-drive" in reasons[0]
     assert env.bp_orders_with_external_ref(a) == []
-    # The same order under the free-text policy: created, the line as a named row, the SKU reported.
-    env.sql("UPDATE push.ledger SET state = 'planned' WHERE storefront_order_id = ?", [a])
+    # Re-driven (as the storefront_redrive job does) under the free-text policy: created, the line as a named
+    # row, the SKU reported, the dead letter resolved.
+    assert Ledger(env.wh.get_warehouse().connect).reopen_dead_letters("order_import") == [f"import:order:{a}"]
     report = env.run(unmatched_sku="free_text_row")
+    assert env.sql("SELECT resolved_at IS NOT NULL FROM push.dead_letters WHERE storefront_order_id = ?", [a]) == [
+        (True,)
+    ]
     assert len(env.bp_orders_with_external_ref(a)) == 1
     note = env.sql("SELECT note FROM push.ledger WHERE storefront_order_id = ?", [a])[0][0]
     assert "free-text" in note and sku in note and report.unmatched_rows >= 1
