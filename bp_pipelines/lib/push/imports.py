@@ -319,7 +319,9 @@ def order_rows(
         if key and key in lookups.products and key not in lookups.ambiguous:
             rows.append({"productId": lookups.products[key], **base})
             continue
-        label = f"{settings.match_on.upper()} {raw!r}" + (" (several Brightpearl products)" if key else "")
+        label = f"{settings.match_on.upper()} {raw!r}" + (
+            " (several Brightpearl products have it)" if key in lookups.ambiguous else ""
+        )
         unmatched.append(f"{label} ({line.get('name')!r}, storefront line {line.get('id')})")
         rows.append({"name": f"{line.get('name') or ''} [{settings.match_on.upper()} {raw or '-'}]"[:250], **base})
     if unmatched and settings.unmatched_sku == "dead_letter":
