@@ -5,6 +5,7 @@ storefront account with no ERP contact is never touched; writes go 10 at a time.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -183,3 +184,36 @@ def test_reconciliation_names_the_contact_and_why(env: Env) -> None:
     assert list(out_of_step()) == [contact_id] and "changed in Brightpearl" in out_of_step()[contact_id]
     env.run(_mapping(env))
     assert out_of_step() == {}
+
+
+def test_a_create_whose_answer_is_lost_is_confirmed_not_duplicated(env: Env) -> None:
+    env.run(_mapping(env))  # everything else settled first
+    on_storefront = env.storefront_customers()
+    (contact_id, email), *_ = env.sql(
+        """SELECT contact_id, lower(trim(email)) FROM brightpearl.contacts
+           WHERE NOT coalesce(is_deleted, false) AND NOT coalesce(is_supplier, false) AND NOT coalesce(is_staff, false)
+             AND coalesce(credit_limit, 0) = 0 AND coalesce(credit_term_days, 0) = 0
+             AND regexp_matches(trim(email), '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$')
+             AND lower(trim(email)) NOT IN (SELECT unnest(?)) ORDER BY contact_id LIMIT 1""",
+        [list(on_storefront)],
+    )
+    env.sql("UPDATE brightpearl.contacts SET credit_limit = 5000 WHERE contact_id = ?", [contact_id])
+    # The storefront stalls 3 s on the create, then applies it: the client (1 s timeout) never sees the answer.
+    env.sb.add_fault(api="bigcommerce", kind="timeout", path=r"^v3/customers$", method="POST", delay_s=3, count=1)
+
+    def impatient() -> BigCommerceClient:
+        sb = env.sb
+        return BigCommerceClient(
+            sb.bigcommerce_base_url, sb.bigcommerce_store_hash, sb.bigcommerce_access_token, timeout=1
+        )
+
+    connect = env.wh.get_warehouse().connect
+    first = run_accounts(connect, impatient, AccountSettings(True, _mapping(env)))
+    assert first.created + first.still_open == 1 and first.dead_lettered == 0, first
+    time.sleep(3.5)  # the storefront applies the lost create
+    second = env.run(_mapping(env))
+    assert first.created + second.created + second.unchanged + second.updated == 1, second
+    matches = [c for e, c in env.storefront_customers().items() if e == email]
+    assert len(matches) == 1
+    states = env.sql("SELECT state FROM push.ledger WHERE push_id LIKE ?", [f"account:{contact_id}:%"])
+    assert states == [("confirmed",)]
