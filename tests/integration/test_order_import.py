@@ -281,7 +281,7 @@ def test_a_new_shopper_gets_one_contact_matched_by_trimmed_case_insensitive_emai
             "UPDATE push.ledger SET desired = json_merge_patch(desired, ?) WHERE push_id = ?",
             [json.dumps({"order": {"billing_address": {"email": email}}}), f"import:order:{sf_id}"],
         )
-    report = env.run(unmatched_sku="free_text_row")
+    report = env.run(unmatched_sku="free_text_row", update_customers="never")
     assert report.created >= 2 and report.contacts_created == 1, report
     contact_ids = {
         json.loads(r)["contact_id"]
@@ -297,7 +297,11 @@ def test_a_new_shopper_gets_one_contact_matched_by_trimmed_case_insensitive_emai
             for r in p.rows
         ]
     assert [int(r["contactId"]) for r in found] == list(contact_ids)
-    sf = env.storefront_order(a)["order"]["billing_address"]
+    (creator,) = env.sql(
+        "SELECT storefront_order_id FROM push.ledger WHERE push_id IN (?, ?) AND note LIKE '%created Brightpearl contact%'",
+        [f"import:order:{a}", f"import:order:{b}"],
+    )[0]
+    sf = env.storefront_order(creator)["order"]["billing_address"]
     assert (found[0]["firstName"], found[0]["lastName"]) == (sf["first_name"][:32], sf["last_name"][:32])
 
 
@@ -371,3 +375,46 @@ def test_reconciliation_names_orders_not_in_brightpearl_after_the_delay(env: Env
         assert why.startswith("dead-lettered") and sku in why
     finally:
         env.sql("UPDATE brightpearl.products SET sku = replace(sku, 'GONE-', '') WHERE sku LIKE 'GONE-%'")
+
+
+def test_an_existing_customer_is_updated_per_policy(env: Env) -> None:
+    env.run(unmatched_sku="free_text_row")
+    a, b = env.new_storefront_only_orders(2)
+    wh = env.wh.get_warehouse()
+    with env.bc() as bc:
+        Ledger(wh.connect).record_plan(plan_imports(wh.connect, bc, env.settings()))
+    # The shopper of order a typed a new phone number; order b's shopper too, but the policy is `never` for b.
+    for sf_id, phone in ((a, "+1 555 0199"), (b, "+1 555 0188")):
+        env.sql(
+            "UPDATE push.ledger SET desired = json_merge_patch(desired, ?) WHERE push_id = ?",
+            [json.dumps({"order": {"billing_address": {"phone": phone}}}), f"import:order:{sf_id}"],
+        )
+
+    def contact_of(sf_id: int) -> dict[str, Any]:
+        (response,) = env.sql("SELECT response FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"])[0]
+        with env.bp() as bp:
+            (row,) = [
+                r
+                for p in bp.search(
+                    "contact-service/contact-search", {"contactId": str(json.loads(response)["contact_id"])}
+                )
+                for r in p.rows
+            ]
+        return row
+
+    wh_phone = {
+        sf_id: env.sql(
+            "SELECT telephone FROM brightpearl.contacts WHERE lower(trim(email)) = ?",
+            [env.storefront_order(sf_id)["order"]["billing_address"]["email"].strip().lower()],
+        )[0][0]
+        for sf_id in (a, b)
+    }
+    env.sql("UPDATE push.ledger SET state = 'dead' WHERE push_id = ?", [f"import:order:{b}"])  # held back for now
+    report = env.run(unmatched_sku="free_text_row")
+    assert report.contacts_updated >= 1
+    assert contact_of(a)["pri"] == "+1 555 0199"
+    note = env.sql("SELECT note FROM push.ledger WHERE push_id = ?", [f"import:order:{a}"])[0][0]
+    assert "updated Brightpearl contact" in note and "phone" in note
+    env.sql("UPDATE push.ledger SET state = 'planned' WHERE push_id = ?", [f"import:order:{b}"])
+    env.run(unmatched_sku="free_text_row", update_customers="never")
+    assert contact_of(b)["pri"] == wh_phone[b]

@@ -68,6 +68,7 @@ def load_import_settings(wh: DuckDBWarehouse) -> ImportSettings:
         unmatched_sku=section.unmatched_sku,
         guest_orders=section.guest_orders,
         create_customers=section.customers.create,
+        update_customers=section.customers.update,
         delay_minutes=section.delay_minutes,
     )
 

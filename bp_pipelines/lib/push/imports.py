@@ -41,6 +41,8 @@ class ImportSettings:
     unmatched_sku: Literal["dead_letter", "free_text_row"] = "dead_letter"
     guest_orders: bool = True
     create_customers: bool = True
+    # An existing contact whose names/phone differ from the order: if_different (only what differs), always, never.
+    update_customers: Literal["if_different", "always", "never"] = "if_different"
     delay_minutes: int = 60  # reconciliation: an importable order not in Brightpearl after this long is reported
 
 
@@ -48,6 +50,7 @@ class BrightpearlApi(Protocol):
     """The Brightpearl calls the import makes (`bp_pipelines.lib.brightpearl.BrightpearlClient`)."""
 
     def post(self, path: str, body: Any, *, idempotent: bool = False) -> Any: ...
+    def patch(self, path: str, body: Any, *, idempotent: bool = False) -> Any: ...
     def search(self, path: str, filters: Any = None, **kwargs: Any) -> Any: ...
 
 
@@ -66,6 +69,7 @@ class ImportReport:
     dead_lettered: int = 0
     still_open: int = 0
     contacts_created: int = 0
+    contacts_updated: int = 0
     unmatched_rows: int = 0  # free-text rows added for unmatched SKUs
     notes: list[str] = field(default_factory=list)
 
@@ -79,6 +83,7 @@ class ImportReport:
             "dead_lettered": self.dead_lettered,
             "still_open": self.still_open,
             "contacts_created": self.contacts_created,
+            "contacts_updated": self.contacts_updated,
             "free_text_rows": self.unmatched_rows,
         }
 
@@ -141,6 +146,7 @@ class Lookups:
     ambiguous: set[str]  # keys held by several live products: never guessed
     shipping_methods: dict[str, int]  # name (case-folded) -> shipping_method_id
     contacts: dict[str, int]  # e-mail (trimmed, case-folded) -> contact_id, the lowest id when several
+    contact_fields: dict[int, dict[str, str]]  # contact_id -> firstName, lastName, phone as Brightpearl has them
 
     @classmethod
     def load(cls, connect: Connect, match_on: MatchOn) -> Lookups:
@@ -163,12 +169,14 @@ class Lookups:
                 ).fetchall()
             }
             contacts: dict[str, int] = {}
-            for email, contact_id in conn.execute(
-                "SELECT lower(trim(email)), contact_id FROM brightpearl.contacts "
+            fields: dict[int, dict[str, str]] = {}
+            for email, contact_id, first, last, phone in conn.execute(
+                "SELECT lower(trim(email)), contact_id, first_name, last_name, telephone FROM brightpearl.contacts "
                 "WHERE NOT coalesce(is_deleted, false) AND nullif(trim(email), '') IS NOT NULL ORDER BY contact_id"
             ).fetchall():
                 contacts.setdefault(email, int(contact_id))
-        return cls(products, ambiguous, methods, contacts)
+                fields[int(contact_id)] = {"firstName": first or "", "lastName": last or "", "phone": phone or ""}
+        return cls(products, ambiguous, methods, contacts, fields)
 
 
 # --- send -----------------------------------------------------------------------------------------------------------
@@ -412,12 +420,50 @@ def find_contact(bp: BrightpearlApi, email: str, lookups: Lookups) -> int | None
     if email in lookups.contacts:
         return lookups.contacts[email]
     for page in bp.search(
-        "contact-service/contact-search", {"primaryEmail": email}, columns=["contactId", "primaryEmail"]
+        "contact-service/contact-search",
+        {"primaryEmail": email},
+        columns=["contactId", "primaryEmail", "firstName", "lastName", "pri"],
     ):
         for r in page.rows:
             if normal_email(r.get("primaryEmail")) == email:
-                return int(r["contactId"])
+                contact_id = int(r["contactId"])
+                lookups.contacts[email] = contact_id
+                lookups.contact_fields[contact_id] = {
+                    "firstName": r.get("firstName") or "",
+                    "lastName": r.get("lastName") or "",
+                    "phone": r.get("pri") or "",
+                }
+                return contact_id
     return None
+
+
+# Contact fields the import keeps in step with the storefront order (JSON-Patch paths of PATCH contact-service/contact).
+CONTACT_PATCH_PATHS = {"firstName": "/firstName", "lastName": "/lastName", "phone": "/communication/telephones/PRI"}
+
+
+def update_contact(
+    bp: BrightpearlApi, contact_id: int, billing: dict[str, Any], policy: str, lookups: Lookups
+) -> list[str]:
+    """Per `customers.update`: replace the names/phone that differ (`if_different`) or all of them (`always`) with
+    the order's non-empty values. Returns the fields sent."""
+    if policy == "never":
+        return []
+    wanted = {
+        "firstName": str(billing.get("first_name") or "").strip()[:32],
+        "lastName": str(billing.get("last_name") or "").strip()[:32],
+        "phone": str(billing.get("phone") or "").strip(),
+    }
+    current = lookups.contact_fields.get(contact_id, {})
+    changed = [k for k, v in wanted.items() if v and (policy == "always" or str(current.get(k) or "").strip() != v)]
+    if not changed:
+        return []
+    bp.patch(
+        f"contact-service/contact/{contact_id}",
+        [{"op": "replace", "path": CONTACT_PATCH_PATHS[k], "value": wanted[k]} for k in changed],
+        idempotent=True,  # replace ops: sending them twice is harmless
+    )
+    lookups.contact_fields[contact_id] = {**current, **{k: wanted[k] for k in changed}}
+    return changed
 
 
 def customer_for(
@@ -433,6 +479,10 @@ def customer_for(
         )
     contact_id = find_contact(bp, email, lookups)
     if contact_id is not None:
+        changed = update_contact(bp, contact_id, billing, settings.update_customers, lookups)
+        if changed:
+            report.contacts_updated += 1
+            return contact_id, f"updated Brightpearl contact {contact_id}: {', '.join(changed)}"
         return contact_id, None
     if not settings.create_customers:
         return None, (
