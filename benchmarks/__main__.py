@@ -59,12 +59,10 @@ def config(workdir: Path) -> BenchConfig:
 
 
 def describe(cfg: BenchConfig) -> str:
-    rate = (
-        f"rate-limited runs at {cfg.rate_orders:,} orders, window scales {', '.join(cfg.rate_scales)}"
-        if cfg.rate_orders
-        else "no rate-limited run"
-    )
-    incremental = f"incremental runs at {cfg.incremental_orders:,}" if cfg.incremental_orders else "no incremental runs"
+    rate = (f"rate-limited runs at {cfg.rate_orders:,} orders, window scales {', '.join(cfg.rate_scales)}"
+            if cfg.rate_orders else "no rate-limited run")
+    incremental = f"incremental runs at {cfg.incremental_orders:,}" if cfg.incremental_orders else \
+        "no incremental runs"
     return f"This run: scales {', '.join(f'{s:,}' for s in cfg.scales)} orders; {incremental}; {rate}."
 
 
@@ -80,17 +78,11 @@ def rate_runs(cfg: BenchConfig, results: dict[str, Any]) -> list[dict[str, Any]]
     for raw in cfg.rate_scales:
         scale = auto_window_scale(natural) if raw == "auto" else float(raw)
         code = report.machine()
-        print(
-            f"bench: rate-limited extraction at {cfg.rate_orders:,} orders, window scale {scale:g} "
-            f"({BP_RATE_LIMIT} requests per {BP_WINDOW_S * scale:.1f} s)",
-            flush=True,
-        )
+        print(f"bench: rate-limited extraction at {cfg.rate_orders:,} orders, window scale {scale:g} "
+              f"({BP_RATE_LIMIT} requests per {BP_WINDOW_S * scale:.1f} s)", flush=True)
         run = rate_limited(cfg, scale, natural)
-        print(
-            f"  {run['calls']} requests, {run.get('achieved_rps')} req/s of {run['budget_rps']:.2f} budget, "
-            f"{run['throttled_client']} throttled",
-            flush=True,
-        )
+        print(f"  {run['calls']} requests, {run.get('achieved_rps')} req/s of {run['budget_rps']:.2f} budget, "
+              f"{run['throttled_client']} throttled", flush=True)
         runs.append({**run, "auto": raw == "auto", "machine": code})
     return runs
 
@@ -123,10 +115,8 @@ def main() -> int:
     report.write_section(section)
     print()
     print(section)
-    print(
-        f"bench: done in {time.monotonic() - started:.0f} s; wrote {report.BENCHMARKS_MD} (section "
-        f'"{report.HEADING[3:]}") and {report.RESULTS_PATH}'
-    )
+    print(f"bench: done in {time.monotonic() - started:.0f} s; wrote {report.BENCHMARKS_MD} (section "
+          f"\"{report.HEADING[3:]}\") and {report.RESULTS_PATH}")
     return 0
 
 

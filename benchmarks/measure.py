@@ -47,21 +47,12 @@ RESOURCES = (
     ResourceSpec("orders", "order-service/order-search", "order-service/order/", 200, "orders"),
     ResourceSpec("products", "product-service/product-search", "product-service/product/", 200, "products"),
     ResourceSpec("contacts", "contact-service/contact-search", "contact-service/contact", 200, "contacts"),
-    ResourceSpec(
-        "goods_out_notes",
-        "warehouse-service/goods-note/goods-out-search",
-        "warehouse-service/order/",
-        500,
-        "goods_out_notes",
-    ),
+    ResourceSpec("goods_out_notes", "warehouse-service/goods-note/goods-out-search", "warehouse-service/order/", 500,
+                 "goods_out_notes"),
 )
 STOCK_PREFIX = "warehouse-service/product-availability"
-REFERENCE_ENDPOINTS = (
-    "order-service/order-status",
-    "warehouse-service/warehouse",
-    "product-service/channel",
-    "warehouse-service/shipping-method",
-)
+REFERENCE_ENDPOINTS = ("order-service/order-status", "warehouse-service/warehouse", "product-service/channel",
+                       "warehouse-service/shipping-method")
 RESOURCE_ORDER = (*(r.name for r in RESOURCES), "stock_levels", "reference", "other")
 
 
@@ -92,13 +83,8 @@ def by_resource(counts: Mapping[str, int]) -> dict[str, dict[str, int]]:
 def minimum_calls(sizes: Mapping[str, int]) -> dict[str, dict[str, int]]:
     """Documented minimum of a full extraction: ceil(n/500) search pages + ceil(n/batch) ID-set GETs per resource,
     ceil(products/100) availability calls, one list GET per reference table."""
-    out = {
-        spec.name: {
-            "search": max(1, math.ceil(sizes[spec.name] / SEARCH_PAGE)),
-            "get": math.ceil(sizes[spec.name] / spec.get_batch),
-        }
-        for spec in RESOURCES
-    }
+    out = {spec.name: {"search": max(1, math.ceil(sizes[spec.name] / SEARCH_PAGE)),
+                       "get": math.ceil(sizes[spec.name] / spec.get_batch)} for spec in RESOURCES}
     out["stock_levels"] = {"search": 0, "get": math.ceil(sizes["products"] / AVAILABILITY_IDS)}
     out["reference"] = {"search": 0, "get": len(REFERENCE_ENDPOINTS)}
     return out
@@ -166,10 +152,8 @@ class Sandbox:
         """Record count of a search (one pageSize=1 request: counted by the sandbox, so reset afterwards)."""
         state = self.process.state or {}
         url = f"{state['brightpearl_base_url']}/public-api/{state['brightpearl_account']}/{search_path}"
-        headers = {
-            "brightpearl-app-ref": state["brightpearl_app_ref"],
-            "brightpearl-account-token": state["brightpearl_account_token"],
-        }
+        headers = {"brightpearl-app-ref": state["brightpearl_app_ref"],
+                   "brightpearl-account-token": state["brightpearl_account_token"]}
         resp = self.http.get(url, params={"pageSize": 1, "firstResult": 1}, headers=headers)
         resp.raise_for_status()
         return int(resp.json()["response"]["metaData"]["resultsAvailable"])
@@ -228,14 +212,8 @@ class ChildRun:
         return Path(self.log_path).read_text(errors="replace")[-chars:] if self.log_path else ""
 
 
-def run_pipeline(
-    env: Mapping[str, str],
-    log_path: Path,
-    *,
-    mode: str = "incremental",
-    force: bool = False,
-    profile: Path | None = None,
-) -> ChildRun:
+def run_pipeline(env: Mapping[str, str], log_path: Path, *, mode: str = "incremental", force: bool = False,
+                 profile: Path | None = None) -> ChildRun:
     cmd = [sys.executable, "-m", "benchmarks.run_job", "--mode", mode]
     if force:
         cmd.append("--force")
@@ -252,8 +230,9 @@ def run_pipeline(
     summary: dict[str, Any] = {}
     for line in log_path.read_text(errors="replace").splitlines():
         if line.startswith(RESULT_PREFIX):
-            summary = json.loads(line[len(RESULT_PREFIX) :])
-    return ChildRun(proc.returncode, wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / MB, summary, str(log_path))
+            summary = json.loads(line[len(RESULT_PREFIX):])
+    return ChildRun(proc.returncode, wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / MB, summary,
+                    str(log_path))
 
 
 def machine_busy_s() -> float:
@@ -271,12 +250,11 @@ def pipeline_env(sandbox: Sandbox, warehouse: Path) -> dict[str, str]:
 
 def warehouse_rows(warehouse: Path) -> dict[str, int]:
     """Live (not deleted) rows per table of the published warehouse."""
-    tables = ("orders", "order_rows", "products", "contacts", "goods_out_notes", "goods_out_note_rows", "stock_levels")
+    tables = ("orders", "order_rows", "products", "contacts", "goods_out_notes", "goods_out_note_rows",
+              "stock_levels")
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        return {
-            t: int(conn.execute(f"SELECT count(*) FROM brightpearl.{t} WHERE NOT is_deleted").fetchone()[0])  # type: ignore[index]
-            for t in tables
-        }
+        return {t: int(conn.execute(f"SELECT count(*) FROM brightpearl.{t} WHERE NOT is_deleted").fetchone()[0])  # type: ignore[index]
+                for t in tables}
 
 
 def file_mb(path: Path) -> float:

@@ -36,15 +36,8 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     mem_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "ram_gb": mem_gb,
-        "python": platform.python_version(),
-        "dagster": _version("dagster"),
-        "duckdb": _version("duckdb"),
-        "commit": _commit(),
-    }
+    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gb": mem_gb, "python": platform.python_version(),
+            "dagster": _version("dagster"), "duckdb": _version("duckdb"), "commit": _commit()}
 
 
 def _version(dist: str) -> str:
@@ -57,7 +50,6 @@ def _version(dist: str) -> str:
 def _commit() -> str:
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
-
     sha = git("rev-parse", "--short", "HEAD")
     return f"{sha}{'+dirty' if git('status', '--porcelain', '--untracked-files=no', '--', 'bp_pipelines') else ''}"
 
@@ -91,13 +83,8 @@ def _cell(value: Any) -> str:
 
 
 def _k(orders: int) -> str:
-    return (
-        f"{orders // 1_000_000}M"
-        if orders % 1_000_000 == 0
-        else f"{orders // 1000}k"
-        if orders % 1000 == 0
+    return f"{orders // 1_000_000}M" if orders % 1_000_000 == 0 else f"{orders // 1000}k" if orders % 1000 == 0 \
         else str(orders)
-    )
 
 
 def _ratio(measured: int, minimum: int) -> str:
@@ -116,38 +103,24 @@ def targets_section(results: Mapping[str, Any]) -> str:
     if cpu_row:
         p = cpu_row["perf"]
         ok = p["job_cpu_per_100k"] <= CPU_TARGET_PER_100K
-        rows.append(
-            (
-                f"≤ {CPU_TARGET_PER_100K:g} CPU-s per 100k orders (rate limit off)",
-                f"{p['job_cpu_s']:.1f} CPU-s job execution ({p['cpu_s']:.1f} CPU-s whole process incl. "
-                f"{p['import_cpu_s']:.1f} s imports) at 100k{_when(cpu_row)}",
-                "met" if ok else "**MISSED**",
-            )
-        )
+        rows.append((f"≤ {CPU_TARGET_PER_100K:g} CPU-s per 100k orders (rate limit off)",
+                     f"{p['job_cpu_s']:.1f} CPU-s job execution ({p['cpu_s']:.1f} CPU-s whole process incl. "
+                     f"{p['import_cpu_s']:.1f} s imports) at 100k{_when(cpu_row)}", "met" if ok else "**MISSED**"))
     else:
         rows.append((f"≤ {CPU_TARGET_PER_100K:g} CPU-s per 100k orders", "not measured (100k not run)", "–"))
     rss_row = scales.get(RSS_TARGET_ORDERS)
     if rss_row:
         ok = rss_row["perf"]["maxrss_mb"] <= RSS_TARGET_MB
-        rows.append(
-            (
-                f"≤ {RSS_TARGET_MB:g} MB peak RSS at 1M orders",
-                f"{rss_row['perf']['maxrss_mb']:.0f} MB{_when(rss_row)}",
-                "met" if ok else "**MISSED**",
-            )
-        )
+        rows.append((f"≤ {RSS_TARGET_MB:g} MB peak RSS at 1M orders",
+                     f"{rss_row['perf']['maxrss_mb']:.0f} MB{_when(rss_row)}", "met" if ok else "**MISSED**"))
     else:
         rows.append((f"≤ {RSS_TARGET_MB:g} MB peak RSS at 1M orders", "not measured (1M not run)", "–"))
     rate = _rate_runs(results)
     if rate:
         throttled = sum(r["throttled_client"] or 0 for r in rate)
-        rows.append(
-            (
-                "0 throttled (503) responses under the rate limit",
-                f"{throttled} in {sum(r['calls'] for r in rate):,} requests ({len(rate)} run(s))",
-                "met" if throttled == 0 else "**MISSED**",
-            )
-        )
+        rows.append(("0 throttled (503) responses under the rate limit",
+                     f"{throttled} in {sum(r['calls'] for r in rate):,} requests ({len(rate)} run(s))",
+                     "met" if throttled == 0 else "**MISSED**"))
     return table(("target", "measured", "result"), rows)
 
 
@@ -171,34 +144,11 @@ def api_cost_section(results: Mapping[str, Any]) -> str:
             n = mini.get(res, {"search": 0, "get": 0})
             size = r["sizes"].get(res, r["sizes"].get("products") if res == "stock_levels" else None)
             stored = r["rows"].get(res) if res in r["rows"] else None
-            rows.append(
-                (
-                    res,
-                    size,
-                    stored,
-                    m["search"],
-                    m["get"],
-                    n["search"],
-                    n["get"],
-                    _ratio(m["search"] + m["get"], n["search"] + n["get"]),
-                )
-            )
-        parts.append(
-            f"**{_k(r['orders'])} orders** (measured {r['measured_at']}):\n\n"
-            + table(
-                (
-                    "resource",
-                    "n (resultsAvailable)",
-                    "rows stored",
-                    "search calls",
-                    "GET calls",
-                    "min search",
-                    "min GET",
-                    "measured / min",
-                ),
-                rows,
-            )
-        )
+            rows.append((res, size, stored, m["search"], m["get"], n["search"], n["get"],
+                         _ratio(m["search"] + m["get"], n["search"] + n["get"])))
+        parts.append(f"**{_k(r['orders'])} orders** (measured {r['measured_at']}):\n\n" + table(
+            ("resource", "n (resultsAvailable)", "rows stored", "search calls", "GET calls", "min search",
+             "min GET", "measured / min"), rows))
     head = table(("scale", "run started", "calls", "documented minimum", "measured / min"), totals)
     return head + "\n\n" + "\n\n".join(parts)
 
@@ -212,36 +162,15 @@ def incremental_section(results: Mapping[str, Any]) -> str:
         changed = run.get("changed")
         per = ", ".join(f"{res} {v['search']}+{v['get']}" for res, v in sorted(run["measured"].items()))
         fetched = sum(run["records_fetched"].values())
-        rows.append(
-            (
-                run["label"],
-                changed["visible_total"] if changed else 0,
-                changed["hidden_total"] if changed else 0,
-                run["calls"],
-                per,
-                fetched,
-                run["wall_s"],
-            )
-        )
-    return (
-        f"On the {_k(source['orders'])}-order sandbox after its full load (measured {source['measured_at']}). "
-        'Each change batch is one `POST /_sandbox/changes` after a 15-minute clock advance; "visible" = '
-        "distinct records whose updatedOn/createdOn/shippedOn moved (new or status-changed orders, created or "
-        'shipped goods-out notes, edited products, new or edited contacts); "hidden" = stock moves, '
-        "deletions and silent edits, which by design only the nightly reconciliation finds.\n\n"
-        + table(
-            (
-                "run",
-                "records changed (visible)",
-                "hidden changes",
-                "API calls",
-                "calls by resource (search+GET)",
-                "records fetched",
-                "wall s",
-            ),
-            rows,
-        )
-    )
+        rows.append((run["label"], changed["visible_total"] if changed else 0,
+                     changed["hidden_total"] if changed else 0, run["calls"], per, fetched, run["wall_s"]))
+    return (f"On the {_k(source['orders'])}-order sandbox after its full load (measured {source['measured_at']}). "
+            "Each change batch is one `POST /_sandbox/changes` after a 15-minute clock advance; \"visible\" = "
+            "distinct records whose updatedOn/createdOn/shippedOn moved (new or status-changed orders, created or "
+            "shipped goods-out notes, edited products, new or edited contacts); \"hidden\" = stock moves, "
+            "deletions and silent edits, which by design only the nightly reconciliation finds.\n\n"
+            + table(("run", "records changed (visible)", "hidden changes", "API calls",
+                     "calls by resource (search+GET)", "records fetched", "wall s"), rows))
 
 
 def _rate_runs(results: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -260,52 +189,21 @@ def rate_section(results: Mapping[str, Any]) -> str:
         pct = 100 * r["achieved_rps"] / r["budget_rps"] if spans and r.get("achieved_rps") else None
         steady = r.get("steady_rps")
         window = f"{r['window_s']:g} s (scale {r['window_scale']:g}{', auto' if r.get('auto') else ''})"
-        rows.append(
-            (
-                _k(r["orders"]),
-                r["measured_at"],
-                window,
-                r["budget_rps"],
-                r.get("natural_rps"),
-                r["calls"],
-                r.get("busy_s"),
-                r.get("windows_spanned"),
-                r.get("achieved_rps"),
-                f"{pct:.0f} %" if pct is not None else None,
-                f"{steady:.2f} ({100 * steady / r['budget_rps']:.0f} %)" if steady is not None else None,
-                r.get("max_in_window"),
-                r.get("governor_wait_s"),
-                r["throttled_client"],
-            )
-        )
-    return (
-        "Full extraction into a fresh warehouse with the sandbox's rolling window of 200 requests scaled down "
-        "(`window_scale`). The auto window sets the budget to half the request rate the same extraction "
-        'reached without a limit ("unlimited req/s"), so the limit binds. Requests are counted by the '
-        f"sandbox (503s included), polled every {runs[0].get('poll_interval_s', 0.25):.2f} s; busy = first to "
-        'last request; "after first window" leaves out the opening burst of 200. Time outside the API '
-        "(DuckDB writes, snapshot publishing, Dagster step overhead) counts against the achieved rate. "
-        "Throttled = 503 answers seen by the client.\n\n"
-        + table(
-            (
-                "orders",
-                "run started",
-                "window",
-                "budget req/s",
-                "unlimited req/s",
-                "requests",
-                "busy s",
-                "windows",
-                "achieved req/s",
-                "% of budget",
-                "after first window req/s (% budget)",
-                "max in one window",
-                "governor wait s",
-                "throttled (503)",
-            ),
-            rows,
-        )
-    )
+        rows.append((_k(r["orders"]), r["measured_at"], window, r["budget_rps"], r.get("natural_rps"), r["calls"],
+                     r.get("busy_s"), r.get("windows_spanned"), r.get("achieved_rps"),
+                     f"{pct:.0f} %" if pct is not None else None,
+                     f"{steady:.2f} ({100 * steady / r['budget_rps']:.0f} %)" if steady is not None else None,
+                     r.get("max_in_window"), r.get("governor_wait_s"), r["throttled_client"]))
+    return ("Full extraction into a fresh warehouse with the sandbox's rolling window of 200 requests scaled down "
+            "(`window_scale`). The auto window sets the budget to half the request rate the same extraction "
+            "reached without a limit (\"unlimited req/s\"), so the limit binds. Requests are counted by the "
+            f"sandbox (503s included), polled every {runs[0].get('poll_interval_s', 0.25):.2f} s; busy = first to "
+            "last request; \"after first window\" leaves out the opening burst of 200. Time outside the API "
+            "(DuckDB writes, snapshot publishing, Dagster step overhead) counts against the achieved rate. "
+            "Throttled = 503 answers seen by the client.\n\n"
+            + table(("orders", "run started", "window", "budget req/s", "unlimited req/s", "requests", "busy s",
+                     "windows", "achieved req/s", "% of budget", "after first window req/s (% budget)",
+                     "max in one window", "governor wait s", "throttled (503)"), rows))
 
 
 def perf_section(results: Mapping[str, Any]) -> str:
@@ -315,55 +213,20 @@ def perf_section(results: Mapping[str, Any]) -> str:
         step_peaks = p.get("peak_rss_by_step_mb") or {}
         peak_step = max(step_peaks, key=step_peaks.get) if step_peaks else "–"
         unlimited = r.get("unlimited") or {}
-        rows.append(
-            (
-                _k(r["orders"]),
-                r["measured_at"],
-                (r.get("machine") or {}).get("commit"),
-                p["job_wall_s"],
-                unlimited.get("achieved_rps"),
-                p.get("governor_wait_s"),
-                p["job_cpu_s"],
-                p["job_cpu_per_100k"],
-                p["cpu_s"],
-                p["cpu_per_100k"],
-                p["maxrss_mb"],
-                p["rss_after_import_mb"],
-                peak_step,
-                p["sandbox_cpu_s"],
-                p.get("other_cpu_s"),
-                r["warehouse_mb"],
-            )
-        )
-    return (
-        "Rate limit off (`enabled: false` and a 6 ms window, so the client's governor never waits: see "
-        '"governor wait s"). job = `execute_in_process` of `brightpearl_sync` (all steps); process = the '
-        "whole child (interpreter start, dagster and definitions import, job). Peak RSS is `ru_maxrss` of the "
-        "child (`os.wait4`); the step is where the sampled RSS (every 0.1 s) peaked. The sandbox runs on the same "
-        'machine and its CPU is listed separately (not part of the pipeline\'s numbers); "other processes" = CPU '
-        "used by anything else on the machine during the run (wall times are inflated when it is large).\n\n"
-        + table(
-            (
-                "orders",
-                "run started",
-                "commit",
-                "job wall s",
-                "req/s",
-                "governor wait s",
-                "job CPU s",
-                "job CPU-s / 100k",
-                "process CPU s",
-                "process CPU-s / 100k",
-                "peak RSS MB",
-                "RSS after imports MB",
-                "peak step",
-                "sandbox CPU s",
-                "other processes CPU s",
-                "warehouse MB",
-            ),
-            rows,
-        )
-    )
+        rows.append((_k(r["orders"]), r["measured_at"], (r.get("machine") or {}).get("commit"), p["job_wall_s"],
+                     unlimited.get("achieved_rps"),
+                     p.get("governor_wait_s"), p["job_cpu_s"], p["job_cpu_per_100k"], p["cpu_s"], p["cpu_per_100k"],
+                     p["maxrss_mb"], p["rss_after_import_mb"], peak_step, p["sandbox_cpu_s"], p.get("other_cpu_s"),
+                     r["warehouse_mb"]))
+    return ("Rate limit off (`enabled: false` and a 6 ms window, so the client's governor never waits: see "
+            "\"governor wait s\"). job = `execute_in_process` of `brightpearl_sync` (all steps); process = the "
+            "whole child (interpreter start, dagster and definitions import, job). Peak RSS is `ru_maxrss` of the "
+            "child (`os.wait4`); the step is where the sampled RSS (every 0.1 s) peaked. The sandbox runs on the same "
+            "machine and its CPU is listed separately (not part of the pipeline's numbers); \"other processes\" = CPU "
+            "used by anything else on the machine during the run (wall times are inflated when it is large).\n\n"
+            + table(("orders", "run started", "commit", "job wall s", "req/s", "governor wait s", "job CPU s",
+                     "job CPU-s / 100k", "process CPU s", "process CPU-s / 100k", "peak RSS MB",
+                     "RSS after imports MB", "peak step", "sandbox CPU s", "other processes CPU s", "warehouse MB"), rows))
 
 
 def profile_section(results: Mapping[str, Any]) -> str:
@@ -371,75 +234,47 @@ def profile_section(results: Mapping[str, Any]) -> str:
     if prof is None:
         return ""
     orders, p = prof
-    top = table(
-        ("function", "calls", "own s", "cumulative s"),
-        [(f"`{f['function']}`", f["ncalls"], f["tottime_s"], f["cumtime_s"]) for f in p["top_tottime"]],
-    )
-    ours = table(
-        ("function", "calls", "own s", "cumulative s"),
-        [(f"`{f['function']}`", f["ncalls"], f["tottime_s"], f["cumtime_s"]) for f in p["top_bp_pipelines_cumtime"]],
-    )
-    return (
-        f"### Hot spots (cProfile on the CPU clock, second full extraction at {_k(orders)}, measured "
-        f"{p.get('measured_at', '?')}: {p['profiled_cpu_s']:.1f} profiled CPU s; profiling inflates them)"
-        "\n\nBy own time (C code called by a function counts as its own time unless it is a builtin, e.g. "
-        "DuckDB `execute` inside `upsert`):\n\n" + top + "\n\nbp_pipelines functions by cumulative time:\n\n" + ours
-    )
+    top = table(("function", "calls", "own s", "cumulative s"),
+                [(f"`{f['function']}`", f["ncalls"], f["tottime_s"], f["cumtime_s"]) for f in p["top_tottime"]])
+    ours = table(("function", "calls", "own s", "cumulative s"),
+                 [(f"`{f['function']}`", f["ncalls"], f["tottime_s"], f["cumtime_s"])
+                  for f in p["top_bp_pipelines_cumtime"]])
+    return (f"### Hot spots (cProfile on the CPU clock, second full extraction at {_k(orders)}, measured "
+            f"{p.get('measured_at', '?')}: {p['profiled_cpu_s']:.1f} profiled CPU s; profiling inflates them)"
+            "\n\nBy own time (C code called by a function counts as its own time unless it is a builtin, e.g. "
+            "DuckDB `execute` inside `upsert`):\n\n" + top
+            + "\n\nbp_pipelines functions by cumulative time:\n\n" + ours)
 
 
 def render(results: Mapping[str, Any], config_note: str) -> str:
     m = results.get("machine", {})
     profile = profile_section(results)
     body = [
-        HEADING,
-        "",
-        BEGIN,
+        HEADING, "", BEGIN,
         f"Last `make bench`: {results.get('updated_at')} on {m.get('nproc')} CPUs ({m.get('cpu')}), "
         f"{m.get('ram_gb')} GB RAM, Python {m.get('python')}, dagster {m.get('dagster')}, duckdb {m.get('duckdb')}, "
         f"commit {m.get('commit')}. {config_note} Every pipeline run is its own process "
         "(`benchmarks/run_job.py`); sandbox seed 42 on the same machine. Rows keep the date they were measured.",
-        "",
-        "### Targets",
-        "",
-        targets_section(results),
-        "",
-        "### 1. API cost of a full extraction (fresh warehouse)",
-        "",
+        "", "### Targets", "", targets_section(results),
+        "", "### 1. API cost of a full extraction (fresh warehouse)", "",
         "Minimum = per resource ceil(n/500) search pages + ceil(n/200) ID-set GETs (goods-out notes 500), "
         "ceil(products/100) availability calls, one list GET per reference table (4). n = the search's "
         "`resultsAvailable` (stock_levels: n = products; its rows are product x warehouse). Calls = requests "
-        "counted by the sandbox.",
-        "",
-        api_cost_section(results),
-        "",
-        "### 2. Incremental runs",
-        "",
-        incremental_section(results),
-        "",
-        "### 3. Throughput under the rate limit",
-        "",
-        rate_section(results),
-        "",
-        "### 4. CPU, wall time and peak memory (rate limit off)",
-        "",
-        perf_section(results),
+        "counted by the sandbox.", "", api_cost_section(results),
+        "", "### 2. Incremental runs", "", incremental_section(results),
+        "", "### 3. Throughput under the rate limit", "", rate_section(results),
+        "", "### 4. CPU, wall time and peak memory (rate limit off)", "", perf_section(results),
     ]
     if profile:
         body += ["", profile]
-    body += [
-        "",
-        "### Reproduce",
-        "",
-        "`make bench` (defaults) or e.g. `BENCH_SCALES=10000,100000,1000000 make bench`. Variables: "
-        "`BENCH_SCALES` (full-extraction scales, default 10000,100000), `BENCH_INCREMENTAL_ORDERS` (scale of "
-        "the incremental runs, default the smallest scale), `BENCH_RATE_ORDERS` (default 100000) / "
-        "`BENCH_RATE_SCALES` (default auto; e.g. `0.05,auto`; `BENCH_RATE=0` skips the rate-limited runs), "
-        "`BENCH_CHANGES` (change-batch multipliers, default "
-        "1,10), `BENCH_PROFILE` (auto = profile when the CPU target is missed, always, never), "
-        "`BENCH_PROFILE_ORDERS`. Raw numbers: `benchmarks/results.json`.",
-        END,
-        "",
-    ]
+    body += ["", "### Reproduce", "",
+             "`make bench` (defaults) or e.g. `BENCH_SCALES=10000,100000,1000000 make bench`. Variables: "
+             "`BENCH_SCALES` (full-extraction scales, default 10000,100000), `BENCH_INCREMENTAL_ORDERS` (scale of "
+             "the incremental runs, default the smallest scale), `BENCH_RATE_ORDERS` (default 100000) / "
+             "`BENCH_RATE_SCALES` (default auto; e.g. `0.05,auto`; `BENCH_RATE=0` skips the rate-limited runs), "
+             "`BENCH_CHANGES` (change-batch multipliers, default "
+             "1,10), `BENCH_PROFILE` (auto = profile when the CPU target is missed, always, never), "
+             "`BENCH_PROFILE_ORDERS`. Raw numbers: `benchmarks/results.json`.", END, ""]
     return "\n".join(body)
 
 
@@ -457,7 +292,7 @@ def write_section(text: str, path: Path = BENCHMARKS_MD) -> None:
     elif HEADING in content:
         start = content.index(HEADING)
         nxt = content.find("\n## ", start + len(HEADING))
-        content = content[:start] + text + (content[nxt + 1 :] if nxt != -1 else "")
+        content = content[:start] + text + (content[nxt + 1:] if nxt != -1 else "")
     else:
         content = content.rstrip("\n") + "\n\n" + text
     path.write_text(content)

@@ -109,26 +109,18 @@ def _materializations(result: Any) -> tuple[dict[str, dict[str, Any]], dict[str,
         mat = event.event_specific_data.materialization
         meta = {k: _plain(v) for k, v in mat.metadata.items()}
         assets[mat.asset_key.to_user_string()] = {
-            "step": event.step_key,
-            **{k: meta.get(k) for k in ROW_KEYS},
-            "mode": meta.get("mode"),
-            "outcome": meta.get("outcome"),
-            "refresh": meta.get("refresh"),
+            "step": event.step_key, **{k: meta.get(k) for k in ROW_KEYS}, "mode": meta.get("mode"),
+            "outcome": meta.get("outcome"), "refresh": meta.get("refresh"),
         }
         if event.step_key not in steps:
-            steps[event.step_key] = {
-                **{k: meta.get(k, 0) for k in STEP_KEYS},
-                "api_calls_by_endpoint": meta.get("api_calls_by_endpoint") or {},
-            }
+            steps[event.step_key] = {**{k: meta.get(k, 0) for k in STEP_KEYS},
+                                     "api_calls_by_endpoint": meta.get("api_calls_by_endpoint") or {}}
     return assets, steps
 
 
 def _failures(result: Any) -> list[str]:
-    return [
-        f"{e.step_key}: {e.event_specific_data.error.message.strip()[:2000]}"
-        for e in result.all_events
-        if e.is_step_failure
-    ]
+    return [f"{e.step_key}: {e.event_specific_data.error.message.strip()[:2000]}"
+            for e in result.all_events if e.is_step_failure]
 
 
 def run(mode: str, force: bool, profile_path: str | None) -> dict[str, Any]:
@@ -151,9 +143,8 @@ def run(mode: str, force: bool, profile_path: str | None) -> dict[str, Any]:
         job_wall, job_cpu = time.monotonic(), _cpu_s()
         if profiler:
             profiler.enable()
-        result = job.execute_in_process(
-            run_config=run_config, instance=instance, partition_key=partition_key, raise_on_error=False
-        )
+        result = job.execute_in_process(run_config=run_config, instance=instance, partition_key=partition_key,
+                                        raise_on_error=False)
         if profiler:
             profiler.disable()
             profiler.dump_stats(profile_path)
@@ -163,26 +154,19 @@ def run(mode: str, force: bool, profile_path: str | None) -> dict[str, Any]:
     assets, steps = _materializations(result)
     peak_step = _step_peaks(windows, sampler.samples)
     return {
-        "success": result.success,
-        "mode": mode,
-        "force": force,
-        "partition_key": partition_key,
+        "success": result.success, "mode": mode, "force": force, "partition_key": partition_key,
         "failures": _failures(result),
-        "import_cpu_s": round(import_cpu, 3),
-        "rss_after_import_mb": round(import_rss / 2**20, 1),
-        "job_wall_s": round(job_wall, 3),
-        "job_cpu_s": round(job_cpu, 3),
+        "import_cpu_s": round(import_cpu, 3), "rss_after_import_mb": round(import_rss / 2**20, 1),
+        "job_wall_s": round(job_wall, 3), "job_cpu_s": round(job_cpu, 3),
         "process_wall_s": round(time.monotonic() - started_wall, 3),
         "peak_rss_sampled_mb": round(max((r for _, r in sampler.samples), default=0) / 2**20, 1),
         "peak_rss_by_step_mb": peak_step,
         "step_seconds": {k: round(v[1] - v[0], 3) for k, v in windows.items()},
-        "assets": assets,
-        "steps": steps,
+        "assets": assets, "steps": steps,
         "api_calls": sum(s["api_calls"] or 0 for s in steps.values()),
         "throttled": sum(s["throttled"] or 0 for s in steps.values()),
         "retries": sum(s["retries"] or 0 for s in steps.values()),
-        "governor_waits": int(governor["waits"]),
-        "governor_wait_s": round(governor["wait_s"], 2),
+        "governor_waits": int(governor["waits"]), "governor_wait_s": round(governor["wait_s"], 2),
     }
 
 

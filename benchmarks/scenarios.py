@@ -42,19 +42,9 @@ RATE_FALLBACK_SCALE = 0.05  # 200 requests per 3 s when no unlimited run measure
 
 # One `POST /_sandbox/changes` batch (multiplied per run). Kinds the sandbox documents; numbers are ours.
 CHANGE_COUNTS: dict[str, int] = {
-    "contacts_created": 2,
-    "orders_created": 6,
-    "storefront_orders_created": 6,
-    "storefront_only_orders": 2,
-    "status_changes": 8,
-    "goods_out_created": 5,
-    "goods_out_shipped": 5,
-    "product_edits": 4,
-    "contact_edits": 4,
-    "stock_changes": 6,
-    "order_deletions": 1,
-    "contact_deletions": 1,
-    "silent_edits": 3,
+    "contacts_created": 2, "orders_created": 6, "storefront_orders_created": 6, "storefront_only_orders": 2,
+    "status_changes": 8, "goods_out_created": 5, "goods_out_shipped": 5, "product_edits": 4, "contact_edits": 4,
+    "stock_changes": 6, "order_deletions": 1, "contact_deletions": 1, "silent_edits": 3,
 }
 # Which change kinds an incremental run can see (they move updatedOn / createdOn / shippedOn), by resource.
 VISIBLE_KINDS: dict[str, tuple[str, ...]] = {
@@ -91,47 +81,29 @@ def now_iso() -> str:
 def _check(run: ChildRun, what: str) -> None:
     if not run.ok:
         failures = "\n".join(run.summary.get("failures", []))
-        raise BenchError(
-            f"{what}: pipeline run failed (exit {run.returncode})\n{failures}\n--- log tail ---\n{run.log_tail()}"
-        )
+        raise BenchError(f"{what}: pipeline run failed (exit {run.returncode})\n{failures}\n--- log tail ---\n"
+                         f"{run.log_tail()}")
 
 
 def perf_of(run: ChildRun, orders: int, sandbox_cpu_s: float) -> dict[str, Any]:
     s = run.summary
     return {
-        "wall_s": round(run.wall_s, 2),
-        "job_wall_s": s.get("job_wall_s"),
-        "cpu_s": round(run.cpu_s, 2),
-        "cpu_user_s": round(run.cpu_user_s, 2),
-        "cpu_sys_s": round(run.cpu_sys_s, 2),
-        "job_cpu_s": s.get("job_cpu_s"),
-        "import_cpu_s": s.get("import_cpu_s"),
+        "wall_s": round(run.wall_s, 2), "job_wall_s": s.get("job_wall_s"), "cpu_s": round(run.cpu_s, 2),
+        "cpu_user_s": round(run.cpu_user_s, 2), "cpu_sys_s": round(run.cpu_sys_s, 2),
+        "job_cpu_s": s.get("job_cpu_s"), "import_cpu_s": s.get("import_cpu_s"),
         "job_cpu_per_100k": round(s.get("job_cpu_s", 0) * 100_000 / orders, 2),
         "cpu_per_100k": round(run.cpu_s * 100_000 / orders, 2),
-        "maxrss_mb": round(run.maxrss_mb, 1),
-        "rss_after_import_mb": s.get("rss_after_import_mb"),
-        "peak_rss_by_step_mb": s.get("peak_rss_by_step_mb", {}),
-        "step_seconds": s.get("step_seconds", {}),
-        "sandbox_cpu_s": round(sandbox_cpu_s, 2),
-        "api_calls": s.get("api_calls"),
-        "throttled": s.get("throttled"),
-        "retries": s.get("retries"),
-        "governor_waits": s.get("governor_waits"),
-        "governor_wait_s": s.get("governor_wait_s"),
-        "other_cpu_s": round(run.other_cpu_s, 1),
+        "maxrss_mb": round(run.maxrss_mb, 1), "rss_after_import_mb": s.get("rss_after_import_mb"),
+        "peak_rss_by_step_mb": s.get("peak_rss_by_step_mb", {}), "step_seconds": s.get("step_seconds", {}),
+        "sandbox_cpu_s": round(sandbox_cpu_s, 2), "api_calls": s.get("api_calls"), "throttled": s.get("throttled"),
+        "retries": s.get("retries"), "governor_waits": s.get("governor_waits"),
+        "governor_wait_s": s.get("governor_wait_s"), "other_cpu_s": round(run.other_cpu_s, 1),
     }
 
 
-def _measured_run(
-    sb: Sandbox,
-    env: Mapping[str, str],
-    log: Path,
-    *,
-    mode: str = "incremental",
-    profile: Path | None = None,
-    timeline: bool = False,
-    window_s: float = BP_WINDOW_S,
-) -> tuple[ChildRun, dict[str, int], float, dict[str, Any]]:
+def _measured_run(sb: Sandbox, env: Mapping[str, str], log: Path, *, mode: str = "incremental",
+                  profile: Path | None = None, timeline: bool = False, window_s: float = BP_WINDOW_S,
+                  ) -> tuple[ChildRun, dict[str, int], float, dict[str, Any]]:
     """One pipeline process against `sb`: (run, sandbox request counts, sandbox CPU s, request-rate stats)."""
     sb.reset_requests()
     cpu0, busy0 = sb.cpu_s(), machine_busy_s()
@@ -166,27 +138,16 @@ def full_extraction(cfg: BenchConfig, orders: int) -> dict[str, Any]:
         env = pipeline_env(sb, warehouse)
         run, counts, sandbox_cpu, timeline = _measured_run(sb, env, workdir / "full.log", timeline=True)
         result: dict[str, Any] = {
-            "orders": orders,
-            "measured_at": started_at,
-            "sandbox_start_s": round(sb.started_s, 1),
-            "sizes": sizes,
-            "counts": counts,
-            "measured": by_resource(counts),
-            "minimum": minimum_calls(sizes),
-            "rows": warehouse_rows(warehouse),
-            "warehouse_mb": file_mb(warehouse),
-            "perf": perf_of(run, orders, sandbox_cpu),
-            "unlimited": timeline,
+            "orders": orders, "measured_at": started_at, "sandbox_start_s": round(sb.started_s, 1),
+            "sizes": sizes, "counts": counts, "measured": by_resource(counts), "minimum": minimum_calls(sizes),
+            "rows": warehouse_rows(warehouse), "warehouse_mb": file_mb(warehouse),
+            "perf": perf_of(run, orders, sandbox_cpu), "unlimited": timeline,
         }
-        print(
-            f"  full extraction: {sum(counts.values())} calls, job CPU {run.summary.get('job_cpu_s')} s, "
-            f"peak RSS {run.maxrss_mb:.0f} MB, wall {run.wall_s:.1f} s",
-            flush=True,
-        )
+        print(f"  full extraction: {sum(counts.values())} calls, job CPU {run.summary.get('job_cpu_s')} s, "
+              f"peak RSS {run.maxrss_mb:.0f} MB, wall {run.wall_s:.1f} s", flush=True)
         if _wants_profile(cfg, orders, result["perf"]):
-            result["profile"] = profile_run(
-                sb, pipeline_env(sb, workdir / "profile" / "warehouse.duckdb"), workdir / "profile"
-            )
+            result["profile"] = profile_run(sb, pipeline_env(sb, workdir / "profile" / "warehouse.duckdb"),
+                                            workdir / "profile")
         if orders == cfg.incremental_orders:
             result["incremental"] = incremental_runs(cfg, sb, env, workdir)
     shutil.rmtree(workdir, ignore_errors=True)  # a 1M-order warehouse is GBs
@@ -208,28 +169,14 @@ def profile_run(sb: Sandbox, env: Mapping[str, str], workdir: Path, top: int = 1
     total = stats.total_tt  # type: ignore[attr-defined]
     rows = []
     for (path, line, func), (_cc, ncalls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        rows.append(
-            {
-                "function": f"{_short(path)}:{line}({func})",
-                "ncalls": ncalls,
-                "tottime_s": round(tottime, 2),
-                "cumtime_s": round(cumtime, 2),
-            }
-        )
+        rows.append({"function": f"{_short(path)}:{line}({func})", "ncalls": ncalls,
+                     "tottime_s": round(tottime, 2), "cumtime_s": round(cumtime, 2)})
     by_tot = sorted(rows, key=lambda r: r["tottime_s"], reverse=True)[:top]
-    ours = sorted(
-        (r for r in rows if "bp_pipelines/" in r["function"] and "sandbox" not in r["function"]),
-        key=lambda r: r["cumtime_s"],
-        reverse=True,
-    )[:top]
-    return {
-        "profiled_cpu_s": round(total, 2),
-        "wall_s": round(run.wall_s, 1),
-        "measured_at": now_iso(),
-        "job_cpu_s": run.summary.get("job_cpu_s"),
-        "top_tottime": by_tot,
-        "top_bp_pipelines_cumtime": ours,
-    }
+    ours = sorted((r for r in rows if "bp_pipelines/" in r["function"] and "sandbox" not in r["function"]),
+                  key=lambda r: r["cumtime_s"], reverse=True)[:top]
+    return {"profiled_cpu_s": round(total, 2), "wall_s": round(run.wall_s, 1), "measured_at": now_iso(),
+            "job_cpu_s": run.summary.get("job_cpu_s"), "top_tottime": by_tot,
+            "top_bp_pipelines_cumtime": ours}
 
 
 def _short(path: str) -> str:
@@ -256,17 +203,9 @@ def _changed(changes: Mapping[str, list[int]]) -> dict[str, int]:
 def _run_row(label: str, run: ChildRun, counts: dict[str, int], changed: dict[str, Any] | None) -> dict[str, Any]:
     steps = run.summary.get("steps", {})
     fetched = {step: s.get("records_fetched") for step, s in steps.items() if s.get("records_fetched")}
-    return {
-        "label": label,
-        "calls": sum(counts.values()),
-        "measured": by_resource(counts),
-        "counts": counts,
-        "changed": changed,
-        "records_fetched": fetched,
-        "wall_s": round(run.wall_s, 2),
-        "job_cpu_s": run.summary.get("job_cpu_s"),
-        "throttled": run.summary.get("throttled"),
-    }
+    return {"label": label, "calls": sum(counts.values()), "measured": by_resource(counts), "counts": counts,
+            "changed": changed, "records_fetched": fetched, "wall_s": round(run.wall_s, 2),
+            "job_cpu_s": run.summary.get("job_cpu_s"), "throttled": run.summary.get("throttled")}
 
 
 def incremental_runs(cfg: BenchConfig, sb: Sandbox, env: Mapping[str, str], workdir: Path) -> list[dict[str, Any]]:
@@ -279,10 +218,8 @@ def incremental_runs(cfg: BenchConfig, sb: Sandbox, env: Mapping[str, str], work
         run, counts, _, _ = _measured_run(sb, env, workdir / f"changes_x{mult}.log")
         changed = _changed(changes)
         rows.append(_run_row(f"incremental after change batch x{mult}", run, counts, changed))
-        print(
-            f"  incremental x{mult}: {changed['visible_total']} records changed -> {sum(counts.values())} calls",
-            flush=True,
-        )
+        print(f"  incremental x{mult}: {changed['visible_total']} records changed -> {sum(counts.values())} calls",
+              flush=True)
     run, counts, _, _ = _measured_run(sb, env, workdir / "nochange2.log")
     rows.append(_run_row("no-change rerun (after the incremental runs)", run, counts, None))
     run, counts, _, _ = _measured_run(sb, env, workdir / "reconciliation.log", mode="reconciliation")
@@ -311,22 +248,12 @@ def rate_limited(cfg: BenchConfig, window_scale: float, natural_rps: float | Non
         env = pipeline_env(sb, workdir / "warehouse.duckdb")
         run, counts, _, rates = _measured_run(sb, env, workdir / "rate.log", timeline=True, window_s=window_s)
     shutil.rmtree(workdir, ignore_errors=True)
-    result = {
-        "orders": cfg.rate_orders,
-        "measured_at": started_at,
-        "window_scale": window_scale,
-        "window_s": window_s,
-        "budget_rps": BP_RATE_LIMIT / window_s,
-        "calls": sum(counts.values()),
-        "natural_rps": natural_rps,
-        "throttled_client": run.summary.get("throttled"),
-        "retries": run.summary.get("retries"),
-        "governor_waits": run.summary.get("governor_waits"),
-        "governor_wait_s": run.summary.get("governor_wait_s"),
-        "wall_s": round(run.wall_s, 2),
-        "job_wall_s": run.summary.get("job_wall_s"),
-        "measured": by_resource(counts),
-    }
+    result = {"orders": cfg.rate_orders, "measured_at": started_at, "window_scale": window_scale,
+              "window_s": window_s, "budget_rps": BP_RATE_LIMIT / window_s, "calls": sum(counts.values()),
+              "natural_rps": natural_rps, "throttled_client": run.summary.get("throttled"),
+              "retries": run.summary.get("retries"), "governor_waits": run.summary.get("governor_waits"),
+              "governor_wait_s": run.summary.get("governor_wait_s"), "wall_s": round(run.wall_s, 2),
+              "job_wall_s": run.summary.get("job_wall_s"), "measured": by_resource(counts)}
     result.update(rates)
     return result
 
@@ -351,14 +278,9 @@ def timeline_stats(points: list[tuple[float, int]], window_s: float) -> dict[str
     if t_last - steady_from > window_s:
         steady = (final - count_at(steady_from)) / (t_last - steady_from)
     max_window = max(count_at(t + window_s) - n for t, n in points if t <= t_last)
-    return {
-        "busy_s": round(busy, 2),
-        "windows_spanned": round(busy / window_s, 1),
-        "achieved_rps": round(final / busy, 2),
-        "steady_rps": round(steady, 2) if steady is not None else None,
-        "max_in_window": max_window,
-        "poll_interval_s": round(_median_gap(points), 3),
-    }
+    return {"busy_s": round(busy, 2), "windows_spanned": round(busy / window_s, 1),
+            "achieved_rps": round(final / busy, 2), "steady_rps": round(steady, 2) if steady is not None else None,
+            "max_in_window": max_window, "poll_interval_s": round(_median_gap(points), 3)}
 
 
 def _median_gap(points: list[tuple[float, int]]) -> float:
