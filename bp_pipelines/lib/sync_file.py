@@ -185,7 +185,7 @@ WHO_HINT = "credit_customers or {tag: <Brightpearl contact tag>}"
 
 
 class Accounts(_Section):
-    """B2B customer accounts on the storefront (read by the account sync, which is not built yet)."""
+    """B2B customer accounts on the storefront (the `storefront_accounts` asset; docs/storefront-push.md)."""
 
     enabled: bool = Field(False, json_schema_extra=_hint("true or false"))
     who: Literal["credit_customers"] | TagAudience = Field("credit_customers", json_schema_extra=_hint(WHO_HINT))
