@@ -173,6 +173,10 @@ class Import(_Section):
         default_factory=ImportCustomers,
         json_schema_extra=_hint("{create: true|false, update: if_different|always|never}"),
     )
+    # Where the shopper's comment and the staff notes go in Brightpearl: an order note (the comment public, the staff
+    # notes private), or nowhere.
+    customer_comment: Literal["order_note", "none"] = Field("order_note", json_schema_extra=_hint("order_note or none"))
+    staff_notes: Literal["order_note", "none"] = Field("order_note", json_schema_extra=_hint("order_note or none"))
     # Reconciliation: an importable storefront order not in Brightpearl after this long is reported.
     delay_minutes: int = Field(60, ge=0, json_schema_extra=_hint("whole minutes, e.g. 60"))
 

@@ -256,3 +256,16 @@ def test_contact_patch_replaces_names_and_phone_like_the_recording(sbx: Any) -> 
     assert bad.status_code == 400 and bad.json()["errors"][0]["code"] == "CMNC-400"
     missing = _post(sbx, "contact-service/contact/999999", ops[:1], method="PATCH")
     assert missing.status_code == 400 and missing.json()["errors"][0]["code"] == "CONC-015"
+
+
+def test_order_note_post_and_list(sbx: Any) -> None:
+    resp = _post(sbx, "order-service/order/10/note", {"text": "Storefront comment", "isPublic": True})
+    assert resp.status_code == 200 and isinstance(resp.json()["response"], int)
+    notes = sbx.bp_get("order-service/order/10/note").json()["response"]
+    assert {
+        "noteId": resp.json()["response"],
+        "orderId": 10,
+        "text": "Storefront comment",
+        "isPublic": True,
+    }.items() <= (notes[-1].items())
+    assert _post(sbx, "order-service/order/10/note", {"text": " "}).status_code == 400

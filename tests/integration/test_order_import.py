@@ -418,3 +418,24 @@ def test_an_existing_customer_is_updated_per_policy(env: Env) -> None:
     env.sql("UPDATE push.ledger SET state = 'planned' WHERE push_id = ?", [f"import:order:{b}"])
     env.run(unmatched_sku="free_text_row", update_customers="never")
     assert contact_of(b)["pri"] == wh_phone[b]
+
+
+def test_the_shoppers_comment_and_staff_notes_become_order_notes(env: Env) -> None:
+    env.run(unmatched_sku="free_text_row")
+    (sf_id,) = env.new_storefront_only_orders(1)
+    wh = env.wh.get_warehouse()
+    with env.bc() as bc:
+        Ledger(wh.connect).record_plan(plan_imports(wh.connect, bc, env.settings()))
+    texts = {"customer_message": "Please leave it at the back door", "staff_notes": "VIP: check the packing"}
+    env.sql(
+        "UPDATE push.ledger SET desired = json_merge_patch(desired, ?) WHERE push_id = ?",
+        [json.dumps({"order": texts}), f"import:order:{sf_id}"],
+    )
+    env.run(unmatched_sku="free_text_row")
+    (order_id,) = env.bp_orders_with_external_ref(sf_id)
+    with env.bp() as bp:
+        notes = {n["text"]: n["isPublic"] for n in bp.get(f"order-service/order/{order_id}/note")}
+    assert notes[f"Storefront order {sf_id} customer comment: Please leave it at the back door"] is True
+    assert notes[f"Storefront order {sf_id} staff notes: VIP: check the packing"] is False
+    note = env.sql("SELECT note FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"])[0][0]
+    assert "customer comment written" in note and "staff notes written" in note

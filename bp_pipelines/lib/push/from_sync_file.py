@@ -69,6 +69,8 @@ def load_import_settings(wh: DuckDBWarehouse) -> ImportSettings:
         guest_orders=section.guest_orders,
         create_customers=section.customers.create,
         update_customers=section.customers.update,
+        customer_comment=section.customer_comment,
+        staff_notes=section.staff_notes,
         delay_minutes=section.delay_minutes,
     )
 

@@ -43,6 +43,8 @@ class ImportSettings:
     create_customers: bool = True
     # An existing contact whose names/phone differ from the order: if_different (only what differs), always, never.
     update_customers: Literal["if_different", "always", "never"] = "if_different"
+    customer_comment: Literal["order_note", "none"] = "order_note"  # the shopper's comment: a public order note
+    staff_notes: Literal["order_note", "none"] = "order_note"  # the storefront's staff notes: a private order note
     delay_minutes: int = 60  # reconciliation: an importable order not in Brightpearl after this long is reported
 
 
@@ -250,7 +252,8 @@ def _import_one(
     existing = find_by_external_ref(bp, sf_id)
     if existing is not None:
         note = (
-            "found in Brightpearl after an interrupted send; not created again"
+            "found in Brightpearl after an interrupted send; not created again (a comment or staff notes of the order may "
+            "be missing: check the order)"
             if row.state == "sending"
             else f"already in Brightpearl (order {existing} has externalRef {sf_id}); not created"
         )
@@ -299,6 +302,7 @@ def _import_one(
         report.found += 1
     else:
         report.created += 1
+        notes += write_order_notes(bp, int(created), sf, settings, log)
     order_id = int(created)
     ledger.finish(
         row.push_id,
@@ -308,6 +312,32 @@ def _import_one(
         bp_order_id=order_id,
         note="; ".join(notes) or None,
     )
+
+
+def write_order_notes(
+    bp: BrightpearlApi, order_id: int, sf: StorefrontOrder, settings: ImportSettings, log: ImportLog
+) -> list[str]:
+    """The shopper's comment (public) and the staff notes (private) as order notes (`POST order-service/order/{id}/
+    note`). Written right after the create: a run killed in between confirms the order by externalRef without them,
+    and says so in the ledger row's note. A refused note is noted, never blocking the order."""
+    out: list[str] = []
+    for setting, key, label, public in (
+        (settings.customer_comment, "customer_message", "customer comment", True),
+        (settings.staff_notes, "staff_notes", "staff notes", False),
+    ):
+        text = str(sf.order.get(key) or "").strip()
+        if setting != "order_note" or not text:
+            continue
+        try:
+            bp.post(
+                f"order-service/order/{order_id}/note",
+                {"text": f"Storefront order {sf.id} {label}: {text}", "isPublic": public},
+            )
+            out.append(f"{label} written as an order note")
+        except BrightpearlError as exc:
+            out.append(f"{label} NOT written ({exc}); copy it from the ledger row's desired.order.{key}")
+            log.warning(f"storefront order {sf.id}: {label} not written to Brightpearl order {order_id}: {exc}")
+    return out
 
 
 def order_rows(
