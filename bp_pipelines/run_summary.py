@@ -29,6 +29,12 @@ SUMMARY_KEYS = (
     "skipped",
     "dead_lettered",
     "open_dead_letters",
+    # order import and accounts
+    "created",
+    "found_in_brightpearl",
+    "contacts_created",
+    "updated",
+    "unchanged",
 )
 
 

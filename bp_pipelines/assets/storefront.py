@@ -17,13 +17,16 @@ from bp_pipelines.lib.conventions import (
     daily_partitions,
 )
 from bp_pipelines.lib.push.from_sync_file import (
+    load_account_settings,
+    load_import_settings,
     load_push_settings,
     load_stock_warehouse_ids,
     load_storefront_enabled,
 )
-from bp_pipelines.lib.push.materialize import materialize_push
+from bp_pipelines.lib.push.materialize import materialize_accounts, materialize_import, materialize_push
 from bp_pipelines.lib.storefront.materialize import materialize_extract, materialize_stock
 from bp_pipelines.resources.bigcommerce import BigCommerceResource
+from bp_pipelines.resources.brightpearl import BrightpearlResource
 from bp_pipelines.resources.warehouse import WarehouseResource
 
 _PUSH_ASSET = {
@@ -149,4 +152,55 @@ def storefront_stock_levels(
     return materialize_stock(context, bigcommerce, warehouse, load_stock_warehouse_ids)
 
 
-storefront_assets = [storefront_shipments, storefront_order_statuses, storefront_extract, storefront_stock_levels]
+@dg.asset(
+    name="storefront_order_import",
+    # Products (row matching), contacts (customers by e-mail), shipping methods and orders (already imported?)
+    # are read from the warehouse, so they are extracted first.
+    deps=["products", "contacts", "shipping_methods", "orders"],
+    description=(
+        "Storefront orders in an importable status (import.statuses in the sync configuration file) created once "
+        "as Brightpearl sales orders, with the customer found or created by e-mail and rows matched by SKU/EAN/UPC. "
+        "Through push.ledger (kind order_import); an order Brightpearl already has (by externalRef) is never "
+        "created again; failures land in push.dead_letters."
+    ),
+    tags={"table": "push.ledger"},
+    **_PUSH_ASSET,
+)
+def storefront_order_import(
+    context: dg.AssetExecutionContext,
+    bigcommerce: BigCommerceResource,
+    brightpearl: BrightpearlResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    return materialize_import(context, bigcommerce, brightpearl, warehouse, load_import_settings)
+
+
+@dg.asset(
+    name="storefront_accounts",
+    deps=["contacts"],
+    description=(
+        "B2B storefront accounts: every Brightpearl credit customer (credit limit or terms) with a valid e-mail has "
+        "a BigCommerce customer account, matched by e-mail, created when absent, updated when the ERP changed, in "
+        "the customer group mapped from its price list (accounts.price_list_groups). Storefront accounts with no "
+        "ERP contact are never touched. Through push.ledger (kind account)."
+    ),
+    tags={"table": "push.ledger"},
+    group_name=STOREFRONT_GROUP,
+    kinds=set(STOREFRONT_KINDS),
+    pool=STOREFRONT_POOL,
+    retry_policy=PUSH_RETRY_POLICY,
+)
+def storefront_accounts(
+    context: dg.AssetExecutionContext, bigcommerce: BigCommerceResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    return materialize_accounts(context, bigcommerce, warehouse, load_account_settings)
+
+
+storefront_assets = [
+    storefront_shipments,
+    storefront_order_statuses,
+    storefront_extract,
+    storefront_stock_levels,
+    storefront_order_import,
+    storefront_accounts,
+]

@@ -12,6 +12,8 @@ KINDS = {
     "storefront_shipments": "shipment",
     "storefront_order_statuses": "order_status",
     "storefront_stock_levels": "stock",
+    "storefront_order_import": "order_import",
+    "storefront_accounts": "account",
 }
 STUCK_AFTER_MINUTES = 60
 
@@ -96,6 +98,20 @@ RECONCILIATION = {
         "storefront level(s) differ from Brightpearl's available stock: SELECT * FROM analytics.storefront_stock_drift",
         dg.AssetCheckSeverity.ERROR,
     ),
+    "storefront_orders_not_imported": (
+        "is_empty",
+        "SELECT * FROM analytics.storefront_orders_not_imported",
+        "storefront order(s) in an importable status not in Brightpearl after the delay: "
+        "SELECT * FROM analytics.storefront_orders_not_imported",
+        dg.AssetCheckSeverity.ERROR,
+    ),
+    "storefront_accounts_out_of_step": (
+        "is_empty",
+        "SELECT * FROM analytics.storefront_accounts_out_of_step",
+        "credit customer(s) whose storefront account is not in step with the ERP: "
+        "SELECT * FROM analytics.storefront_accounts_out_of_step",
+        dg.AssetCheckSeverity.ERROR,
+    ),
 }
 
 
@@ -104,7 +120,7 @@ RECONCILIATION = {
         dg.AssetCheckSpec(
             name,
             asset=asset,
-            description=f"analytics.{asset} has no rows; each row names the SKU and why (see docs/warehouse.md).",
+            description=f"analytics.{asset} has no rows; each row names the record and why (see docs/warehouse.md).",
         )
         for asset, (name, _, _, _) in RECONCILIATION.items()
     ],

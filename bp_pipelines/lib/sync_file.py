@@ -157,7 +157,7 @@ class ImportCustomers(_Section):
 
 
 class Import(_Section):
-    """Storefront orders into Brightpearl (read by the import, which is not built yet)."""
+    """Storefront orders into Brightpearl (the `storefront_order_import` asset; docs/storefront-push.md)."""
 
     statuses: list[BigCommerceStatusId] = Field(default_factory=lambda: [11], json_schema_extra=_hint(BC_STATUS_HINT))
     channel_id: int | None = Field(None, json_schema_extra=_hint("a Brightpearl channel id or null"))
@@ -173,6 +173,12 @@ class Import(_Section):
         default_factory=ImportCustomers,
         json_schema_extra=_hint("{create: true|false, update: if_different|always|never}"),
     )
+    # Where the shopper's comment and the staff notes go in Brightpearl: an order note (the comment public, the staff
+    # notes private), or nowhere.
+    customer_comment: Literal["order_note", "none"] = Field("order_note", json_schema_extra=_hint("order_note or none"))
+    staff_notes: Literal["order_note", "none"] = Field("order_note", json_schema_extra=_hint("order_note or none"))
+    # Reconciliation: an importable storefront order not in Brightpearl after this long is reported.
+    delay_minutes: int = Field(60, ge=0, json_schema_extra=_hint("whole minutes, e.g. 60"))
 
 
 class TagAudience(_Section):
@@ -183,7 +189,7 @@ WHO_HINT = "credit_customers or {tag: <Brightpearl contact tag>}"
 
 
 class Accounts(_Section):
-    """B2B customer accounts on the storefront (read by the account sync, which is not built yet)."""
+    """B2B customer accounts on the storefront (the `storefront_accounts` asset; docs/storefront-push.md)."""
 
     enabled: bool = Field(False, json_schema_extra=_hint("true or false"))
     who: Literal["credit_customers"] | TagAudience = Field("credit_customers", json_schema_extra=_hint(WHO_HINT))

@@ -18,6 +18,7 @@ from bp_pipelines.lib.conventions import STOREFRONT_POOL, daily_partitions
 from bp_pipelines.lib.push import PushScope, StorefrontApi, redrive_dead_letters, run_push
 from bp_pipelines.lib.push.changes import changes_after, watermarks
 from bp_pipelines.lib.push.from_sync_file import load_push_settings
+from bp_pipelines.lib.push.ledger import Ledger
 from bp_pipelines.lib.push.materialize import check_storefront_source, summary_line
 from bp_pipelines.resources.bigcommerce import BigCommerceResource
 from bp_pipelines.resources.brightpearl import BrightpearlResource
@@ -136,7 +137,17 @@ def redrive(
         )
     for report in reports:
         context.log.info(summary_line(report))
-    if not reports:
+    reopened = 0
+    if config.bp_order_id is None:
+        # Imports and accounts go back to 'planned'; their next materialization (schedule, sensor, make run) sends
+        # them with the warehouse as it is then (e.g. the product added in Brightpearl since).
+        ledger = Ledger(wh.connect, context.run_id)
+        for kind, asset in (("order_import", "storefront_order_import"), ("account", "storefront_accounts")):
+            ids = ledger.reopen_dead_letters(kind)
+            reopened += len(ids)
+            if ids:
+                context.log.info(f"{len(ids)} {kind} dead letter(s) reopened; the next {asset} run sends them")
+    if not reports and not reopened:
         context.log.info("no open dead letters")
     wh.publish()
 

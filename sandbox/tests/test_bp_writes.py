@@ -235,3 +235,37 @@ def test_goods_out_ship_event_updates_note_and_order(sbx: Any) -> None:
     assert (
         _post(sbx, f"warehouse-service/goods-note/goods-out/{note_id}/event", [{"eventCode": "ZZZ"}]).status_code == 400
     )
+
+
+def test_contact_patch_replaces_names_and_phone_like_the_recording(sbx: Any) -> None:
+    # The recorded request (customer/patch/simple_patch.yml): replace /firstName and /lastName; answer = the contact.
+    before = sbx.bp_get("contact-service/contact/250").json()["response"][0]
+    ops = [
+        {"op": "replace", "path": "/firstName", "value": "Jane"},
+        {"op": "replace", "path": "/lastName", "value": "Smith"},
+        {"op": "replace", "path": "/communication/telephones/PRI", "value": "+506 8569 8589"},
+    ]
+    resp = _post(sbx, "contact-service/contact/250", ops, method="PATCH")
+    assert resp.status_code == 200
+    contact = resp.json()["response"]
+    assert (contact["contactId"], contact["firstName"], contact["lastName"]) == (250, "Jane", "Smith")
+    assert contact["communication"]["telephones"]["PRI"] == "+506 8569 8589"
+    assert _ms(contact["updatedOn"]) >= _ms(before["updatedOn"])
+    assert sbx.bp_get("contact-service/contact/250").json()["response"][0]["firstName"] == "Jane"
+    bad = _post(sbx, "contact-service/contact/250", [{"op": "add", "path": "/firstName", "value": "X"}], method="PATCH")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["code"] == "CMNC-400"
+    missing = _post(sbx, "contact-service/contact/999999", ops[:1], method="PATCH")
+    assert missing.status_code == 400 and missing.json()["errors"][0]["code"] == "CONC-015"
+
+
+def test_order_note_post_and_list(sbx: Any) -> None:
+    resp = _post(sbx, "order-service/order/10/note", {"text": "Storefront comment", "isPublic": True})
+    assert resp.status_code == 200 and isinstance(resp.json()["response"], int)
+    notes = sbx.bp_get("order-service/order/10/note").json()["response"]
+    assert {
+        "noteId": resp.json()["response"],
+        "orderId": 10,
+        "text": "Storefront comment",
+        "isPublic": True,
+    }.items() <= (notes[-1].items())
+    assert _post(sbx, "order-service/order/10/note", {"text": " "}).status_code == 400

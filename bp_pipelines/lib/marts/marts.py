@@ -84,6 +84,21 @@ MARTS: tuple[Mart, ...] = (
         "status, reference, totals, row count and quantity, expected delivery date and age in days.",
         ("contacts", "warehouses", "order_rows", *ORDER_DEPS),
     ),
+    Mart(
+        "storefront_orders_not_imported",
+        "Reconciliation: storefront orders in an importable status (import.statuses) still not created in "
+        "Brightpearl import.delay_minutes after they were placed, one row per order with its state in push.ledger "
+        "and why (dead-lettered with the reason, create unconfirmed, or not yet created). Empty while the import is "
+        "off. The check storefront_orders_not_imported:is_empty is red while any row exists.",
+        ("storefront_order_import",),
+    ),
+    Mart(
+        "storefront_accounts_out_of_step",
+        "Reconciliation: Brightpearl credit customers whose storefront account is not in step with the ERP (never "
+        "pushed, or the latest change planned, unconfirmed or dead-lettered), with why. Empty while the account "
+        "sync is off. The check storefront_accounts_out_of_step:is_empty is red while any row exists.",
+        ("contacts", "storefront_accounts"),
+    ),
 )
 
 # Reconciliation between Brightpearl and the storefront (each has an asset check that is red while it has rows).

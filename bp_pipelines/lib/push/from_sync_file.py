@@ -7,6 +7,8 @@ import dagster as dg
 from bp_pipelines.lib.sync_file import SyncFileError, load_sync_file, resolve
 from bp_pipelines.lib.warehouse import DuckDBWarehouse
 
+from .accounts import AccountSettings
+from .imports import ImportSettings
 from .settings import Carrier, PushSettings
 
 
@@ -58,3 +60,55 @@ def load_stock_warehouse_ids(wh: DuckDBWarehouse) -> list[int] | None:
     except SyncFileError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     return list(sync_file.stock.warehouse_ids)
+
+
+def load_import_settings(wh: DuckDBWarehouse) -> ImportSettings:
+    """The `import` section (no section: the import is off). channel_id and warehouse_id are required."""
+    try:
+        sync_file = load_sync_file()
+        section = sync_file.import_
+        if section is None:
+            return ImportSettings(enabled=False)
+        missing = [k for k in ("channel_id", "warehouse_id") if getattr(section, k) is None]
+        if missing:
+            raise SyncFileError(
+                f"{sync_file.path or '<sync file>'}: import.{' and import.'.join(missing)} must be set: the "
+                "Brightpearl channel and warehouse every imported storefront order is created with"
+            )
+        with wh.connect() as conn:
+            resolve(sync_file, conn)  # checks the channel and warehouse ids against the warehouse
+    except SyncFileError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    return ImportSettings(
+        enabled=True,
+        statuses=tuple(section.statuses),
+        channel_id=section.channel_id,
+        warehouse_id=section.warehouse_id,
+        project_id=section.project_id,
+        lead_source_id=section.lead_source_id,
+        match_on=section.match_on,
+        unmatched_sku=section.unmatched_sku,
+        guest_orders=section.guest_orders,
+        create_customers=section.customers.create,
+        update_customers=section.customers.update,
+        customer_comment=section.customer_comment,
+        staff_notes=section.staff_notes,
+        delay_minutes=section.delay_minutes,
+    )
+
+
+def load_account_settings(wh: DuckDBWarehouse) -> AccountSettings:
+    """The `accounts` section (absent or `enabled: false`: no storefront account is touched)."""
+    try:
+        sync_file = load_sync_file()
+        section = sync_file.accounts
+        if section is None or not section.enabled:
+            return AccountSettings(enabled=False)
+        if section.who != "credit_customers":
+            raise SyncFileError(
+                f"{sync_file.path or '<sync file>'}: accounts.who: {{tag: ...}} is not supported yet (contact tags "
+                "are not extracted into the warehouse); use credit_customers"
+            )
+    except SyncFileError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    return AccountSettings(enabled=True, price_list_groups=dict(section.price_list_groups))

@@ -53,21 +53,39 @@ class Ledger:
             (value,) = conn.execute("SELECT value FROM push.state WHERE key = 'push_from'").fetchone()
         return datetime.fromisoformat(value) - (lookback or timedelta(0))
 
+    def set_state(self, key: str, value: str) -> None:
+        """A push-wide fact in `push.state` (e.g. a setting the reconciliation marts read)."""
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO push.state VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                "updated_at = excluded.updated_at",
+                [key, value, now()],
+            )
+
     def record_plan(self, planned: list[PlannedPush]) -> int:
         """Write planned pushes (insert-if-absent: a change already in the ledger keeps its state)."""
         if not planned:
             return 0
         at = now()
         rows = [
-            (p.push_id, p.kind, p.bp_order_id, p.storefront_order_id, p.source_id, p.changed_at, dumps(p.desired))
+            (
+                p.push_id,
+                p.kind,
+                p.target,
+                p.bp_order_id,
+                p.storefront_order_id,
+                p.source_id,
+                p.changed_at,
+                dumps(p.desired),
+            )
             for p in planned
         ]
         with self._connect() as conn:
             before = conn.execute("SELECT count(*) FROM push.ledger").fetchone()[0]
             conn.executemany(
-                """INSERT INTO push.ledger (push_id, kind, bp_order_id, storefront_order_id, source_id, changed_at,
-                       desired, state, attempts, planned_at, run_id)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, 'planned', 0, ?, ?) ON CONFLICT DO NOTHING""",
+                """INSERT INTO push.ledger (push_id, kind, target, bp_order_id, storefront_order_id, source_id,
+                       changed_at, desired, state, attempts, planned_at, run_id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'planned', 0, ?, ?) ON CONFLICT DO NOTHING""",
                 [(*r, at, self.run_id) for r in rows],
             )
             after = conn.execute("SELECT count(*) FROM push.ledger").fetchone()[0]
@@ -103,11 +121,14 @@ class Ledger:
         response: Any = None,
         storefront_ref: str | None = None,
         note: str | None = None,
+        bp_order_id: int | None = None,
     ) -> None:
+        """`bp_order_id`: the Brightpearl order an import created (or found), kept with the row."""
         with self._connect() as conn:
             conn.execute(
                 """UPDATE push.ledger SET state = ?, response = coalesce(?, response),
-                       storefront_ref = coalesce(?, storefront_ref), note = ?, finished_at = ?, run_id = ?
+                       storefront_ref = coalesce(?, storefront_ref), note = ?, finished_at = ?, run_id = ?,
+                       bp_order_id = coalesce(?, bp_order_id)
                    WHERE push_id = ?""",
                 [
                     state,
@@ -116,6 +137,7 @@ class Ledger:
                     note,
                     now(),
                     self.run_id,
+                    bp_order_id,
                     push_id,
                 ],
             )

@@ -1,4 +1,4 @@
-"""The one materialize step of both storefront push assets: scope from the Dagster context, settings from the
+"""The materialize steps of the storefront push assets (and of the order import): scope from the Dagster context, settings from the
 sync configuration file, `run_push`, then metadata and the published snapshot."""
 
 from __future__ import annotations
@@ -11,12 +11,15 @@ from typing import Any, Protocol
 import dagster as dg
 
 from bp_pipelines.lib.bigcommerce.errors import BigCommerceAuthError, BigCommerceError
+from bp_pipelines.lib.brightpearl.errors import BrightpearlAuthError, BrightpearlError
 from bp_pipelines.lib.conventions import daily_partitions
 from bp_pipelines.lib.warehouse import DuckDBWarehouse
 from bp_pipelines.lib.warehouse.source import SourceMismatchError, record_or_check_source, storefront_identity
 from bp_pipelines.settings import ConfigError
 
+from .accounts import AccountSettings, run_accounts
 from .engine import Kind, PushReport, StorefrontApi, run_push
+from .imports import ImportSettings, run_import
 from .plan import PushScope
 from .settings import PushSettings
 
@@ -135,3 +138,107 @@ def push_metadata(report: PushReport, wh: DuckDBWarehouse) -> dict[str, Any]:
         "ledger_states": dg.MetadataValue.json(states),
         "dagster/row_count": sum(states.values()),
     }
+
+
+class BrightpearlSource(Protocol):
+    def get_client(self) -> contextlib.AbstractContextManager[Any]: ...
+
+
+LoadImportSettings = Callable[[DuckDBWarehouse], ImportSettings]
+
+
+@contextlib.contextmanager
+def _brightpearl_client(brightpearl: BrightpearlSource) -> Iterator[Any]:
+    try:
+        with brightpearl.get_client() as client:
+            yield client
+    except ConfigError as exc:
+        raise dg.Failure(description=f"storefront orders not imported: {exc}", allow_retries=False) from None
+    except BrightpearlError as exc:
+        raise dg.Failure(
+            description=(
+                f"Brightpearl failed while importing storefront orders: {exc}. Orders created so far are in "
+                "push.ledger; a row left in 'sending' is looked up by externalRef before anything is created again."
+            ),
+            metadata={"error_class": type(exc).__name__, "status": exc.status if exc.status is not None else -1},
+            allow_retries=not isinstance(exc, BrightpearlAuthError),
+        ) from exc
+
+
+def materialize_import(
+    context: dg.AssetExecutionContext,
+    storefront: StorefrontSource,
+    brightpearl: BrightpearlSource,
+    warehouse: WarehouseSource,
+    load_settings: LoadImportSettings,
+) -> dg.MaterializeResult:
+    """Today's partition: every importable storefront order not yet in the ledger. Past partitions (a backfill):
+    the storefront orders modified on those days."""
+    wh = warehouse.get_warehouse()
+    settings = load_settings(wh)
+    scope = push_scope(context)
+    with wh.session():
+        report = run_import(
+            wh.connect,
+            lambda: _storefront_client(storefront, "order import"),  # type: ignore[arg-type,return-value]
+            lambda: _brightpearl_client(brightpearl),
+            settings,
+            context.log,
+            run_id=context.run_id,
+            modified_from=scope.window_from,
+            modified_to=scope.window_to,
+        )
+    wh.publish()
+    if not report.enabled:
+        context.log.info("storefront order import: off (" + "; ".join(report.notes) + ")")
+    else:
+        context.log.info(
+            f"storefront order import: {report.created} created, {report.found} already in Brightpearl, "
+            f"{report.skipped} skipped, {report.dead_lettered} dead-lettered, {report.still_open} left open "
+            f"({report.planned} newly planned, {report.contacts_created} contacts created)"
+        )
+    with wh.connect() as conn:
+        (open_dead,) = conn.execute(
+            "SELECT count(*) FROM push.dead_letters WHERE resolved_at IS NULL AND kind = 'order_import'"
+        ).fetchone()
+        states = dict(
+            conn.execute("SELECT state, count(*) FROM push.ledger WHERE kind = 'order_import' GROUP BY ALL").fetchall()
+        )
+    return dg.MaterializeResult(
+        metadata={
+            **report.metadata(),
+            "open_dead_letters": open_dead,
+            "ledger_states": dg.MetadataValue.json(states),
+            "dagster/row_count": sum(states.values()),
+        }
+    )
+
+
+def materialize_accounts(
+    context: dg.AssetExecutionContext,
+    storefront: StorefrontSource,
+    warehouse: WarehouseSource,
+    load_settings: Callable[[DuckDBWarehouse], AccountSettings],
+) -> dg.MaterializeResult:
+    """Not windowed: every credit customer's account is compared on every run (the ledger plans only changes)."""
+    wh = warehouse.get_warehouse()
+    settings = load_settings(wh)
+    with wh.session():
+        report = run_accounts(
+            wh.connect,
+            lambda: _storefront_client(storefront, "account"),  # type: ignore[arg-type,return-value]
+            settings,
+            run_id=context.run_id,
+        )
+    wh.publish()
+    context.log.info(
+        f"storefront accounts: {report.created} created, {report.updated} updated, {report.unchanged} already in "
+        f"step, {report.dead_lettered} dead-lettered ({report.planned} newly planned, {report.calls} calls)"
+        if report.enabled
+        else "storefront accounts: off (no accounts section, or accounts.enabled is false)"
+    )
+    with wh.connect() as conn:
+        (open_dead,) = conn.execute(
+            "SELECT count(*) FROM push.dead_letters WHERE resolved_at IS NULL AND kind = 'account'"
+        ).fetchone()
+    return dg.MaterializeResult(metadata={**report.metadata(), "open_dead_letters": open_dead})

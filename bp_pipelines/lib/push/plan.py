@@ -34,12 +34,13 @@ class PushScope:
 @dataclass(frozen=True)
 class PlannedPush:
     push_id: str
-    kind: str  # shipment | order_status | stock
-    bp_order_id: int | None
+    kind: str  # shipment | order_status | stock | order_import | account
+    bp_order_id: int | None  # None for an import until Brightpearl has the order
     storefront_order_id: int | None
     source_id: int | None
     changed_at: datetime | None
     desired: dict[str, Any]
+    target: str = "storefront"  # the system written to: storefront | brightpearl
 
 
 def _link_sql(settings: PushSettings) -> str:

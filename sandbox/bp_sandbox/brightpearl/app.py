@@ -92,6 +92,9 @@ class BrightpearlApi:
         allowed, remaining, next_ms = self.limiter.acquire()
         if not allowed:
             return self._finish(BpResponse(503, {"response": THROTTLE_MESSAGE}), "api-proxy", 0, next_ms)
+        # Read the body before any stall: a `timeout` fault is a lost response, so the write still applies after
+        # the client gave up or was killed (as on the real server, and as the BigCommerce emulator does).
+        body = await request.body()
         fault = self.store.faults.take(API, method, path.strip("/"))
         message_type = route.message_type if route else "api-proxy"
         if fault is not None:
@@ -117,7 +120,7 @@ class BrightpearlApi:
             path.strip("/"),
             args,
             dict(request.query_params),
-            await request.body(),
+            body,
             request.headers,
             fault,
             self.state,

@@ -112,8 +112,43 @@ def post_contact(ctx: Ctx) -> BpResponse:
     return ok(contact_id)
 
 
+# JSON-Patch paths `PATCH contact-service/contact/{id}` accepts (sandbox choice: `/firstName` and `/lastName` are
+# recorded; the telephone paths follow the contact's document shape and are unconfirmed).
+PATCHABLE = {
+    "/firstName": "first_name",
+    "/lastName": "last_name",
+    "/communication/telephones/PRI": "phone",
+    "/communication/telephones/MOB": "mobile",
+}
+
+
+def patch_contact(ctx: Ctx) -> BpResponse:
+    from .render_master import load_contacts
+
+    contact_id = int(ctx.args[0])
+    ops = ctx.json()
+    if not isinstance(ops, list) or not ops:
+        raise bad_request("The request body must be a non-empty JSON-Patch array", "CMNC-010")
+    now = ctx.store.now_ms()
+    with ctx.store.transaction() as conn:
+        if conn.execute("SELECT 1 FROM contacts WHERE id = ? AND deleted = 0", (contact_id,)).fetchone() is None:
+            raise bad_request(f"Contact {contact_id} not found", "CONC-015")
+        for op in ops:
+            path = op.get("path") if isinstance(op, dict) else None
+            if not isinstance(op, dict) or op.get("op") != "replace" or path not in PATCHABLE:
+                raise bad_request(f"Unsupported patch operation {op!r}", "CMNC-400")
+            value = str(op.get("value") or "")
+            if path in ("/firstName", "/lastName") and len(value) > 32:
+                raise bad_request(f"{path[1:]} must be at most 32 characters", "CONC-012")
+            conn.execute(
+                f"UPDATE contacts SET {PATCHABLE[path]} = ?, updated_ms = ? WHERE id = ?", (value, now, contact_id)
+            )
+    return ok(load_contacts(ctx.store, ctx.fmt, [contact_id])[0])
+
+
 def contact_routes() -> list[Route]:
     return [
         Route("POST", "contact-service/postal-address", post_postal_address, "post-postal-address"),
         Route("POST", "contact-service/contact", post_contact, "post-contact"),
+        Route("PATCH", "contact-service/contact/{id}", patch_contact, "patch-contact"),
     ]

@@ -370,10 +370,45 @@ def delete_customer_payment(ctx: Ctx) -> BpResponse:
     return BpResponse(200, {})
 
 
+def post_note(ctx: Ctx) -> BpResponse:
+    """`POST order-service/order/{id}/note` `{"text", "isPublic", "addedOn"}` -> `{"response": <noteId>}`
+    (documented in the reference; `fileId` ignored)."""
+    order_id = int(ctx.args[0])
+    body = _dict(ctx.json())
+    text = str(body.get("text") or "")
+    if not text.strip():
+        raise bad_request("text is required", "ORDC-060")
+    now = ctx.store.now_ms()
+    added = _instant(body["addedOn"], "addedOn") if body.get("addedOn") else now
+    with ctx.store.transaction() as conn:
+        _order(conn, order_id)
+        note_id = add_note(conn, order_id, text, added, bool(body.get("isPublic")))
+    return ok(note_id)
+
+
+def get_notes(ctx: Ctx) -> BpResponse:
+    """`GET order-service/order/{id}/note`: the order's notes, oldest first (sandbox shape, unconfirmed:
+    `{noteId, orderId, text, isPublic, addedOn}`)."""
+    order_id = int(ctx.args[0])
+    with ctx.store.transaction() as conn:
+        _order(conn, order_id)
+        rows = conn.execute(
+            "SELECT id, text, is_public, added_ms FROM order_notes WHERE order_id = ? ORDER BY id", (order_id,)
+        ).fetchall()
+    return ok(
+        [
+            {"noteId": r[0], "orderId": order_id, "text": r[1], "isPublic": bool(r[2]), "addedOn": ctx.fmt.dt(r[3])}
+            for r in rows
+        ]
+    )
+
+
 def write_routes() -> list[Route]:
     from .writes_sales import post_sales_order
 
     return [
+        Route("POST", "order-service/order/{id}/note", post_note, "post-order-note"),
+        Route("GET", "order-service/order/{id}/note", get_notes, "get-order-note"),
         Route("PUT", "order-service/order/{id}/status", put_status, "put-order-status"),
         Route("POST", "order-service/order", post_order, "post-order"),
         Route("POST", "order-service/order/{id}/row", post_row, "post-order-row"),

@@ -1,0 +1,441 @@
+"""Storefront orders into Brightpearl on one private sandbox (real HTTP both sides, real DuckDB file): importable
+orders are created once with their customer, orders Brightpearl already has are recognised by `externalRef`, an
+unmatched SKU follows the policy, and a process killed between the create and the ledger update never duplicates."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import httpx
+import pytest
+
+from bp_pipelines.assets.brightpearl import brightpearl_assets
+from bp_pipelines.lib.bigcommerce import BigCommerceClient
+from bp_pipelines.lib.brightpearl import BrightpearlClient
+from bp_pipelines.lib.push.imports import ImportReport, ImportSettings, plan_imports, run_import
+from bp_pipelines.lib.push.ledger import Ledger
+from bp_pipelines.resources.warehouse import WarehouseResource
+
+from .test_brightpearl_sync import brightpearl, metadata_of, today
+
+STOREFRONT_CHANNEL, WAREHOUSE = 2, 1
+
+
+class Log:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def info(self, msg: str) -> None:
+        self.lines.append(msg)
+
+    def warning(self, msg: str) -> None:
+        self.lines.append(msg)
+
+
+@dataclass
+class Env:
+    sb: Any
+    wh: WarehouseResource
+
+    def settings(self, **overrides: Any) -> ImportSettings:
+        base: dict[str, Any] = {"enabled": True, "channel_id": STOREFRONT_CHANNEL, "warehouse_id": WAREHOUSE}
+        return ImportSettings(**{**base, **overrides})
+
+    def bc(self) -> BigCommerceClient:
+        sb = self.sb
+        return BigCommerceClient(sb.bigcommerce_base_url, sb.bigcommerce_store_hash, sb.bigcommerce_access_token)
+
+    def bp(self) -> BrightpearlClient:
+        return brightpearl(self.sb).get_client()
+
+    def run(self, **settings: Any) -> ImportReport:
+        wh = self.wh.get_warehouse()
+        return run_import(wh.connect, self.bc, self.bp, self.settings(**settings), Log())
+
+    def extract(self) -> None:
+        run_config = {
+            "ops": {
+                a.node_def.name: {"config": {"mode": "incremental", "reconcile_max_pages": 0}}
+                for a in brightpearl_assets
+            }
+        }
+        dg.materialize(
+            list(brightpearl_assets),
+            resources={"brightpearl": brightpearl(self.sb), "warehouse": self.wh},
+            run_config=run_config,
+            partition_key=today(),
+            instance=dg.DagsterInstance.ephemeral(),
+        )
+
+    def sql(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        with self.wh.get_warehouse().connect() as conn:
+            return conn.execute(sql, params or []).fetchall()
+
+    def bp_orders_with_external_ref(self, sf_id: int) -> list[int]:
+        with self.bp() as bp:
+            return [
+                int(r["orderId"])
+                for page in bp.search("order-service/order-search", {"externalRef": str(sf_id)})
+                for r in page.rows
+            ]
+
+    def storefront_order(self, order_id: int) -> dict[str, Any]:
+        resp = httpx.get(f"{self.sb.bigcommerce_base_url}/_sandbox/storefront/orders/{order_id}")
+        resp.raise_for_status()
+        return resp.json()
+
+    def new_storefront_only_orders(self, n: int) -> list[int]:
+        """n new storefront orders Brightpearl has never seen, in the importable status 11 (the generator also
+        makes pending/declined ones, which must be left alone)."""
+        found: list[int] = []
+        for _ in range(20):
+            self.sb.advance_clock(600)
+            made = self.sb.apply_changes(**{k: 0 for k in ALL_KINDS}, storefront_only_orders=n)
+            found += [i for i in made["storefront_only_orders"] if self.storefront_order(i)["order"]["status_id"] == 11]
+            if len(found) >= n:
+                return found[:n]
+        raise AssertionError("the sandbox generated too few awaiting-fulfilment storefront orders")
+
+
+ALL_KINDS = (
+    "contacts_created",
+    "orders_created",
+    "storefront_orders_created",
+    "status_changes",
+    "goods_out_created",
+    "goods_out_shipped",
+    "product_edits",
+    "contact_edits",
+    "stock_changes",
+    "order_deletions",
+    "contact_deletions",
+    "silent_edits",
+)
+
+
+@pytest.fixture(scope="module")
+def env(module_sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    sb = module_sandbox(seed=31, orders=300)
+    e = Env(sb, WarehouseResource(path=str(tmp_path_factory.mktemp("wh") / "warehouse.duckdb")))
+    sb.advance_clock(3600)
+    sb.apply_changes(storefront_orders_created=6, storefront_only_orders=8)
+    e.extract()
+    yield e
+
+
+def _awaiting(env: Env) -> list[int]:
+    with env.bc() as bc:
+        return [int(o["id"]) for o in bc.list_orders(status_id=11)]
+
+
+def test_importable_orders_are_created_once_with_their_customer(env: Env) -> None:
+    awaiting = _awaiting(env)
+    assert awaiting
+    first = env.run()
+    assert first.dead_lettered == 0, env.sql("SELECT reason FROM push.dead_letters")
+    assert first.planned == len(awaiting)
+    assert first.created >= 1 and first.found >= 1, first  # storefront-only orders created; the rest recognised
+    assert first.created + first.found == len(awaiting)
+    # Every importable storefront order is now in Brightpearl exactly once, with its storefront id as externalRef.
+    for sf_id in awaiting:
+        assert len(env.bp_orders_with_external_ref(sf_id)) == 1, sf_id
+    rows = env.sql(
+        "SELECT storefront_order_id, bp_order_id, target, response FROM push.ledger WHERE kind = 'order_import' "
+        "AND note IS DISTINCT FROM 'already in Brightpearl' AND request IS NOT NULL"
+    )
+    assert len(rows) == first.created and all(r[2] == "brightpearl" and r[1] for r in rows)
+    # The created order carries the storefront's lines, prices and tax, channel, warehouse and customer.
+    sf_id, bp_order_id = rows[0][0], rows[0][1]
+    env.extract()
+    sf = env.storefront_order(sf_id)
+    order = env.sql(
+        "SELECT channel_id, warehouse_id, external_ref, contact_id FROM brightpearl.orders WHERE order_id = ?",
+        [bp_order_id],
+    )[0]
+    assert order[:3] == (STOREFRONT_CHANNEL, WAREHOUSE, str(sf_id))
+    email = env.sql("SELECT lower(trim(email)) FROM brightpearl.contacts WHERE contact_id = ?", [order[3]])[0][0]
+    assert email == sf["order"]["billing_address"]["email"].strip().lower()
+    got = sorted(
+        (sku, float(q), float(net), float(tax))
+        for sku, q, net, tax in env.sql(
+            "SELECT sku, quantity, row_net, row_tax FROM brightpearl.order_rows WHERE order_id = ? AND sku IS NOT NULL "
+            "AND sku <> ''",
+            [bp_order_id],
+        )
+    )
+    want = sorted(
+        (p["sku"], float(p["quantity"]), float(p["total_ex_tax"]), float(p["total_tax"])) for p in sf["products"]
+    )
+    assert got == want
+    # A second run plans nothing and makes no Brightpearl write.
+    second = env.run()
+    assert (second.planned, second.created, second.found) == (0, 0, 0)
+
+
+def test_unmatched_sku_is_dead_lettered_or_added_as_free_text(env: Env) -> None:
+    (a,) = env.new_storefront_only_orders(1)
+    sku = env.storefront_order(a)["products"][0]["sku"]
+    env.sql("UPDATE brightpearl.products SET sku = 'RENAMED-' || sku WHERE lower(trim(sku)) = lower(trim(?))", [sku])
+    report = env.run()
+    reasons = [r for (r,) in env.sql("SELECT reason FROM push.dead_letters WHERE storefront_order_id = ?", [a])]
+    assert report.dead_lettered >= 1 and reasons and sku in reasons[0] and "re-drive" in reasons[0]
+    assert env.bp_orders_with_external_ref(a) == []
+    # Re-driven (as the storefront_redrive job does) under the free-text policy: created, the line as a named
+    # row, the SKU reported, the dead letter resolved.
+    assert Ledger(env.wh.get_warehouse().connect).reopen_dead_letters("order_import") == [f"import:order:{a}"]
+    report = env.run(unmatched_sku="free_text_row")
+    assert env.sql("SELECT resolved_at IS NOT NULL FROM push.dead_letters WHERE storefront_order_id = ?", [a]) == [
+        (True,)
+    ]
+    assert len(env.bp_orders_with_external_ref(a)) == 1
+    note = env.sql("SELECT note FROM push.ledger WHERE storefront_order_id = ?", [a])[0][0]
+    assert "free-text" in note and sku in note and report.unmatched_rows >= 1
+    env.sql("UPDATE brightpearl.products SET sku = replace(sku, 'RENAMED-', '') WHERE sku LIKE 'RENAMED-%'")
+
+
+def test_a_process_killed_between_create_and_ledger_update_never_duplicates(env: Env, tmp_path: Path) -> None:
+    env.run(unmatched_sku="free_text_row")  # nothing else open: the killed run works on this one order only
+    (sf_id,) = env.new_storefront_only_orders(1)
+    # Brightpearl stalls 2 s on the create, then applies it: the process is killed while it waits.
+    env.sb.add_fault(api="brightpearl", kind="timeout", path=r"sales-order$", method="POST", delay_s=2, count=1)
+    sb = env.sb
+    script = tmp_path / "import.py"
+    script.write_text(
+        textwrap.dedent(f"""
+        from pathlib import Path
+        from bp_pipelines.lib.bigcommerce import BigCommerceClient
+        from bp_pipelines.lib.brightpearl import BrightpearlClient
+        from bp_pipelines.lib.push.imports import ImportSettings, run_import
+        from bp_pipelines.lib.warehouse import DuckDBWarehouse
+        class Log:
+            def info(self, m): print(m, flush=True)
+            def warning(self, m): print(m, flush=True)
+        wh = DuckDBWarehouse(Path({str(env.wh.get_warehouse().path)!r}))
+        bc = lambda: BigCommerceClient({sb.bigcommerce_base_url!r}, {sb.bigcommerce_store_hash!r},
+                                       {sb.bigcommerce_access_token!r})
+        bp = lambda: BrightpearlClient({sb.brightpearl_base_url!r}, {sb.brightpearl_account!r},
+                                       {sb.brightpearl_app_ref!r}, {sb.brightpearl_account_token!r})
+        settings = ImportSettings(enabled=True, channel_id={STOREFRONT_CHANNEL}, warehouse_id={WAREHOUSE},
+                                  unmatched_sku="free_text_row")
+        run_import(wh.connect, bc, bp, settings, Log())
+    """)
+    )
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:  # wait until the row is committed as 'sending', then kill -9
+        with contextlib.suppress(duckdb.IOException, RuntimeError):
+            if env.sql("SELECT count(*) FROM push.ledger WHERE kind = 'order_import' AND state = 'sending'")[0][0]:
+                break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    assert env.sql("SELECT count(*) FROM push.ledger WHERE kind = 'order_import' AND state = 'sending'")[0][0] == 1
+    time.sleep(2.5)  # Brightpearl applies the create the killed process sent
+    report = env.run(unmatched_sku="free_text_row")
+    assert report.found >= 1 and report.created == 0, report
+    assert len(env.bp_orders_with_external_ref(sf_id)) == 1
+    state, note = env.sql("SELECT state, note FROM push.ledger WHERE storefront_order_id = ?", [sf_id])[0]
+    assert state == "confirmed" and "interrupted" in note
+
+
+def test_guest_orders_off_are_skipped_with_the_reason(env: Env) -> None:
+    env.run(unmatched_sku="free_text_row")  # settle everything else first
+    ids = env.new_storefront_only_orders(6)
+    guest = [i for i in ids if not env.storefront_order(i)["order"]["customer_id"]]
+    (before,) = env.sql("SELECT now()")[0]
+    report = env.run(guest_orders=False, unmatched_sku="free_text_row")
+    for sf_id in guest:
+        state, note = env.sql("SELECT state, note FROM push.ledger WHERE storefront_order_id = ?", [sf_id])[0]
+        assert state == "skipped" and "guest" in note
+        assert env.bp_orders_with_external_ref(sf_id) == []
+    # Every order of this run is either a guest's (skipped) or a customer's (created): nothing else.
+    this_run = env.sql("SELECT storefront_order_id, state FROM push.ledger WHERE finished_at >= ?", [before])
+    assert len(this_run) == report.planned == report.skipped + report.created
+    for sf_id, state in this_run:
+        is_guest = not env.storefront_order(sf_id)["order"]["customer_id"]
+        assert state == ("skipped" if is_guest else "confirmed"), sf_id
+
+
+def test_a_new_shopper_gets_one_contact_matched_by_trimmed_case_insensitive_email(env: Env) -> None:
+    env.run(unmatched_sku="free_text_row")
+    a, b = env.new_storefront_only_orders(2)
+    wh = env.wh.get_warehouse()
+    with env.bc() as bc:
+        planned = plan_imports(wh.connect, bc, env.settings())
+    Ledger(wh.connect).record_plan(planned)
+    # Two orders of a shopper Brightpearl has never seen, the e-mail typed differently each time.
+    for sf_id, email in ((a, "  New.Shopper@Example.COM "), (b, "new.shopper@example.com")):
+        env.sql(
+            "UPDATE push.ledger SET desired = json_merge_patch(desired, ?) WHERE push_id = ?",
+            [json.dumps({"order": {"billing_address": {"email": email}}}), f"import:order:{sf_id}"],
+        )
+    report = env.run(unmatched_sku="free_text_row", update_customers="never")
+    assert report.created >= 2 and report.contacts_created == 1, report
+    contact_ids = {
+        json.loads(r)["contact_id"]
+        for (r,) in env.sql(
+            "SELECT response FROM push.ledger WHERE push_id IN (?, ?)", [f"import:order:{a}", f"import:order:{b}"]
+        )
+    }
+    assert len(contact_ids) == 1
+    with env.bp() as bp:
+        found = [
+            r
+            for p in bp.search("contact-service/contact-search", {"primaryEmail": "new.shopper@example.com"})
+            for r in p.rows
+        ]
+    assert [int(r["contactId"]) for r in found] == list(contact_ids)
+    (creator,) = env.sql(
+        "SELECT storefront_order_id FROM push.ledger WHERE push_id IN (?, ?) AND note LIKE '%created Brightpearl contact%'",
+        [f"import:order:{a}", f"import:order:{b}"],
+    )[0]
+    sf = env.storefront_order(creator)["order"]["billing_address"]
+    assert (found[0]["firstName"], found[0]["lastName"]) == (sf["first_name"][:32], sf["last_name"][:32])
+
+
+def _materialize_import(env: Env, sync_file: Path) -> dg.ExecuteInProcessResult:
+    from bp_pipelines.assets.storefront import storefront_order_import
+    from bp_pipelines.resources.bigcommerce import BigCommerceResource
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BP_SYNC_CONFIG", str(sync_file))
+        return dg.materialize(
+            [storefront_order_import],
+            resources={
+                "brightpearl": brightpearl(env.sb),
+                "bigcommerce": BigCommerceResource(
+                    base_url=env.sb.bigcommerce_base_url,
+                    store_hash=env.sb.bigcommerce_store_hash,
+                    access_token=env.sb.bigcommerce_access_token,
+                ),
+                "warehouse": env.wh,
+            },
+            partition_key=today(),
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
+
+
+def test_the_asset_imports_per_the_sync_file_and_refuses_a_missing_channel(env: Env, tmp_path: Path) -> None:
+    env.run(unmatched_sku="free_text_row")
+    env.new_storefront_only_orders(2)
+    sync_file = tmp_path / "sync.yaml"
+    sync_file.write_text(
+        f"import: {{statuses: [11], channel_id: {STOREFRONT_CHANNEL}, warehouse_id: {WAREHOUSE}, "
+        "unmatched_sku: free_text_row}\n"
+    )
+    result = _materialize_import(env, sync_file)
+    assert result.success
+    meta = metadata_of(result)["storefront_order_import"]
+    assert meta["created"] >= 2 and meta["open_dead_letters"] == 0 and meta["import_enabled"] is True
+    # No channel: the step fails naming the key, nothing is sent.
+    sync_file.write_text("import: {statuses: [11], warehouse_id: 1}\n")
+    env.new_storefront_only_orders(1)
+    result = _materialize_import(env, sync_file)
+    assert not result.success
+    failures = [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]  # type: ignore[union-attr]
+    assert failures and "import.channel_id must be set" in failures[0]
+    # No import section: the asset materializes and imports nothing.
+    sync_file.write_text("storefront: {enabled: false}\n")
+    result = _materialize_import(env, sync_file)
+    assert result.success and metadata_of(result)["storefront_order_import"]["import_enabled"] is False
+
+
+def test_reconciliation_names_orders_not_in_brightpearl_after_the_delay(env: Env) -> None:
+    from bp_pipelines.lib.marts import MARTS_BY_NAME, rebuild_marts
+
+    def not_imported() -> dict[int, str]:
+        with env.wh.get_warehouse().connect() as conn:
+            rebuild_marts(conn, [MARTS_BY_NAME["storefront_orders_not_imported"]])
+            return dict(
+                conn.execute("SELECT storefront_order_id, why FROM analytics.storefront_orders_not_imported").fetchall()
+            )
+
+    env.run(unmatched_sku="free_text_row")
+    (sf_id,) = env.new_storefront_only_orders(1)
+    sku = env.storefront_order(sf_id)["products"][0]["sku"]
+    env.sql("UPDATE brightpearl.products SET sku = 'GONE-' || sku WHERE lower(trim(sku)) = lower(trim(?))", [sku])
+    try:
+        env.run(delay_minutes=100_000)  # dead-lettered, but not yet overdue
+        assert sf_id not in not_imported()
+        env.run(delay_minutes=0)
+        why = not_imported()[sf_id]
+        assert why.startswith("dead-lettered") and sku in why
+    finally:
+        env.sql("UPDATE brightpearl.products SET sku = replace(sku, 'GONE-', '') WHERE sku LIKE 'GONE-%'")
+
+
+def test_an_existing_customer_is_updated_per_policy(env: Env) -> None:
+    env.run(unmatched_sku="free_text_row")
+    a, b = env.new_storefront_only_orders(2)
+    wh = env.wh.get_warehouse()
+    with env.bc() as bc:
+        Ledger(wh.connect).record_plan(plan_imports(wh.connect, bc, env.settings()))
+    # The shopper of order a typed a new phone number; order b's shopper too, but the policy is `never` for b.
+    for sf_id, phone in ((a, "+1 555 0199"), (b, "+1 555 0188")):
+        env.sql(
+            "UPDATE push.ledger SET desired = json_merge_patch(desired, ?) WHERE push_id = ?",
+            [json.dumps({"order": {"billing_address": {"phone": phone}}}), f"import:order:{sf_id}"],
+        )
+
+    def contact_of(sf_id: int) -> dict[str, Any]:
+        (response,) = env.sql("SELECT response FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"])[0]
+        with env.bp() as bp:
+            (row,) = [
+                r
+                for p in bp.search(
+                    "contact-service/contact-search", {"contactId": str(json.loads(response)["contact_id"])}
+                )
+                for r in p.rows
+            ]
+        return row
+
+    wh_phone = {
+        sf_id: env.sql(
+            "SELECT telephone FROM brightpearl.contacts WHERE lower(trim(email)) = ?",
+            [env.storefront_order(sf_id)["order"]["billing_address"]["email"].strip().lower()],
+        )[0][0]
+        for sf_id in (a, b)
+    }
+    env.sql("UPDATE push.ledger SET state = 'dead' WHERE push_id = ?", [f"import:order:{b}"])  # held back for now
+    report = env.run(unmatched_sku="free_text_row")
+    assert report.contacts_updated >= 1
+    assert contact_of(a)["pri"] == "+1 555 0199"
+    note = env.sql("SELECT note FROM push.ledger WHERE push_id = ?", [f"import:order:{a}"])[0][0]
+    assert "updated Brightpearl contact" in note and "phone" in note
+    env.sql("UPDATE push.ledger SET state = 'planned' WHERE push_id = ?", [f"import:order:{b}"])
+    env.run(unmatched_sku="free_text_row", update_customers="never")
+    assert contact_of(b)["pri"] == wh_phone[b]
+
+
+def test_the_shoppers_comment_and_staff_notes_become_order_notes(env: Env) -> None:
+    env.run(unmatched_sku="free_text_row")
+    (sf_id,) = env.new_storefront_only_orders(1)
+    wh = env.wh.get_warehouse()
+    with env.bc() as bc:
+        Ledger(wh.connect).record_plan(plan_imports(wh.connect, bc, env.settings()))
+    texts = {"customer_message": "Please leave it at the back door", "staff_notes": "VIP: check the packing"}
+    env.sql(
+        "UPDATE push.ledger SET desired = json_merge_patch(desired, ?) WHERE push_id = ?",
+        [json.dumps({"order": texts}), f"import:order:{sf_id}"],
+    )
+    env.run(unmatched_sku="free_text_row")
+    (order_id,) = env.bp_orders_with_external_ref(sf_id)
+    with env.bp() as bp:
+        notes = {n["text"]: n["isPublic"] for n in bp.get(f"order-service/order/{order_id}/note")}
+    assert notes[f"Storefront order {sf_id} customer comment: Please leave it at the back door"] is True
+    assert notes[f"Storefront order {sf_id} staff notes: VIP: check the packing"] is False
+    note = env.sql("SELECT note FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"])[0][0]
+    assert "customer comment written" in note and "staff notes written" in note
