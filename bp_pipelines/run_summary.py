@@ -59,10 +59,16 @@ def print_materializations(result: dg.ExecuteInProcessResult) -> None:
 
 def print_checks(result: dg.ExecuteInProcessResult) -> None:
     evaluations = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    failed = [ev for ev in evaluations if not ev.passed]  # type: ignore[union-attr]
-    print(f"asset checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
-    for ev in failed:
-        print(f"  FAILED {ev.asset_key.to_user_string()}:{ev.check_name} ({ev.severity.value})")  # type: ignore[union-attr]
+    not_passed = [ev for ev in evaluations if not ev.passed]  # type: ignore[union-attr]
+    warned = [ev for ev in not_passed if ev.severity == dg.AssetCheckSeverity.WARN]  # type: ignore[union-attr]
+    failed = [ev for ev in not_passed if ev not in warned]
+    print(
+        f"asset checks: {len(evaluations) - len(not_passed)} passed, {len(failed)} failed"
+        + (f", {len(warned)} warning(s)" if warned else "")
+    )
+    for ev in not_passed:
+        label = "WARNING" if ev in warned else "FAILED"
+        print(f"  {label} {ev.asset_key.to_user_string()}:{ev.check_name}")  # type: ignore[union-attr]
 
 
 def print_failures(result: dg.ExecuteInProcessResult) -> None:

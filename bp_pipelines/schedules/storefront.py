@@ -15,11 +15,12 @@ import dagster as dg
 from pydantic import Field
 
 from bp_pipelines.lib.conventions import STOREFRONT_POOL, daily_partitions
-from bp_pipelines.lib.push import PushScope, StorefrontApi, redrive_dead_letters, run_push
+from bp_pipelines.lib.push import PushScope, PushSettings, StorefrontApi, redrive_dead_letters, run_push
 from bp_pipelines.lib.push.changes import changes_after, watermarks
 from bp_pipelines.lib.push.from_sync_file import load_push_settings
 from bp_pipelines.lib.push.ledger import Ledger
 from bp_pipelines.lib.push.materialize import check_storefront_source, summary_line
+from bp_pipelines.lib.warehouse import DuckDBWarehouse
 from bp_pipelines.resources.bigcommerce import BigCommerceResource
 from bp_pipelines.resources.brightpearl import BrightpearlResource
 from bp_pipelines.resources.warehouse import WarehouseResource
@@ -92,6 +93,14 @@ def _open_client(bigcommerce: BigCommerceResource) -> Callable[[], AbstractConte
     return lambda: bigcommerce.get_client()
 
 
+def _checked_settings(wh: DuckDBWarehouse, bigcommerce: BigCommerceResource, run_id: str) -> PushSettings:
+    """The push settings; when the push is on, the warehouse must hold this storefront before any call."""
+    settings = load_push_settings(wh)
+    if settings.enabled:
+        check_storefront_source(wh, bigcommerce, run_id)
+    return settings
+
+
 @dg.op(pool=STOREFRONT_POOL, retry_policy=dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL))
 def push_one_order(
     context: dg.OpExecutionContext,
@@ -101,9 +110,7 @@ def push_one_order(
 ) -> None:
     """Shipments then status of one Brightpearl order, through the ledger (nothing already confirmed is re-sent)."""
     wh = warehouse.get_warehouse()
-    settings = load_push_settings(wh)
-    if settings.enabled:
-        check_storefront_source(wh, bigcommerce, context.run_id)
+    settings = _checked_settings(wh, bigcommerce, context.run_id)
     scope = PushScope(order_id=config.bp_order_id, respect_push_from=False)
     with wh.session():
         for kind in ("shipment", "order_status"):
@@ -123,9 +130,7 @@ def redrive(
 ) -> None:
     """Open dead letters back to 'planned' and sent again; still-failing ones return to push.dead_letters."""
     wh = warehouse.get_warehouse()
-    settings = load_push_settings(wh)
-    if settings.enabled:
-        check_storefront_source(wh, bigcommerce, context.run_id)
+    settings = _checked_settings(wh, bigcommerce, context.run_id)
     with wh.session():
         reports = redrive_dead_letters(
             wh.connect,

@@ -212,6 +212,40 @@ def finish(
     return [dg.MaterializeResult(asset_key=key, metadata={**meta, "published": published}) for key, meta in metas]
 
 
+class _SyncRun(Protocol):
+    window_from: datetime | None
+    window_to: datetime | None
+    sweep: Any
+
+
+class _SyncStats(Protocol):
+    fetched: int
+    resolved: int
+    search_complete: bool
+    deletions_skipped: Any
+
+
+def sync_extra(context: dg.AssetExecutionContext, mode: Mode, run: _SyncRun, stats: _SyncStats) -> dict[str, Any]:
+    """Metadata every searched stream adds (streams and payments alike)."""
+    return {
+        "records_fetched": stats.fetched,
+        "quarantine_resolved": stats.resolved,
+        "search_complete": stats.search_complete,
+        "deletions_skipped": stats.deletions_skipped or "",
+        "sweep": run.sweep.reason if run.sweep else "",
+        "partition_range": partition_range_text(context) or "",
+        # The days this run read beyond its target (the partition_status sensor marks them).
+        **covered_metadata(
+            context,
+            mode=mode,
+            window_from=run.window_from,
+            window_to=run.window_to,
+            now=datetime.now(UTC),
+            swept=run.sweep is not None,
+        ),
+    }
+
+
 def materialize_stream(
     context: dg.AssetExecutionContext,
     config: SyncConfig,
@@ -248,23 +282,7 @@ def materialize_stream(
             window_to=run.window_to,
             watermark=run.watermark,
             changed=stats.changed,
-            extra={
-                "records_fetched": stats.fetched,
-                "quarantine_resolved": stats.resolved,
-                "search_complete": stats.search_complete,
-                "deletions_skipped": stats.deletions_skipped or "",
-                "sweep": run.sweep.reason if run.sweep else "",
-                "partition_range": partition_range_text(context) or "",
-                # The days this run read beyond its target (the partition_status sensor marks them).
-                **covered_metadata(
-                    context,
-                    mode=mode,
-                    window_from=run.window_from,
-                    window_to=run.window_to,
-                    now=datetime.now(UTC),
-                    swept=run.sweep is not None,
-                ),
-            },
+            extra=sync_extra(context, mode, run, stats),
         )
     yield from results
 
@@ -364,21 +382,6 @@ def materialize_payments(
             window_to=run.window_to,
             watermark=run.watermark,
             changed=run.changed,
-            extra={
-                "records_fetched": run.fetched,
-                "quarantine_resolved": run.resolved,
-                "search_complete": run.search_complete,
-                "deletions_skipped": run.deletions_skipped or "",
-                "sweep": run.sweep.reason if run.sweep else "",
-                "partition_range": partition_range_text(context) or "",
-                **covered_metadata(
-                    context,
-                    mode=mode,
-                    window_from=run.window_from,
-                    window_to=run.window_to,
-                    now=datetime.now(UTC),
-                    swept=run.sweep is not None,
-                ),
-            },
+            extra=sync_extra(context, mode, run, run),
         )
     return result
