@@ -63,7 +63,7 @@ reset-warehouse: install
 
 test: install-dev browser-deps
 	@$(BIN)/ruff check $(RUFF_CHECK)
-	@$(BIN)/python -m pytest -q
+	@$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # BENCH_PUSH=0 skips the storefront push benchmark (benchmarks/push.py: ~15 min at the real rate limit).
 bench: install-dev
