@@ -61,7 +61,7 @@ COLUMNS = (
     "createdOn",
     "journalId",
 )
-WRITE_BATCH = 1000
+WRITE_BATCH = 5000  # rows per upsert: each costs a fixed ~20 ms of SQL, rows are small
 ID_FILTER_BATCH = 200  # ids per confirming `paymentId=` search (keeps the URL short)
 
 

@@ -141,10 +141,16 @@ def merge(
     cols = table.column_names
     select_cols = ", ".join(f"coalesce(s.{c}, t.{c}) AS {c}" if c in table.sticky else f"s.{c}" for c in cols)
     # One join with the target finds what is new or changed; only those rows are written.
+    # The staged key range lets DuckDB skip the target's row groups by their min/max (batches are id ranges on a
+    # first load and in sweeps); the join alone reads the whole table for every batch.
+    k0 = table.key[0]
+    low, high = conn.execute(f"SELECT min({k0}), max({k0}) FROM {stg}").fetchone()  # type: ignore[misc]
+    target = f"(SELECT * FROM {table.qualified} WHERE {k0} BETWEEN ? AND ?)" if low is not None else table.qualified
     conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE chg_{table.name} AS SELECT {select_cols}, t.{table.key[0]} IS NULL AS _new, "
-        f"coalesce(t.is_deleted, false) AS _undeleted FROM {stg} s LEFT JOIN {table.qualified} t ON {join} "
-        f"WHERE t.{table.key[0]} IS NULL OR {_differs(table)}"
+        f"CREATE OR REPLACE TEMP TABLE chg_{table.name} AS SELECT {select_cols}, t.{k0} IS NULL AS _new, "
+        f"coalesce(t.is_deleted, false) AS _undeleted FROM {stg} s LEFT JOIN {target} t ON {join} "
+        f"WHERE t.{k0} IS NULL OR {_differs(table)}",
+        [low, high] if low is not None else [],
     )
     counts = Counts()
     counts.inserted, counts.updated, counts.undeleted = conn.execute(
@@ -171,9 +177,10 @@ def merge(
             anti = " AND ".join(f"s.{k} = t.{k}" for k in table.key)
             counts.deleted = len(
                 conn.execute(
-                    f"DELETE FROM {table.qualified} t WHERE t.{table.parent_key} IN (SELECT unnest(?::BIGINT[])) "
+                    f"DELETE FROM {table.qualified} t WHERE t.{table.parent_key} BETWEEN ? AND ? "
+                    f"AND t.{table.parent_key} IN (SELECT unnest(?::BIGINT[])) "
                     f"AND NOT EXISTS (SELECT 1 FROM {stg} s WHERE {anti}) RETURNING 1",
-                    [ids],
+                    [ids[0], ids[-1], ids],
                 ).fetchall()
             )
     conn.execute(f"DROP TABLE IF EXISTS {stg}")
@@ -200,7 +207,13 @@ def local_state(
     """{id: (is_deleted, *columns)} for the given ids of a single-key table."""
     key = table.key[0]
     select = ", ".join(["is_deleted", *columns])
+    if not ids:
+        return {}
+    # The id range lets DuckDB skip row groups by their min/max (a search page is a narrow id range when the
+    # search sorts by id, as sweeps do); without it every page scans the whole table.
     rows = conn.execute(
-        f"SELECT {key}, {select} FROM {table.qualified} WHERE {key} IN (SELECT unnest(?::BIGINT[]))", [list(ids)]
+        f"SELECT {key}, {select} FROM {table.qualified} WHERE {key} BETWEEN ? AND ? "
+        f"AND {key} IN (SELECT unnest(?::BIGINT[]))",
+        [min(ids), max(ids), list(ids)],
     ).fetchall()
     return {row[0]: tuple(row[1:]) for row in rows}
