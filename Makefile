@@ -68,8 +68,8 @@ reset-warehouse: install
 TEST_TMP := $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm/bp_pipelines-tests-$$(echo "$(CURDIR)" | cksum | cut -d" " -f1))
 test: install-dev browser-deps
 	@$(BIN)/ruff check $(RUFF_CHECK)
-	@$(BIN)/python -m pytest -q -n auto --dist loadfile --ignore=tests/browser $(if $(TEST_TMP),--basetemp=$(TEST_TMP)/suite)
-	@$(BIN)/python -m pytest -q tests/browser $(if $(TEST_TMP),--basetemp=$(TEST_TMP)/browser)
+	@$(BIN)/python -m pytest -q -n auto --dist loadfile --ignore=tests/browser $(if $(TEST_TMP),--basetemp=$(TEST_TMP)-suite)
+	@$(BIN)/python -m pytest -q tests/browser $(if $(TEST_TMP),--basetemp=$(TEST_TMP)-browser)
 
 # BENCH_PUSH=0 skips the storefront push benchmark (benchmarks/push.py: ~15 min at the real rate limit).
 bench: install-dev

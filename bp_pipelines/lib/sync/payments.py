@@ -114,7 +114,10 @@ class PaymentSync:
         self.max_seen: datetime | None = None
         self.rows: list[Row] = []
         self.bad: list[tuple[str, str, Any]] = []
-        self.seen: set[int] = set()  # sweep only: ids present in Brightpearl (payments are few: ints only)
+        # Ids the current search returned: for the confirming `paymentId=` searches (at most ID_FILTER_BATCH ids).
+        # A sweep's ids go to `_sync.sweep_ids` in the warehouse instead, so memory stays flat in the table's size.
+        self.seen: set[int] = set()
+        self.sweeping = False
         with warehouse.connect() as conn:
             self.stored = bk.get_watermark(conn, NAME)
             self.open_quarantine = bk.open_quarantine(conn, NAME)
@@ -135,8 +138,12 @@ class PaymentSync:
                 max_pages=config.reconcile_max_pages,
             )
         if out.sweep is not None:
+            with self.warehouse.connect() as conn:
+                conn.execute("DELETE FROM _sync.sweep_ids WHERE resource = ?", [NAME])
+            self.sweeping = True
             complete = self._search({})
             self._write()
+            self.sweeping = False
             if complete:
                 self._mark_vanished(config.max_delete_fraction)
             else:
@@ -203,11 +210,14 @@ class PaymentSync:
     def _write(self, resolved: list[str] | None = None) -> None:
         rows, bad, self.rows, self.bad = self.rows, self.bad, [], []
         resolved = [str(r["payment_id"]) for r in rows] + (resolved or [])
-        if not (rows or bad or resolved):
+        swept, self.seen = (sorted(self.seen), set()) if self.sweeping else ([], self.seen)
+        if not (rows or bad or resolved or swept):
             return
         out = self.run_stats
         with self.warehouse.connect() as conn:
             conn.execute("BEGIN TRANSACTION")
+            if swept:  # the sweep's ids live in the warehouse, not in memory
+                conn.execute("INSERT INTO _sync.sweep_ids SELECT ?, unnest(?::BIGINT[])", [NAME, swept])
             out.counts.add(upsert(conn, CUSTOMER_PAYMENTS, rows, self.started))
             for record_id, reason, raw in bad:
                 self._quarantine(conn, record_id, reason, raw)
@@ -254,19 +264,24 @@ class PaymentSync:
         self.seen = set()
 
     def _mark_vanished(self, max_fraction: float) -> None:
-        swept = self.seen
         table = CUSTOMER_PAYMENTS
         with self.warehouse.connect() as conn:
-            stored = [
-                r[0] for r in conn.execute(f"SELECT payment_id FROM {table.qualified} WHERE NOT is_deleted").fetchall()
+            live = conn.execute(f"SELECT count(*) FROM {table.qualified} WHERE NOT is_deleted").fetchone()[0]  # type: ignore[index]
+            candidates = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT t.payment_id FROM {table.qualified} t WHERE NOT t.is_deleted AND NOT EXISTS "
+                    "(SELECT 1 FROM _sync.sweep_ids s WHERE s.resource = ? AND s.id = t.payment_id) ORDER BY 1",
+                    [NAME],
+                ).fetchall()
             ]
-        candidates = sorted(i for i in stored if i not in swept)
+            conn.execute("DELETE FROM _sync.sweep_ids WHERE resource = ?", [NAME])
         if not candidates:
             return
         out = self.run_stats
-        if deletions_blocked(len(candidates), len(stored), max_fraction):
+        if deletions_blocked(len(candidates), live, max_fraction):
             out.deletions_skipped = (
-                f"{len(candidates)} of {len(stored)} {NAME} absent from the sweep (> {max_fraction:.0%}): nothing "
+                f"{len(candidates)} of {live} {NAME} absent from the sweep (> {max_fraction:.0%}): nothing "
                 "marked deleted. Check the account/credentials; raise max_delete_fraction to accept."
             )
             self.log.warning(f"{NAME}: {out.deletions_skipped}")
