@@ -18,10 +18,10 @@ from bp_pipelines.lib.conventions import (
 )
 from bp_pipelines.lib.push.from_sync_file import (
     load_account_settings,
+    load_extract_settings,
     load_import_settings,
     load_push_settings,
     load_stock_warehouse_ids,
-    load_storefront_enabled,
 )
 from bp_pipelines.lib.push.materialize import materialize_accounts, materialize_import, materialize_push
 from bp_pipelines.lib.storefront.materialize import materialize_extract, materialize_stock
@@ -129,7 +129,7 @@ def storefront_extract(
 ):
     """Incremental by date_modified (watermarks storefront.orders / .customers / .catalog in _sync.watermarks),
     every list paged to the end; reads the storefront only when the sync file has storefront.enabled."""
-    yield from materialize_extract(context, bigcommerce, warehouse, load_storefront_enabled, config.initial_days)
+    yield from materialize_extract(context, bigcommerce, warehouse, load_extract_settings, config.initial_days)
 
 
 @dg.asset(
@@ -154,12 +154,12 @@ def storefront_stock_levels(
 
 @dg.asset(
     name="storefront_order_import",
-    # Products (row matching), contacts (customers by e-mail), shipping methods and orders (already imported?)
-    # are read from the warehouse, so they are extracted first.
-    deps=["products", "contacts", "shipping_methods", "orders"],
+    # Storefront orders (what to import), products (row matching), contacts (customers by e-mail), shipping methods
+    # and orders (already imported?) are read from the warehouse, so they are extracted first.
+    deps=["storefront_orders", "products", "contacts", "shipping_methods", "orders"],
     description=(
-        "Storefront orders in an importable status (import.statuses in the sync configuration file) created once "
-        "as Brightpearl sales orders, with the customer found or created by e-mail and rows matched by SKU/EAN/UPC. "
+        "Extracted storefront orders (storefront.orders) in an importable status (import.statuses in the sync "
+        "configuration file) created once as Brightpearl sales orders, with the customer found or created by e-mail and rows matched by SKU/EAN/UPC. "
         "Through push.ledger (kind order_import); an order Brightpearl already has (by externalRef) is never "
         "created again; failures land in push.dead_letters."
     ),
@@ -167,12 +167,9 @@ def storefront_stock_levels(
     **_PUSH_ASSET,
 )
 def storefront_order_import(
-    context: dg.AssetExecutionContext,
-    bigcommerce: BigCommerceResource,
-    brightpearl: BrightpearlResource,
-    warehouse: WarehouseResource,
+    context: dg.AssetExecutionContext, brightpearl: BrightpearlResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    return materialize_import(context, bigcommerce, brightpearl, warehouse, load_import_settings)
+    return materialize_import(context, brightpearl, warehouse, load_import_settings)
 
 
 @dg.asset(

@@ -84,7 +84,8 @@ def storefront_push_checks(
 
 
 # Reconciliation marts (schema analytics): red while the storefront and Brightpearl disagree. SKUs on one side only
-# warn (yellow): assortments legitimately differ (gift cards, products not sold online); a merchant reviews the list.
+# warn (yellow): the Brightpearl side is inferred from sales on the storefront's channel, so a merchant reviews the
+# list (storefront-only items kept out of Brightpearl on purpose go in reconcile.ignore_skus).
 RECONCILIATION = {
     "storefront_sku_mismatches": (
         "no_sku_mismatches",

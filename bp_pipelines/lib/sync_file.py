@@ -214,6 +214,29 @@ class Stock(_Section):
     )
 
 
+class Reconcile(_Section):
+    """What the reconciliation mart `analytics.storefront_sku_mismatches` leaves out (docs/sync-file.md)."""
+
+    # Storefront items a merchant keeps out of Brightpearl on purpose (a free sample, a donation): matched like every
+    # SKU, ignoring case and surrounding spaces, on either side.
+    ignore_skus: list[str] = Field(
+        default_factory=list, json_schema_extra=_hint('a list of SKUs, e.g. ["SAMPLE-PACK"]')
+    )
+
+    @field_validator("ignore_skus")
+    @classmethod
+    def _skus(cls, value: list[str]) -> list[str]:
+        seen: dict[str, str] = {}
+        for i, sku in enumerate(value):
+            key = sku.strip().casefold()
+            if not key:
+                raise ValueError(f"entry {i} is empty: list SKUs, or remove the entry")
+            if key in seen:
+                raise ValueError(f"{sku!r} is listed twice (SKUs match ignoring case and spaces: {seen[key]!r})")
+            seen[key] = sku
+        return [sku.strip() for sku in value]
+
+
 class SyncFile(_Section):
     storefront: Storefront = Field(
         default_factory=Storefront,
@@ -240,6 +263,7 @@ class SyncFile(_Section):
     import_: Import | None = Field(None, alias="import", json_schema_extra=_hint("an import section or null"))
     accounts: Accounts | None = Field(None, json_schema_extra=_hint("an accounts section or null"))
     stock: Stock | None = Field(None, json_schema_extra=_hint("a stock section or null"))
+    reconcile: Reconcile = Field(default_factory=Reconcile, json_schema_extra=_hint("{ignore_skus: [...]}"))
 
     _path: Path | None = PrivateAttr(default=None)
 

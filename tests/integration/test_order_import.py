@@ -1,4 +1,5 @@
-"""Storefront orders into Brightpearl on one private sandbox (real HTTP both sides, real DuckDB file): importable
+"""Storefront orders into Brightpearl on one private sandbox (real HTTP both sides, real DuckDB file): the storefront
+orders are extracted into the warehouse first and the import plans from there (no storefront call); importable
 orders are created once with their customer, orders Brightpearl already has are recognised by `externalRef`, an
 unmatched SKU follows the policy, and a process killed between the create and the ledger update never duplicates."""
 
@@ -13,6 +14,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,11 @@ import pytest
 
 from bp_pipelines.assets.brightpearl import brightpearl_assets
 from bp_pipelines.lib.bigcommerce import BigCommerceClient
+from bp_pipelines.lib.bigcommerce.dates import parse_v2_date
 from bp_pipelines.lib.brightpearl import BrightpearlClient
 from bp_pipelines.lib.push.imports import ImportReport, ImportSettings, plan_imports, run_import
 from bp_pipelines.lib.push.ledger import Ledger
+from bp_pipelines.lib.storefront import StreamSync
 from bp_pipelines.resources.warehouse import WarehouseResource
 
 from .test_brightpearl_sync import brightpearl, metadata_of, today
@@ -60,9 +64,24 @@ class Env:
     def bp(self) -> BrightpearlClient:
         return brightpearl(self.sb).get_client()
 
-    def run(self, **settings: Any) -> ImportReport:
+    def extract_storefront(self) -> None:
+        """The storefront orders into schema `storefront`, as `storefront_extract` does before every import."""
         wh = self.wh.get_warehouse()
-        return run_import(wh.connect, self.bc, self.bp, self.settings(**settings), Log())
+        with self.bc() as bc:
+            StreamSync(wh.connect, "test", Log()).orders(bc, (11,))
+
+    def run(self, **settings: Any) -> ImportReport:
+        """Extract, then import (the asset's order: the import depends on the extraction)."""
+        self.extract_storefront()
+        wh = self.wh.get_warehouse()
+        return run_import(wh.connect, self.bp, self.settings(**settings), Log())
+
+    def run_import_only(self, **settings: Any) -> ImportReport:
+        wh = self.wh.get_warehouse()
+        return run_import(wh.connect, self.bp, self.settings(**settings), Log())
+
+    def bigcommerce_calls(self) -> int:
+        return sum(v for k, v in self.sb.request_counts().items() if k.startswith("bigcommerce "))
 
     def extract(self) -> None:
         run_config = {
@@ -143,7 +162,10 @@ def _awaiting(env: Env) -> list[int]:
 def test_importable_orders_are_created_once_with_their_customer(env: Env) -> None:
     awaiting = _awaiting(env)
     assert awaiting
-    first = env.run()
+    env.extract_storefront()
+    before = env.bigcommerce_calls()
+    first = env.run_import_only()
+    assert env.bigcommerce_calls() == before  # planned from the warehouse: not one storefront call
     assert first.dead_lettered == 0, env.sql("SELECT reason FROM push.dead_letters")
     assert first.planned == len(awaiting)
     assert first.created >= 1 and first.found >= 1, first  # storefront-only orders created; the rest recognised
@@ -179,9 +201,81 @@ def test_importable_orders_are_created_once_with_their_customer(env: Env) -> Non
         (p["sku"], float(p["quantity"]), float(p["total_ex_tax"]), float(p["total_tax"])) for p in sf["products"]
     )
     assert got == want
+    # The billing address, delivery address and shipping charge come from the extracted tables as the storefront
+    # has them (columns added to the extraction for the import).
+    (request,) = env.sql("SELECT request FROM push.ledger WHERE storefront_order_id = ?", [sf_id])[0]
+    body, billing, ship_to = json.loads(request), sf["order"]["billing_address"], sf["shipping_addresses"][0]
+    assert body["billing"]["address"]["addressLine1"] == billing["street_1"]
+    assert body["billing"]["address"]["postalCode"] == billing["zip"]
+    assert body["billing"]["address"]["countryIsoCode"] == billing["country_iso2"]
+    assert body["delivery"]["address"]["addressLine1"] == ship_to["street_1"]
+    shipping = [r for r in body["rows"] if r.get("name", "").startswith("Shipping: ")]
+    charged = (float(sf["order"]["shipping_cost_ex_tax"]), float(sf["order"]["shipping_cost_tax"]))
+    assert [(float(r["net"]), float(r["tax"])) for r in shipping] == ([charged] if any(charged) else [])
+    # Over every created order, the shipping charges sent add up to the storefront's.
+    sent = [
+        float(r["net"])
+        for (req,) in env.sql("SELECT request FROM push.ledger WHERE request IS NOT NULL AND kind = 'order_import'")
+        for r in json.loads(req)["rows"]
+        if r.get("name", "").startswith("Shipping: ")
+    ]
+    charged_all = [
+        float(env.storefront_order(i)["order"]["shipping_cost_ex_tax"])
+        for (i,) in env.sql("SELECT storefront_order_id FROM push.ledger WHERE request IS NOT NULL")
+    ]
+    assert sum(sent) == pytest.approx(sum(charged_all)) and sum(sent) > 0
     # A second run plans nothing and makes no Brightpearl write.
     second = env.run()
     assert (second.planned, second.created, second.found) == (0, 0, 0)
+
+
+def test_the_first_extraction_keeps_every_importable_order_however_old(env: Env, tmp_path: Path) -> None:
+    """First run of the orders stream: orders modified in the initial window, plus every order in an importable
+    status modified before it, so the import (which reads only the warehouse) misses none."""
+    wh = WarehouseResource(path=str(tmp_path / "fresh.duckdb")).get_warehouse()
+    since = datetime.fromtimestamp(env.sb.clock_ms() / 1000, UTC) - timedelta(days=2)  # the sandbox's clock
+    with env.bc() as bc:
+        report = StreamSync(wh.connect, "test", Log(), initial_orders_since=since).orders(bc, (11,))
+        every = list(bc.list_orders())
+    with wh.connect() as conn:
+        stored = {int(i) for (i,) in conn.execute("SELECT order_id FROM storefront.orders").fetchall()}
+        (watermark,) = conn.execute(
+            "SELECT watermark FROM _sync.watermarks WHERE resource = 'storefront.orders'"
+        ).fetchone()
+    modified = {int(o["id"]): parse_v2_date(o["date_modified"]) for o in every}
+    awaiting_old = {i for i, o in ((int(o["id"]), o) for o in every) if o["status_id"] == 11 and modified[i] < since}
+    recent = {i for i, m in modified.items() if m >= since}
+    assert awaiting_old and recent, "the sandbox should have both"
+    assert stored == awaiting_old | recent and report.records == len(stored)
+    assert watermark == max(modified[i] for i in recent)  # the old importable orders do not move it
+
+
+def test_a_gift_certificate_line_is_a_named_row_whatever_the_policy(env: Env) -> None:
+    env.run(unmatched_sku="free_text_row")
+    (sf_id,) = env.new_storefront_only_orders(1)
+    wh = env.wh.get_warehouse()
+    env.extract_storefront()
+    Ledger(wh.connect).record_plan(plan_imports(wh.connect, env.settings()))
+    # A gift certificate bought with the order: BigCommerce sells it outside the catalog (order product type
+    # giftcertificate, no SKU), so no Brightpearl product can match it.
+    (desired,) = env.sql("SELECT desired FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"])[0]
+    desired = json.loads(desired)
+    desired["products"].append(
+        {"id": 999001, "name": "$25 Gift Certificate", "sku": "", "type": "giftcertificate", "quantity": 1,
+         "total_ex_tax": "25.0000", "total_tax": "0.0000"}
+    )  # fmt: skip
+    env.sql("UPDATE push.ledger SET desired = ? WHERE push_id = ?", [json.dumps(desired), f"import:order:{sf_id}"])
+    report = env.run()  # unmatched_sku: dead_letter, the default
+    assert report.dead_lettered == 0, env.sql("SELECT reason FROM push.dead_letters WHERE resolved_at IS NULL")
+    state, request, note = env.sql(
+        "SELECT state, request, note FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"]
+    )[0]
+    gift = [r for r in json.loads(request)["rows"] if r.get("externalRef") == "999001"]
+    assert state == "confirmed" and "gift certificate line 999001" in note
+    assert gift == [
+        {"name": "Gift certificate: $25 Gift Certificate", "quantity": 1, "net": "25.00", "tax": "0.00",
+         "externalRef": "999001"}
+    ]  # fmt: skip
 
 
 def test_unmatched_sku_is_dead_lettered_or_added_as_free_text(env: Env) -> None:
@@ -208,6 +302,7 @@ def test_unmatched_sku_is_dead_lettered_or_added_as_free_text(env: Env) -> None:
 def test_a_process_killed_between_create_and_ledger_update_never_duplicates(env: Env, tmp_path: Path) -> None:
     env.run(unmatched_sku="free_text_row")  # nothing else open: the killed run works on this one order only
     (sf_id,) = env.new_storefront_only_orders(1)
+    env.extract_storefront()  # the killed process plans it from the warehouse
     # Brightpearl stalls 2 s on the create, then applies it: the process is killed while it waits.
     env.sb.add_fault(api="brightpearl", kind="timeout", path=r"sales-order$", method="POST", delay_s=2, count=1)
     sb = env.sb
@@ -215,7 +310,6 @@ def test_a_process_killed_between_create_and_ledger_update_never_duplicates(env:
     script.write_text(
         textwrap.dedent(f"""
         from pathlib import Path
-        from bp_pipelines.lib.bigcommerce import BigCommerceClient
         from bp_pipelines.lib.brightpearl import BrightpearlClient
         from bp_pipelines.lib.push.imports import ImportSettings, run_import
         from bp_pipelines.lib.warehouse import DuckDBWarehouse
@@ -223,13 +317,11 @@ def test_a_process_killed_between_create_and_ledger_update_never_duplicates(env:
             def info(self, m): print(m, flush=True)
             def warning(self, m): print(m, flush=True)
         wh = DuckDBWarehouse(Path({str(env.wh.get_warehouse().path)!r}))
-        bc = lambda: BigCommerceClient({sb.bigcommerce_base_url!r}, {sb.bigcommerce_store_hash!r},
-                                       {sb.bigcommerce_access_token!r})
         bp = lambda: BrightpearlClient({sb.brightpearl_base_url!r}, {sb.brightpearl_account!r},
                                        {sb.brightpearl_app_ref!r}, {sb.brightpearl_account_token!r})
         settings = ImportSettings(enabled=True, channel_id={STOREFRONT_CHANNEL}, warehouse_id={WAREHOUSE},
                                   unmatched_sku="free_text_row")
-        run_import(wh.connect, bc, bp, settings, Log())
+        run_import(wh.connect, bp, settings, Log())
     """)
     )
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -272,9 +364,8 @@ def test_a_new_shopper_gets_one_contact_matched_by_trimmed_case_insensitive_emai
     env.run(unmatched_sku="free_text_row")
     a, b = env.new_storefront_only_orders(2)
     wh = env.wh.get_warehouse()
-    with env.bc() as bc:
-        planned = plan_imports(wh.connect, bc, env.settings())
-    Ledger(wh.connect).record_plan(planned)
+    env.extract_storefront()
+    Ledger(wh.connect).record_plan(plan_imports(wh.connect, env.settings()))
     # Two orders of a shopper Brightpearl has never seen, the e-mail typed differently each time.
     for sf_id, email in ((a, "  New.Shopper@Example.COM "), (b, "new.shopper@example.com")):
         env.sql(
@@ -306,13 +397,15 @@ def test_a_new_shopper_gets_one_contact_matched_by_trimmed_case_insensitive_emai
 
 
 def _materialize_import(env: Env, sync_file: Path) -> dg.ExecuteInProcessResult:
-    from bp_pipelines.assets.storefront import storefront_order_import
+    """The storefront extraction and the import, in the order their dependency gives."""
+    from bp_pipelines.assets.storefront import storefront_extract, storefront_order_import
     from bp_pipelines.resources.bigcommerce import BigCommerceResource
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BP_SYNC_CONFIG", str(sync_file))
         return dg.materialize(
-            [storefront_order_import],
+            [storefront_extract, storefront_order_import],
+            selection=["storefront_orders", "storefront_order_import"],
             resources={
                 "brightpearl": brightpearl(env.sb),
                 "bigcommerce": BigCommerceResource(
@@ -381,8 +474,8 @@ def test_an_existing_customer_is_updated_per_policy(env: Env) -> None:
     env.run(unmatched_sku="free_text_row")
     a, b = env.new_storefront_only_orders(2)
     wh = env.wh.get_warehouse()
-    with env.bc() as bc:
-        Ledger(wh.connect).record_plan(plan_imports(wh.connect, bc, env.settings()))
+    env.extract_storefront()
+    Ledger(wh.connect).record_plan(plan_imports(wh.connect, env.settings()))
     # The shopper of order a typed a new phone number; order b's shopper too, but the policy is `never` for b.
     for sf_id, phone in ((a, "+1 555 0199"), (b, "+1 555 0188")):
         env.sql(
@@ -424,8 +517,8 @@ def test_the_shoppers_comment_and_staff_notes_become_order_notes(env: Env) -> No
     env.run(unmatched_sku="free_text_row")
     (sf_id,) = env.new_storefront_only_orders(1)
     wh = env.wh.get_warehouse()
-    with env.bc() as bc:
-        Ledger(wh.connect).record_plan(plan_imports(wh.connect, bc, env.settings()))
+    env.extract_storefront()
+    Ledger(wh.connect).record_plan(plan_imports(wh.connect, env.settings()))
     texts = {"customer_message": "Please leave it at the back door", "staff_notes": "VIP: check the packing"}
     env.sql(
         "UPDATE push.ledger SET desired = json_merge_patch(desired, ?) WHERE push_id = ?",

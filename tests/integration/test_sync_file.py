@@ -375,3 +375,15 @@ def test_push_lookback_is_an_iso_duration_used_only_without_push_from() -> None:
     assert both.push_from_lookback is None  # an explicit push_from wins
     with pytest.raises(Exception, match="push_lookback"):
         parse_sync_file({"push_lookback": "a week"})
+
+
+def test_reconcile_ignore_skus_loads_trimmed_and_refuses_empty_or_repeated_entries(tmp_path: Path) -> None:
+    loaded = load_sync_file(write(tmp_path, 'reconcile:\n  ignore_skus: [" SAMPLE-PACK ", GIFT-1]\n'))
+    assert loaded.reconcile.ignore_skus == ["SAMPLE-PACK", "GIFT-1"]
+    assert load_sync_file(write(tmp_path, "storefront: {enabled: false}\n")).reconcile.ignore_skus == []
+    twice = load_error(tmp_path, "reconcile:\n  ignore_skus: [SAMPLE-PACK, ' sample-pack']\n")
+    assert "reconcile.ignore_skus: ' sample-pack' is listed twice" in twice and "valid values: a list of SKUs" in twice
+    empty = load_error(tmp_path, "reconcile:\n  ignore_skus: ['  ']\n")
+    assert "reconcile.ignore_skus: entry 0 is empty" in empty
+    unknown = load_error(tmp_path, "reconcile:\n  skus: [A]\n")
+    assert "reconcile.skus: unknown key 'skus' in reconcile; allowed keys: ignore_skus" in unknown

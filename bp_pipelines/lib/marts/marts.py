@@ -86,11 +86,12 @@ MARTS: tuple[Mart, ...] = (
     ),
     Mart(
         "storefront_orders_not_imported",
-        "Reconciliation: storefront orders in an importable status (import.statuses) still not created in "
+        "Reconciliation: extracted storefront orders in an importable status (import.statuses) still not in "
         "Brightpearl import.delay_minutes after they were placed, one row per order with its state in push.ledger "
-        "and why (dead-lettered with the reason, create unconfirmed, or not yet created). Empty while the import is "
-        "off. The check storefront_orders_not_imported:is_empty is red while any row exists.",
-        ("storefront_order_import",),
+        "(or 'not planned') and why (dead-lettered with the reason, create unconfirmed, not yet created, or never "
+        "planned). Empty while the import is off. The check storefront_orders_not_imported:is_empty is red while "
+        "any row exists.",
+        ("storefront_orders", "orders", "storefront_order_import"),
     ),
     Mart(
         "storefront_accounts_out_of_step",
@@ -106,9 +107,11 @@ STOREFRONT_MARTS: tuple[Mart, ...] = (
     Mart(
         "storefront_sku_mismatches",
         "SKUs on one side only: storefront variants no live Brightpearl product has (side 'storefront'), and live "
-        "stock-tracked Brightpearl products with available stock the storefront does not list or whose SKU several "
-        "Brightpearl products share (side 'brightpearl'); each row says why. SKUs match ignoring case and spaces.",
-        ("products", "stock_levels", "storefront_catalog"),
+        "stock-tracked Brightpearl products sold on the storefront's Brightpearl channel, with stock available in "
+        "stock.warehouse_ids, that no storefront variant lists, or whose SKU several Brightpearl products share "
+        "(side 'brightpearl'); SKUs in reconcile.ignore_skus left out; each row says why. SKUs match ignoring case "
+        "and spaces.",
+        ("products", "stock_levels", "orders", "order_rows", "storefront_catalog"),
     ),
     Mart(
         "storefront_stock_drift",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import dagster as dg
 
 from bp_pipelines.lib.sync_file import SyncFileError, load_sync_file, resolve
@@ -40,12 +42,34 @@ def load_push_settings(wh: DuckDBWarehouse) -> PushSettings:
     )
 
 
-def load_storefront_enabled() -> bool:
-    """`storefront.enabled` of the sync file: the extraction reads the storefront only when it is on."""
+@dataclass(frozen=True)
+class ExtractSettings:
+    """What the storefront extraction needs from the sync file, and the settings the reconciliation marts read."""
+
+    enabled: bool  # storefront.enabled, or an import section (the import plans from the extracted orders)
+    importable_statuses: tuple[int, ...] = ()  # import.statuses: swept whatever their age on the first run
+    storefront_channel_ids: tuple[int, ...] = ()  # the storefront's Brightpearl channels (and import.channel_id)
+    stock_warehouse_ids: tuple[int, ...] = ()  # stock.warehouse_ids; empty: every warehouse
+    ignore_skus: tuple[str, ...] = ()  # reconcile.ignore_skus
+
+
+def load_extract_settings() -> ExtractSettings:
+    """The extraction runs when `storefront.enabled` is true or the sync file has an `import` section."""
     try:
-        return load_sync_file().storefront.enabled
+        sync_file = load_sync_file()
     except SyncFileError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
+    section = sync_file.import_
+    channels = list(sync_file.storefront.brightpearl_channel_ids)
+    if section is not None and section.channel_id is not None:
+        channels.append(section.channel_id)
+    return ExtractSettings(
+        enabled=sync_file.storefront.enabled or section is not None,
+        importable_statuses=tuple(section.statuses) if section is not None else (),
+        storefront_channel_ids=tuple(dict.fromkeys(channels)),
+        stock_warehouse_ids=tuple(sync_file.stock.warehouse_ids) if sync_file.stock is not None else (),
+        ignore_skus=tuple(sync_file.reconcile.ignore_skus),
+    )
 
 
 def load_stock_warehouse_ids(wh: DuckDBWarehouse) -> list[int] | None:

@@ -1,15 +1,19 @@
 """Storefront orders into Brightpearl, each created once (ledger kind `order_import`, target `brightpearl`).
 
-plan: storefront orders in `import.statuses` the ledger has not seen -> `import:order:<storefront id>` rows holding
-the storefront order as it was (order, lines, shipping addresses), so sending needs no further storefront call.
-send, per open row: look the order up in Brightpearl by `externalRef` (another integration, or a run killed after
-its POST, may have created it) -> find or create the customer by e-mail -> commit 'sending' -> one
-`POST order-service/sales-order`. A row found in 'sending' is confirmed by that same search, never re-sent blindly.
+plan: storefront orders in `import.statuses` the ledger has not seen, read from the warehouse (schema `storefront`,
+filled by `storefront_extract`; no API call) -> `import:order:<storefront id>` rows holding the storefront order as
+it was (order, lines, shipping addresses), so sending needs no storefront call at all.
+send, per open row: an order the warehouse already shows in Brightpearl (a sales order with that `externalRef`) is
+confirmed without a call; otherwise look it up in Brightpearl by `externalRef` (another integration, or a run killed
+after its POST, may have created it since the last extraction) -> find or create the customer by e-mail -> commit
+'sending' -> one `POST order-service/sales-order`. A row found in 'sending' is confirmed by that same search, never
+re-sent blindly.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +25,7 @@ from bp_pipelines.lib.brightpearl.errors import BrightpearlError, BrightpearlReq
 
 from .ledger import Connect, Ledger, LedgerRow
 from .plan import PlannedPush
-from .storefront_orders import StorefrontOrder, StorefrontOrderApi, importable_orders
+from .storefront_orders import StorefrontOrder, importable_orders
 
 KIND = "order_import"
 MatchOn = Literal["sku", "ean", "upc"]
@@ -115,25 +119,16 @@ def _money(value: Any) -> Decimal:
 
 def plan_imports(
     connect: Connect,
-    client: StorefrontOrderApi,
     settings: ImportSettings,
     *,
     modified_from: datetime | None = None,
     modified_to: datetime | None = None,
 ) -> list[PlannedPush]:
+    """SQL over the extracted storefront orders, anti-joined with the ledger: only orders not seen before."""
     with connect() as conn:
-        seen = {
-            int(r[0])
-            for r in conn.execute(
-                "SELECT storefront_order_id FROM push.ledger WHERE kind = ? AND storefront_order_id IS NOT NULL",
-                [KIND],
-            ).fetchall()
-        }
+        found = importable_orders(conn, settings.statuses, modified_from=modified_from, modified_to=modified_to)
     planned = []
-    for sf in importable_orders(
-        client, settings.statuses, modified_from=modified_from, modified_to=modified_to, known=seen.__contains__
-    ):
-        changed = parse_v2_date(sf.order.get("date_modified")) or parse_v2_date(sf.order.get("date_created"))
+    for changed, sf in found:
         desired = {"order": sf.order, "products": sf.products, "shipping_addresses": sf.shipping_addresses}
         planned.append(PlannedPush(push_id(sf.id), KIND, None, sf.id, None, changed, desired, target="brightpearl"))
     return planned
@@ -149,9 +144,11 @@ class Lookups:
     shipping_methods: dict[str, int]  # name (case-folded) -> shipping_method_id
     contacts: dict[str, int]  # e-mail (trimmed, case-folded) -> contact_id, the lowest id when several
     contact_fields: dict[int, dict[str, str]]  # contact_id -> firstName, lastName, phone as Brightpearl has them
+    # storefront order id -> the Brightpearl sales order whose externalRef it is, as last extracted
+    bp_orders: dict[int, int] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, connect: Connect, match_on: MatchOn) -> Lookups:
+    def load(cls, connect: Connect, match_on: MatchOn, storefront_order_ids: list[int] | None = None) -> Lookups:
         column = {"sku": "sku", "ean": "ean", "upc": "upc"}[match_on]
         with connect() as conn:
             products: dict[str, int] = {}
@@ -178,7 +175,16 @@ class Lookups:
             ).fetchall():
                 contacts.setdefault(email, int(contact_id))
                 fields[int(contact_id)] = {"firstName": first or "", "lastName": last or "", "phone": phone or ""}
-        return cls(products, ambiguous, methods, contacts, fields)
+            bp_orders = {
+                int(ref): int(order_id)
+                for ref, order_id in conn.execute(
+                    "SELECT TRY_CAST(trim(external_ref) AS BIGINT) AS ref, min(order_id) FROM brightpearl.orders "
+                    "WHERE order_type_code = 'SO' AND NOT coalesce(is_deleted, false) "
+                    "AND TRY_CAST(trim(external_ref) AS BIGINT) IN (SELECT unnest(?)) GROUP BY ref",
+                    [storefront_order_ids or []],
+                ).fetchall()
+            }
+        return cls(products, ambiguous, methods, contacts, fields, bp_orders)
 
 
 # --- send -----------------------------------------------------------------------------------------------------------
@@ -186,7 +192,6 @@ class Lookups:
 
 def run_import(
     connect: Connect,
-    open_storefront: Callable[[], contextlib.AbstractContextManager[StorefrontOrderApi]],
     open_brightpearl: Callable[[], contextlib.AbstractContextManager[BrightpearlApi]],
     settings: ImportSettings,
     log: ImportLog,
@@ -196,22 +201,24 @@ def run_import(
     modified_to: datetime | None = None,
     only_push_ids: list[str] | None = None,
 ) -> ImportReport:
-    """Plan storefront orders into the ledger, then create every open `order_import` row in Brightpearl."""
+    """Plan extracted storefront orders into the ledger, then create every open `order_import` row in Brightpearl."""
     report = ImportReport()
+    ledger = Ledger(connect, run_id)
+    # Read by the reconciliation mart storefront_orders_not_imported (empty while the import is off).
+    ledger.set_state("import.enabled", "true" if settings.enabled else "false")
     if not settings.enabled:
         report.enabled = False
         report.notes.append("no import section in the sync configuration file: nothing imported")
         return report
-    ledger = Ledger(connect, run_id)
-    ledger.set_state("import.delay_minutes", str(settings.delay_minutes))  # read by the reconciliation mart
+    ledger.set_state("import.delay_minutes", str(settings.delay_minutes))
+    ledger.set_state("import.statuses", json.dumps(list(settings.statuses)))
     if only_push_ids is None:
-        with open_storefront() as storefront:
-            planned = plan_imports(connect, storefront, settings, modified_from=modified_from, modified_to=modified_to)
+        planned = plan_imports(connect, settings, modified_from=modified_from, modified_to=modified_to)
         report.planned = ledger.record_plan(planned)
     rows = ledger.open_rows(KIND, only_push_ids)
     if not rows:
         return report
-    lookups = Lookups.load(connect, settings.match_on)
+    lookups = Lookups.load(connect, settings.match_on, [int(r.storefront_order_id or 0) for r in rows])
     with open_brightpearl() as bp:
         for row in rows:
             _import_one(bp, ledger, row, settings, lookups, report, log)
@@ -248,8 +255,11 @@ def _import_one(
         ledger.finish(row.push_id, "skipped", note="guest order and import.guest_orders is false: not imported")
         report.skipped += 1
         return
-    # Before any write: is it there already? (another integration, or an earlier run killed after its POST)
-    existing = find_by_external_ref(bp, sf_id)
+    # Before any write: is it there already? (another integration, or an earlier run killed after its POST). The
+    # warehouse answers for orders extracted since; else one search, always made before a create.
+    existing = lookups.bp_orders.get(sf_id)
+    if existing is None:
+        existing = find_by_external_ref(bp, sf_id)
     if existing is not None:
         note = (
             "found in Brightpearl after an interrupted send; not created again (a comment or staff notes of the order may "
@@ -354,6 +364,12 @@ def order_rows(
         qty = int(line.get("quantity") or 0)
         net, tax = _money(line.get("total_ex_tax")), _money(line.get("total_tax"))
         base = {"quantity": qty, "net": str(net), "tax": str(tax), "externalRef": str(line.get("id") or "")}
+        if line.get("type") == "giftcertificate":
+            # A gift certificate is no catalog product (BigCommerce sells it outside the catalog): it never matches
+            # a Brightpearl product, so it is always a named row, whatever `unmatched_sku` says.
+            rows.append({"name": f"Gift certificate: {line.get('name') or ''}"[:250], **base})
+            notes.append(f"gift certificate line {line.get('id')} as a named row")
+            continue
         if key and key in lookups.products and key not in lookups.ambiguous:
             rows.append({"productId": lookups.products[key], **base})
             continue

@@ -167,20 +167,18 @@ def _brightpearl_client(brightpearl: BrightpearlSource) -> Iterator[Any]:
 
 def materialize_import(
     context: dg.AssetExecutionContext,
-    storefront: StorefrontSource,
     brightpearl: BrightpearlSource,
     warehouse: WarehouseSource,
     load_settings: LoadImportSettings,
 ) -> dg.MaterializeResult:
-    """Today's partition: every importable storefront order not yet in the ledger. Past partitions (a backfill):
-    the storefront orders modified on those days."""
+    """Today's partition: every importable extracted storefront order not yet in the ledger. Past partitions (a
+    backfill): the storefront orders modified on those days. Storefront orders come from the warehouse only."""
     wh = warehouse.get_warehouse()
     settings = load_settings(wh)
     scope = push_scope(context)
     with wh.session():
         report = run_import(
             wh.connect,
-            lambda: _storefront_client(storefront, "order import"),  # type: ignore[arg-type,return-value]
             lambda: _brightpearl_client(brightpearl),
             settings,
             context.log,

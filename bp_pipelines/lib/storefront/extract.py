@@ -27,6 +27,9 @@ from bp_pipelines.lib.warehouse.upsert import Counts, upsert
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 Row = dict[str, Any]
 
+# Marks an order read by the first run's sweep of importable statuses (never stored: order_row reads named keys).
+_SWEPT = "__swept_importable"
+
 # Rows per warehouse transaction: one short write per page of orders, never one per record.
 BATCH = 250
 
@@ -51,14 +54,18 @@ ORDERS = _table(
     f" subtotal_inc_tax {MONEY}, shipping_cost_inc_tax {MONEY}, total_tax {MONEY}, total_ex_tax {MONEY},"
     f" total_inc_tax {MONEY}, items_total INTEGER, items_shipped INTEGER, payment_method VARCHAR,"
     " payment_status VARCHAR, billing_email VARCHAR, billing_first_name VARCHAR, billing_last_name VARCHAR,"
-    " billing_company VARCHAR, customer_message VARCHAR",
+    " billing_company VARCHAR, customer_message VARCHAR, staff_notes VARCHAR, billing_phone VARCHAR,"
+    " billing_street_1 VARCHAR, billing_street_2 VARCHAR, billing_city VARCHAR, billing_state VARCHAR,"
+    f" billing_zip VARCHAR, billing_country VARCHAR, billing_country_iso2 VARCHAR, shipping_cost_ex_tax {MONEY},"
+    f" shipping_cost_tax {MONEY}",
 )
 ORDER_PRODUCTS = _table(
     "order_products",
     "order_product_id",
     "order_product_id BIGINT, order_id BIGINT, product_id BIGINT, variant_id BIGINT, order_address_id BIGINT,"
     f" sku VARCHAR, name VARCHAR, quantity INTEGER, quantity_shipped INTEGER, price_ex_tax {MONEY},"
-    f" price_inc_tax {MONEY}, total_ex_tax {MONEY}, total_inc_tax {MONEY}",
+    f" price_inc_tax {MONEY}, total_ex_tax {MONEY}, total_inc_tax {MONEY}, total_tax {MONEY}, type VARCHAR,"
+    " upc VARCHAR",
     parent_key="order_id",
 )
 ORDER_SHIPPING_ADDRESSES = _table(
@@ -98,6 +105,10 @@ VARIANTS = _table(
 )
 
 
+# Billing address fields kept as `billing_<field>` (the order import creates contacts and sales orders from them).
+BILLING_ADDRESS = ("phone", "street_1", "street_2", "city", "state", "zip", "country", "country_iso2")
+
+
 def money(value: Any) -> Decimal | None:
     """V2 money is a decimal string, V3 a JSON number: the exact text either way, never through float."""
     if value is None or value == "":
@@ -131,6 +142,8 @@ def order_row(o: Mapping[str, Any]) -> Row:
                 "total_tax",
                 "total_ex_tax",
                 "total_inc_tax",
+                "shipping_cost_ex_tax",
+                "shipping_cost_tax",
             )
         },
         "items_total": _int(o.get("items_total")),
@@ -142,6 +155,8 @@ def order_row(o: Mapping[str, Any]) -> Row:
         "billing_last_name": billing.get("last_name"),
         "billing_company": billing.get("company"),
         "customer_message": o.get("customer_message"),
+        "staff_notes": o.get("staff_notes"),
+        **{f"billing_{k}": billing.get(k) for k in BILLING_ADDRESS},
     }
 
 
@@ -156,7 +171,9 @@ def order_product_row(p: Mapping[str, Any], order_id: int) -> Row:
         "name": p.get("name"),
         "quantity": _int(p.get("quantity")),
         "quantity_shipped": _int(p.get("quantity_shipped")),
-        **{k: money(p.get(k)) for k in ("price_ex_tax", "price_inc_tax", "total_ex_tax", "total_inc_tax")},
+        **{k: money(p.get(k)) for k in ("price_ex_tax", "price_inc_tax", "total_ex_tax", "total_inc_tax", "total_tax")},
+        "type": p.get("type"),  # physical | digital | giftcertificate
+        "upc": p.get("upc") or None,
     }
 
 
@@ -315,9 +332,13 @@ class StreamSync:
         tables: tuple[Table, ...],
         to_rows: Callable[[dict, _Batch], datetime | None],
         since: datetime | None,
+        *,
+        keep_watermark_unset: bool = False,
     ) -> StreamReport:
+        """`keep_watermark_unset`: the watermark starts empty rather than at `since` (committed pages then leave it
+        unset until a record moves it), so a run killed early starts over from the same place."""
         report = StreamReport(stream, since)
-        report.watermark = report.since
+        report.watermark = None if keep_watermark_unset else report.since
         batch = _Batch(tables)
         for record in records:
             report.records += 1
@@ -337,11 +358,30 @@ class StreamSync:
         self._flush(report, batch)
         return report
 
-    def orders(self, bc: StorefrontReader) -> StreamReport:
-        since = self._since("storefront.orders") or self.initial_orders_since
+    def orders(self, bc: StorefrontReader, importable_statuses: tuple[int, ...] = ()) -> StreamReport:
+        """Orders modified since the watermark (first run: since `initial_orders_since`). On the first run, also
+        every order in one of `importable_statuses` (`import.statuses`) modified before that: the order import
+        plans from this table, so an order awaiting import is never outside it, however old. Those older orders
+        do not move the watermark, so a run killed during that sweep sweeps again."""
+        watermark = self._since("storefront.orders")
+        since = watermark or self.initial_orders_since
         filters: dict[str, Any] = {"sort": "date_modified:asc", **self.paging}
         if since is not None:
             filters["min_date_modified"] = since
+        sweep_before = since if watermark is None and since is not None else None
+
+        def records() -> Iterator[dict]:
+            swept: set[int] = set()
+            if sweep_before is not None:
+                # One list per status: several statuses in one status_id filter are unconfirmed.
+                for status in dict.fromkeys(int(s) for s in importable_statuses):
+                    for o in bc.list_orders(
+                        status_id=status, max_date_modified=sweep_before, sort="date_modified:asc", **self.paging
+                    ):
+                        swept.add(_int(o.get("id")) or 0)
+                        yield {**o, _SWEPT: True}
+            # Both date filters are inclusive: an order modified exactly at the boundary was swept already.
+            yield from (o for o in bc.list_orders(**filters) if _int(o.get("id")) not in swept)
 
         def rows(o: dict, batch: _Batch) -> datetime | None:
             row = order_row(o)
@@ -358,10 +398,19 @@ class StreamSync:
             for shipment in shipments:
                 batch.add(SHIPMENTS, shipment)
             batch.parents.append(order_id)
-            return row["date_modified"]
+            return None if o.get(_SWEPT) else row["date_modified"]
 
         tables = (ORDERS, ORDER_PRODUCTS, ORDER_SHIPPING_ADDRESSES, SHIPMENTS)
-        return self._run("storefront.orders", bc.list_orders(**filters), tables, rows, since)
+        sweeping = sweep_before is not None and bool(importable_statuses)
+        report = self._run("storefront.orders", records(), tables, rows, since, keep_watermark_unset=sweeping)
+        if sweeping and report.watermark is None:  # swept, and nothing modified since: start there next time
+            report.watermark = since
+            with self.connect() as conn:
+                now = datetime.now(UTC)
+                set_watermark(
+                    conn, report.stream, since, now, mode="incremental", window=(since, since), run_id=self.run_id
+                )
+        return report
 
     def customers(self, bc: StorefrontReader) -> StreamReport:
         since = self._since("storefront.customers")

@@ -3,12 +3,15 @@ metadata, and the published snapshot. Errors of the storefront become the same o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
+import duckdb
 
+from bp_pipelines.lib.push.from_sync_file import ExtractSettings
 from bp_pipelines.lib.push.materialize import StorefrontSource, WarehouseSource, _storefront_client
 from bp_pipelines.lib.warehouse import DuckDBWarehouse
 
@@ -40,16 +43,36 @@ def _stream_metadata(report: StreamReport, requests: int) -> dict[str, Any]:
     }
 
 
+def record_reconcile_settings(conn: duckdb.DuckDBPyConnection, settings: ExtractSettings) -> None:
+    """The sync-file settings `analytics.storefront_sku_mismatches` reads (push.state, JSON lists): the mart is
+    plain SQL rebuilt with the others, so the step that reads the sync file before it leaves them there."""
+    values = {
+        "reconcile.storefront_channel_ids": list(settings.storefront_channel_ids),
+        "reconcile.stock_warehouse_ids": list(settings.stock_warehouse_ids),
+        "reconcile.ignore_skus": sorted({sku.strip().casefold() for sku in settings.ignore_skus}),
+    }
+    now = datetime.now(UTC)
+    for key, value in values.items():
+        conn.execute(
+            "INSERT INTO push.state VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+            "updated_at = excluded.updated_at",
+            [key, json.dumps(value), now],
+        )
+
+
 def materialize_extract(
     context: dg.AssetExecutionContext,
     storefront: StorefrontSource,
     warehouse: WarehouseSource,
-    enabled: Callable[[], bool],
+    load_settings: Callable[[], ExtractSettings],
     initial_days: int | None,
 ) -> Iterator[dg.MaterializeResult]:
     selected = [key for key in STREAMS if dg.AssetKey(key) in context.selected_asset_keys]
-    if not enabled():
-        context.log.info("storefront extraction skipped: storefront.enabled is false in the sync file")
+    settings = load_settings()
+    if not settings.enabled:
+        context.log.info(
+            "storefront extraction skipped: storefront.enabled is false and there is no import section in the sync file"
+        )
         for key in selected:
             yield dg.MaterializeResult(asset_key=key, metadata={"extract_enabled": False})
         return
@@ -57,9 +80,12 @@ def materialize_extract(
     initial = None if initial_days is None else datetime.now(UTC) - timedelta(days=initial_days)
     sync = StreamSync(wh.connect, context.run_id, context.log, initial_orders_since=initial)
     with wh.session(), _storefront_client(storefront, "extraction") as bc:
+        with wh.connect() as conn:
+            record_reconcile_settings(conn, settings)
         for key in selected:
             before = _requests(bc)
-            report = getattr(sync, STREAMS[key])(bc)
+            stream = STREAMS[key]
+            report = sync.orders(bc, settings.importable_statuses) if stream == "orders" else getattr(sync, stream)(bc)
             requests = _requests(bc) - before
             context.log.info(
                 f"{report.stream}: {report.records} read, {report.rows_written} rows written, "

@@ -36,6 +36,20 @@ CREATE TABLE IF NOT EXISTS storefront.orders (
     _synced_at          TIMESTAMPTZ
 );
 
+-- Added for the order import (it plans from these tables, never from the API): the billing address a contact
+-- and a sales order are created with, the staff notes, and the shipping charge as net and tax.
+ALTER TABLE storefront.orders ADD COLUMN IF NOT EXISTS staff_notes VARCHAR;
+ALTER TABLE storefront.orders ADD COLUMN IF NOT EXISTS billing_phone VARCHAR;
+ALTER TABLE storefront.orders ADD COLUMN IF NOT EXISTS billing_street_1 VARCHAR;
+ALTER TABLE storefront.orders ADD COLUMN IF NOT EXISTS billing_street_2 VARCHAR;
+ALTER TABLE storefront.orders ADD COLUMN IF NOT EXISTS billing_city VARCHAR;
+ALTER TABLE storefront.orders ADD COLUMN IF NOT EXISTS billing_state VARCHAR;
+ALTER TABLE storefront.orders ADD COLUMN IF NOT EXISTS billing_zip VARCHAR;
+ALTER TABLE storefront.orders ADD COLUMN IF NOT EXISTS billing_country VARCHAR;
+ALTER TABLE storefront.orders ADD COLUMN IF NOT EXISTS billing_country_iso2 VARCHAR;
+ALTER TABLE storefront.orders ADD COLUMN IF NOT EXISTS shipping_cost_ex_tax DECIMAL(18,4);
+ALTER TABLE storefront.orders ADD COLUMN IF NOT EXISTS shipping_cost_tax DECIMAL(18,4);
+
 -- Lines of an order; re-fetched whole with their order (a line gone from the storefront goes here too).
 CREATE TABLE IF NOT EXISTS storefront.order_products (
     order_product_id    BIGINT PRIMARY KEY,
@@ -55,6 +69,12 @@ CREATE TABLE IF NOT EXISTS storefront.order_products (
     deleted_seen_at     TIMESTAMPTZ,
     _synced_at          TIMESTAMPTZ
 );
+
+-- Added for the order import: the line's tax as charged, its type (physical | digital | giftcertificate: a gift
+-- certificate line has no catalog product) and UPC (import.match_on: upc).
+ALTER TABLE storefront.order_products ADD COLUMN IF NOT EXISTS total_tax DECIMAL(18,4);
+ALTER TABLE storefront.order_products ADD COLUMN IF NOT EXISTS type VARCHAR;
+ALTER TABLE storefront.order_products ADD COLUMN IF NOT EXISTS upc VARCHAR;
 
 CREATE TABLE IF NOT EXISTS storefront.order_shipping_addresses (
     order_address_id    BIGINT PRIMARY KEY,

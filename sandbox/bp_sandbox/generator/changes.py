@@ -20,6 +20,7 @@ from .changes_ops import (
     edit_contacts,
     edit_products,
     move_statuses,
+    rename_storefront_skus,
     ship_notes,
     silent_edits,
     stock_changes,
@@ -45,6 +46,8 @@ DEFAULT_COUNTS: dict[str, int] = {
     "order_deletions": 1,
     "contact_deletions": 1,
     "silent_edits": 3,
+    # Deliberate inconsistencies, none by default (tests inject them): storefront SKUs renamed on the storefront only.
+    "storefront_sku_renames": 0,
 }
 
 
@@ -110,6 +113,7 @@ def apply_changes(store: Store, counts: dict[str, int]) -> dict[str, Any]:
         result["order_deletions"] = delete_orders(conn, rng, wanted["order_deletions"])
         result["contact_deletions"] = delete_contacts(conn, rng, wanted["contact_deletions"])
         result["silent_edits"] = silent_edits(conn, rng, wanted["silent_edits"])
+        result["storefront_sku_renames"] = rename_storefront_skus(conn, rng, wanted["storefront_sku_renames"], t.at)
         # new orders get their currency; orders paid by now (new web orders, invoiced ones) their payment
         assign_currencies(conn, min(result["orders_created"] + result["storefront_orders_created"], default=1 << 62))
         add_payments(conn, now + 1)

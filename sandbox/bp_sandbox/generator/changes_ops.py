@@ -12,7 +12,7 @@ from .fastrand import pick, rr
 from .fulfil import ShipLine, group_lines, tracking_reference, write_notes
 from .mutations import add_note, next_id, ship_note, touch_order
 from .people import address_json, make_email, make_phone, person_name, random_address
-from .reference import RETAIL_PRICE_LIST
+from .reference import RETAIL_PRICE_LIST, STOREFRONT_CHANNEL_ID
 from .timeutil import DAY_MS, local_midnight, utc_midnight
 from .world import Product
 
@@ -285,3 +285,33 @@ def silent_edits(conn: sqlite3.Connection, rng: random.Random, n: int) -> list[i
     for (order_id,) in rows:
         conn.execute("UPDATE orders SET customer_ref = ? WHERE id = ?", (f"EDIT-{rr(rng, 10**6):06d}", order_id))
     return [r[0] for r in rows]
+
+
+def rename_storefront_skus(conn: sqlite3.Connection, rng: random.Random, n: int, when: When) -> list[int]:
+    """A SKU renamed on the storefront only (a catalog edit nobody made in Brightpearl): storefront variants of
+    products sold on the storefront channel with stock in warehouse 1 get `<sku>-WEB`. Afterwards the storefront
+    lists a SKU Brightpearl lacks, and Brightpearl's SKU, still sold and stocked, is on no storefront variant.
+    Returns the variant ids. Not in the default changes (count 0): the default world stays consistent."""
+    if n <= 0:
+        return []
+    out = []
+    for variant_id, product_id in _sample(
+        conn,
+        rng,
+        "SELECT v.id, v.product_id FROM bc_variants v JOIN products p ON p.sku = v.sku "
+        "JOIN stock s ON s.product_id = p.id AND s.warehouse_id = 1 AND s.in_stock - s.allocated > 0 "
+        "WHERE p.deleted = 0 AND p.status = 'LIVE' AND p.stock_tracked = 1 AND v.sku NOT LIKE '%-WEB' "
+        "AND EXISTS (SELECT 1 FROM order_rows r JOIN orders o ON o.id = r.order_id "
+        f"           WHERE r.product_id = p.id AND o.order_type_code = 'SO' AND o.channel_id = {STOREFRONT_CHANNEL_ID}) "
+        "ORDER BY v.id",
+        n,
+    ):
+        ts = when()
+        conn.execute("UPDATE bc_variants SET sku = sku || '-WEB' WHERE id = ?", (variant_id,))
+        conn.execute(
+            "UPDATE bc_products SET sku = CASE WHEN base_variant_id = ? THEN sku || '-WEB' ELSE sku END, "
+            "date_modified_ms = max(date_modified_ms, ?) WHERE id = ?",
+            (variant_id, ts, product_id),
+        )
+        out.append(variant_id)
+    return out

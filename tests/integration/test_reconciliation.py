@@ -1,0 +1,171 @@
+"""The reconciliation marts end to end on one private sandbox (real HTTP both sides, real DuckDB file), through the
+main job `make run` executes, with the sync file `make run` uses on the sandbox (sync.sandbox.yaml):
+
+- after a run every reconciliation table in schema analytics is empty and every check passes (none warns);
+- a second run with nothing changed writes nothing anywhere (no create, update or push on either API);
+- each table lists a row once the sandbox is made inconsistent over HTTP (a SKU renamed on the storefront only, a
+  storefront rejecting stock levels and account updates, Brightpearl refusing an order)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import httpx
+import pytest
+
+from bp_pipelines.resources.bigcommerce import BigCommerceResource
+from bp_pipelines.resources.warehouse import WarehouseResource
+from bp_pipelines.schedules.jobs import sync_run_config
+
+from .test_brightpearl_sync import brightpearl, metadata_of, today
+from .test_order_import import ALL_KINDS
+
+SANDBOX_SYNC_FILE = Path(__file__).resolve().parents[2] / "sync.sandbox.yaml"
+RECONCILIATION_MARTS = (
+    "storefront_sku_mismatches",
+    "storefront_stock_drift",
+    "storefront_orders_not_imported",
+    "storefront_accounts_out_of_step",
+)
+WRITE_METHODS = ("POST ", "PUT ", "PATCH ", "DELETE ")
+
+
+@dataclass
+class Env:
+    sb: Any
+    wh: WarehouseResource
+
+    def run(self, mode: str = "auto") -> dg.ExecuteInProcessResult:
+        """The main job, as `make run` executes it (today's partition, the scheduled runs' config)."""
+        from bp_pipelines.definitions import defs
+
+        return defs.resolve_job_def("brightpearl_sync").execute_in_process(
+            resources={
+                "brightpearl": brightpearl(self.sb),
+                "bigcommerce": BigCommerceResource(
+                    base_url=self.sb.bigcommerce_base_url,
+                    store_hash=self.sb.bigcommerce_store_hash,
+                    access_token=self.sb.bigcommerce_access_token,
+                ),
+                "warehouse": self.wh,
+            },
+            partition_key=today(),
+            run_config=sync_run_config(mode),
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
+
+    def rows(self, mart: str) -> list[dict[str, Any]]:
+        with self.wh.get_warehouse().connect() as conn:
+            cursor = conn.execute(f"SELECT * FROM analytics.{mart}")
+            names = [d[0] for d in cursor.description or []]
+            return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+    def writes(self) -> dict[str, int]:
+        """Requests that change something, per endpoint, on both APIs (the sandbox's counters)."""
+        return {
+            k: v
+            for k, v in self.sb.request_counts().items()
+            if k.split(" ", 1)[1].startswith(WRITE_METHODS) and not k.endswith("search")
+        }
+
+
+def checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {
+        f"{e.asset_key.to_user_string()}:{e.check_name}": e
+        for e in (ev.event_specific_data for ev in result.all_events if ev.event_type_value == "ASSET_CHECK_EVALUATION")
+    }
+
+
+@pytest.fixture(scope="module")
+def env(module_sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    sb = module_sandbox(seed=42, orders=300)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("BP_SYNC_CONFIG", str(SANDBOX_SYNC_FILE))
+    yield Env(sb, WarehouseResource(path=str(tmp_path_factory.mktemp("recon") / "warehouse.duckdb")))
+    mp.undo()
+
+
+def test_after_a_run_every_reconciliation_table_is_empty_and_every_check_passes(env: Env) -> None:
+    result = env.run()
+    assert result.success
+    meta = metadata_of(result)
+    assert meta["storefront_order_import"]["created"] > 0 and meta["storefront_stock_levels"]["sent"] > 0
+    for mart in RECONCILIATION_MARTS:
+        assert env.rows(mart) == [], mart
+    evaluations = checks(result)
+    assert {f"{m}:{c}" for m, c in (("storefront_sku_mismatches", "no_sku_mismatches"),)} <= set(evaluations)
+    failed = {k: e.description for k, e in evaluations.items() if not e.passed}
+    assert failed == {}  # not one warning
+
+
+def test_a_second_run_with_nothing_changed_writes_nothing(env: Env) -> None:
+    env.sb.reset_request_counts()
+    result = env.run()
+    assert result.success
+    meta = metadata_of(result)
+    assert env.writes() == {}  # no POST/PUT/PATCH/DELETE on either API
+    assert (meta["storefront_order_import"]["planned"], meta["storefront_order_import"]["created"]) == (0, 0)
+    assert meta["storefront_stock_levels"]["sent"] == 0
+    assert meta["storefront_shipments"]["sent"] == meta["storefront_order_statuses"]["sent"] == 0
+    assert (meta["storefront_accounts"]["created"], meta["storefront_accounts"]["updated"]) == (0, 0)
+    for mart in RECONCILIATION_MARTS:
+        assert env.rows(mart) == [], mart
+
+
+def test_each_reconciliation_table_lists_what_the_sandbox_made_inconsistent(env: Env) -> None:
+    sb = env.sb
+    sb.advance_clock(600)
+    zero = {k: 0 for k in ALL_KINDS}
+    # SKUs: a variant renamed on the storefront only (the old SKU is sold on the storefront and stocked).
+    (renamed,) = sb.apply_changes(**{**zero, "storefront_sku_renames": 1})["storefront_sku_renames"]
+    # Stock: Brightpearl stock moves, and the storefront rejects the levels.
+    sb.apply_changes(**{**zero, "stock_changes": 10})
+    sb.add_fault(api="bigcommerce", kind="status", status=422, path="v3/inventory/adjustments/absolute", count=-1)
+    # Orders: new storefront orders awaiting fulfilment, and Brightpearl refuses to create them.
+    sb.apply_changes(**{**zero, "storefront_only_orders": 6})
+    sb.add_fault(api="brightpearl", kind="status", status=400, path=r"sales-order$", method="POST", count=-1)
+    # Accounts: a credit customer's phone changes in Brightpearl, and the storefront refuses the account update.
+    with env.wh.get_warehouse().connect() as conn:
+        (contact_id,) = conn.execute(
+            "SELECT min(contact_id) FROM analytics.customer_accounts a JOIN brightpearl.contacts c USING (contact_id) "
+            "WHERE coalesce(c.credit_limit, 0) > 0 OR coalesce(c.credit_term_days, 0) > 0"
+        ).fetchone()
+    httpx.patch(
+        f"{sb.brightpearl_api}/contact-service/contact/{contact_id}",
+        headers=sb.bp_headers(),
+        json=[{"op": "replace", "path": "/communication/telephones/PRI", "value": "+1 555 0142"}],
+    ).raise_for_status()
+    sb.add_fault(api="bigcommerce", kind="status", status=422, path="v3/customers", method="PUT", count=-1)
+    try:
+        result = env.run("reconciliation")  # `make run ARGS=--reconcile`: stock re-read for every product
+    finally:
+        sb.clear_faults()
+    assert result.success  # every refusal is a record's problem: dead-lettered, the run goes on
+
+    mismatches = {(r["side"], r["sku"]): r["why"] for r in env.rows("storefront_sku_mismatches")}
+    new_sku = next(sku for (side, sku) in mismatches if side == "storefront")
+    old_sku = new_sku.removesuffix("-WEB")
+    assert new_sku.endswith("-WEB") and "no live Brightpearl product" in mismatches[("storefront", new_sku)]
+    assert "sold on the storefront" in mismatches[("brightpearl", old_sku)], (renamed, mismatches)
+
+    drift = env.rows("storefront_stock_drift")
+    assert drift and all(r["why"].startswith("the storefront rejected the push") for r in drift)
+
+    not_imported = env.rows("storefront_orders_not_imported")
+    assert not_imported and all(r["state"] == "dead" and "refused" in r["why"] for r in not_imported)
+
+    out_of_step = {r["contact_id"]: r["why"] for r in env.rows("storefront_accounts_out_of_step")}
+    assert contact_id in out_of_step and out_of_step[contact_id].startswith("dead-lettered")
+
+    failed = {k for k, e in checks(result).items() if not e.passed}
+    assert {
+        "storefront_sku_mismatches:no_sku_mismatches",
+        "storefront_stock_drift:no_stock_drift",
+        "storefront_orders_not_imported:is_empty",
+        "storefront_accounts_out_of_step:is_empty",
+    } <= failed
