@@ -199,7 +199,8 @@ def materialize_import(
         )
     with wh.connect() as conn:
         (open_dead,) = conn.execute(
-            "SELECT count(*) FROM push.dead_letters WHERE resolved_at IS NULL AND kind = 'order_import'"
+            "SELECT count(*) FROM push.dead_letters WHERE resolved_at IS NULL "
+            "AND kind IN ('order_import', 'contact_update')"
         ).fetchone()
         states = dict(
             conn.execute("SELECT state, count(*) FROM push.ledger WHERE kind = 'order_import' GROUP BY ALL").fetchall()
