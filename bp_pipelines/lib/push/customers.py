@@ -94,12 +94,18 @@ def _address_key(address: Mapping[str, Any]) -> str:
 
 
 def address_writes(
-    ids: Mapping[str, int], current: Mapping[int, Mapping[str, Any]], billing: Any, delivery: Any, always: bool
+    contact_id: int,
+    ids: Mapping[str, int],
+    current: Mapping[int, Mapping[str, Any]],
+    billing: Any,
+    delivery: Any,
+    always: bool,
 ) -> tuple[list[tuple[int, dict[str, Any], str]], list[tuple[dict[str, Any], list[str], str]]]:
     """(in-place corrections [(address id, body, label)], new addresses [(body, roles, label)]).
 
-    An address is corrected in place only when every role using it wants the same new address (DEF wants the
-    billing address); otherwise the role that changed gets a new address of its own."""
+    An address is corrected in place only when it is the contact's own (not inherited from its organisation's
+    primary contact) and every role using it wants the same new address (DEF wants the billing address); otherwise
+    the role that changed gets a new address of its own."""
     want: dict[str, Any] = {"DEF": billing, "BIL": billing, "DEL": delivery}
     puts: dict[int, tuple[dict[str, Any], str]] = {}
     news: dict[str, tuple[dict[str, Any], list[str], str]] = {}
@@ -112,7 +118,8 @@ def address_writes(
         if have is not None and not always and same_address(have, target):
             continue
         users = [r for r in ROLES if address_id and ids.get(r) == address_id]
-        if have is not None and all(want[u] and _address_key(want[u]) == _address_key(target) for u in users):
+        own = have is not None and int(have.get("contactId") or contact_id) == contact_id
+        if own and all(want[u] and _address_key(want[u]) == _address_key(target) for u in users):
             body, labels = puts.get(address_id, (target, ""))
             puts[address_id] = (body, f"{labels} and {label}" if labels else label)
             continue
@@ -154,7 +161,7 @@ def send_contact_update(bp: ContactApi, ledger: Ledger, row: LedgerRow) -> list[
     company = str(wanted.get("company") or "")
     have_company = str((doc.get("organisation") or {}).get("name") or desired.get("known_company") or "")
     new_company = bool(company) and _norm(company) != _norm(have_company)
-    puts, news = address_writes(ids, current, wanted.get("billing"), wanted.get("delivery"), always)
+    puts, news = address_writes(contact_id, ids, current, wanted.get("billing"), wanted.get("delivery"), always)
     if not (ops or new_company or puts or news):
         return []
 
