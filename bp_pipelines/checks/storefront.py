@@ -111,7 +111,7 @@ RECONCILIATION = {
     "storefront_accounts_out_of_step": (
         "is_empty",
         "SELECT * FROM analytics.storefront_accounts_out_of_step",
-        "credit customer(s) whose storefront account is not in step with the ERP: "
+        "trade customer(s) whose storefront account is not in step with the ERP: "
         "SELECT * FROM analytics.storefront_accounts_out_of_step",
         dg.AssetCheckSeverity.ERROR,
     ),
