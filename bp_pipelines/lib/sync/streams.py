@@ -264,7 +264,7 @@ SHIPPING_METHODS = ReferenceList(
 
 CONTACT_TAGS = ReferenceList(
     "contact_tags",
-    "contact-service/tag",  # no id set: every tag, as a map keyed by tag id (AD:contact/tag/get.html)
+    "contact-service/tag/",  # no id set: every tag, as a map keyed by tag id (AD:contact/tag/get.html; as recorded)
     transforms.contact_tag_row,
     tables.CONTACT_TAGS,
     "Contact tags (id, name, colour); brightpearl.contacts.tag_ids holds each contact's tag ids.",
