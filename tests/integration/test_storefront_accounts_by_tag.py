@@ -51,7 +51,9 @@ def _storefront_emails(sb: Any) -> set[str]:
     return {c["email"].strip().lower() for c in items}
 
 
-def _run(sb: Any, wh: WarehouseResource, sync_file: Path, text: str) -> dg.ExecuteInProcessResult:
+def _run(
+    sb: Any, wh: WarehouseResource, sync_file: Path, text: str, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInProcessResult:
     sync_file.write_text(text)
     resources = {
         "bigcommerce": BigCommerceResource(
@@ -64,7 +66,10 @@ def _run(sb: Any, wh: WarehouseResource, sync_file: Path, text: str) -> dg.Execu
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BP_SYNC_CONFIG", str(sync_file))
         return dg.materialize(
-            [storefront_accounts], resources=resources, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+            [storefront_accounts],
+            resources=resources,
+            instance=instance or dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
         )
 
 
@@ -134,3 +139,36 @@ def test_an_unknown_tag_names_the_key_and_the_valid_tags(env: tuple[Any, Warehou
         "accounts.who.tag: unknown Brightpearl contact tag 'Trade'; valid: 'Storefront' (9), 'VIP' (16), "
         in (failures[0])
     )
+
+
+def test_a_warehouse_from_before_tags_gets_the_column_and_the_run_says_what_to_re_read(
+    env: tuple[Any, WarehouseResource], tmp_path: Path
+) -> None:
+    """An older warehouse file: `tag_ids` is added on the next connection, NULL for the stored contacts; a tag
+    audience cannot judge those, so the run counts them and warns how to read them again."""
+    sb, wh = env
+    with wh.get_warehouse().connect() as conn:
+        conn.execute("ALTER TABLE brightpearl.contacts DROP COLUMN tag_ids")
+    with wh.get_warehouse().connect() as conn:  # schema.sql runs on every writing connection
+        stored = conn.execute("SELECT count(*), count(tag_ids) FROM brightpearl.contacts").fetchone()
+        assert stored is not None and stored[0] > 0 and stored[1] == 0
+        (audience,) = conn.execute(
+            "SELECT count(*) FROM brightpearl.contacts WHERE NOT is_deleted AND NOT is_supplier AND NOT is_staff"
+        ).fetchone()  # type: ignore[misc]
+    instance = dg.DagsterInstance.ephemeral()
+    result = _run(sb, wh, tmp_path / "sync.yaml", "accounts: {enabled: true, who: {tag: VIP}}\n", instance)
+    assert result.success
+    meta = result.asset_materializations_for_node("storefront_accounts")[0].metadata
+    assert meta["contacts_without_tags_read"].value == audience and meta["planned"].value == 0
+    logged = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any(f"{audience} contacts were stored before contact tags were extracted" in m for m in logged)
+    assert any("materialize contacts with config {mode: reconciliation, force: true}" in m for m in logged)
+    # The advice works: one forced reconciliation of contacts reads every contact's tags again.
+    dg.materialize(
+        [contacts],
+        resources={"brightpearl": brightpearl(sb), "warehouse": wh},
+        run_config={"ops": {"contacts": {"config": {"mode": "reconciliation", "force": True}}}},
+        partition_key=today(),
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert _sql(wh, "SELECT count(*) FROM brightpearl.contacts WHERE tag_ids IS NULL") == [(0,)]
