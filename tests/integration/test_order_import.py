@@ -516,6 +516,40 @@ def test_an_existing_customers_company_and_addresses_are_updated_once(env: Env) 
     ]
 
 
+def test_a_refused_contact_update_is_dead_lettered_alone_and_the_order_still_imported(env: Env) -> None:
+    env.run(unmatched_sku="free_text_row")
+    (sf_id,) = env.new_storefront_only_orders(1)
+    wh = env.wh.get_warehouse()
+    with env.bc() as bc:
+        Ledger(wh.connect).record_plan(plan_imports(wh.connect, bc, env.settings()))
+    desired = json.loads(env.sql("SELECT desired FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"])[0][0])
+    email = desired["order"]["billing_address"]["email"].strip().lower()
+    (contact_id,) = env.sql(
+        "SELECT min(contact_id) FROM brightpearl.contacts WHERE lower(trim(email)) = ? AND NOT is_deleted", [email]
+    )[0]
+    assert contact_id is not None
+    desired["order"]["billing_address"]["company"] = "Refused Holdings Ltd"
+    env.sql("UPDATE push.ledger SET desired = ? WHERE push_id = ?", [json.dumps(desired), f"import:order:{sf_id}"])
+    env.sb.add_fault(api="brightpearl", kind="status", status=400, path="^contact-service/company", method="POST")
+    report = env.run(unmatched_sku="free_text_row")
+    assert report.created == 1 and report.dead_lettered == 1 and report.contacts_updated == 0
+    (state, note) = env.sql("SELECT state, note FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"])[0]
+    assert state == "confirmed" and f"Brightpearl contact {contact_id} NOT updated (dead letter import:contact:" in note
+    assert len(env.bp_orders_with_external_ref(sf_id)) == 1
+    (push_id, reason) = env.sql(
+        "SELECT push_id, reason FROM push.dead_letters WHERE kind = 'contact_update' AND resolved_at IS NULL"
+    )[0]
+    assert f"Brightpearl contact {contact_id} not updated from storefront order {sf_id}" in reason
+    assert "then re-drive" in reason
+    # Re-driven, the update is sent on its own by the next import run, and its dead letter resolved.
+    assert Ledger(wh.connect).reopen_dead_letters("contact_update") == [push_id]
+    again = env.run(unmatched_sku="free_text_row")
+    assert (again.planned, again.created, again.dead_lettered, again.contacts_updated) == (0, 0, 0, 1)
+    assert env.sql("SELECT resolved_at IS NOT NULL FROM push.dead_letters WHERE push_id = ?", [push_id]) == [(True,)]
+    with env.bp() as bp:
+        assert bp.get(f"contact-service/contact/{contact_id}")[0]["organisation"]["name"] == "Refused Holdings Ltd"
+
+
 def test_the_shoppers_comment_and_staff_notes_become_order_notes(env: Env) -> None:
     env.run(unmatched_sku="free_text_row")
     (sf_id,) = env.new_storefront_only_orders(1)
