@@ -3,7 +3,8 @@
 plan: storefront orders in `import.statuses` the ledger has not seen -> `import:order:<storefront id>` rows holding
 the storefront order as it was (order, lines, shipping addresses), so sending needs no further storefront call.
 send, per open row: look the order up in Brightpearl by `externalRef` (another integration, or a run killed after
-its POST, may have created it) -> find or create the customer by e-mail -> commit 'sending' -> one
+its POST, may have created it) -> find or create the customer by e-mail (an existing one is kept in step by
+`customers.py`, on its own ledger row) -> commit 'sending' -> one
 `POST order-service/sales-order`. A row found in 'sending' is confirmed by that same search, never re-sent blindly.
 """
 
@@ -72,8 +73,8 @@ class ImportReport:
     created: int = 0  # sales orders this run created in Brightpearl
     found: int = 0  # already in Brightpearl (another integration, or an interrupted earlier send): not created
     skipped: int = 0  # guest orders with guest_orders false
-    dead_lettered: int = 0
-    still_open: int = 0
+    dead_lettered: int = 0  # order imports and contact updates dead-lettered in this run
+    still_open: int = 0  # order imports and contact updates left open (outcome unknown) for the next run
     contacts_created: int = 0
     contacts_updated: int = 0
     unmatched_rows: int = 0  # free-text rows added for unmatched SKUs
