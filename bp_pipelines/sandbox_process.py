@@ -37,6 +37,10 @@ NOT_INSTALLED = (
 )
 
 
+# `python -m bp_sandbox` exits with this when another sandbox holds its --state-dir (its one stderr line says so).
+EXIT_STATE_DIR_BUSY = 3
+
+
 class SandboxStartError(RuntimeError):
     """The sandbox process did not come up (or is not installed); the message carries its output."""
 
@@ -49,6 +53,7 @@ class SandboxProcess:
     orders: int = 5000
     startup_timeout_s: float = 300.0  # a cold 1M-order generation takes a while; small scales start in seconds
     extra_args: tuple[str, ...] = ()
+    state_dir: Path | None = None  # keep the sandbox's store here between starts (`make run`: beside the warehouse)
     state: dict[str, str] | None = None
     _proc: subprocess.Popen[bytes] | None = None
     _dir: tempfile.TemporaryDirectory[str] | None = None
@@ -97,6 +102,7 @@ class SandboxProcess:
             "0",
             "--state-file",
             str(state_file),
+            *(["--state-dir", str(self.state_dir)] if self.state_dir is not None else []),
             *self.extra_args,
         ]
         with log_file.open("wb") as log:
@@ -120,6 +126,9 @@ class SandboxProcess:
             if self._proc.poll() is not None:
                 break
             time.sleep(0.1)
+        if self._proc.poll() == EXIT_STATE_DIR_BUSY:
+            lines = log_file.read_text(errors="replace").strip().splitlines()
+            raise SandboxStartError(lines[-1].removeprefix("sandbox: ") if lines else "the sandbox state dir is busy")
         output = log_file.read_text(errors="replace")[-4000:]
         raise SandboxStartError(f"sandbox did not start (command: {' '.join(cmd)}):\n{output}")
 
