@@ -44,6 +44,19 @@ def sandbox_description(orders: int, sandbox: SandboxProcess) -> str:
     )
 
 
+def print_sandbox_notes(sandbox: SandboxProcess) -> None:
+    """Whether the sandbox resumed the store kept beside the warehouse; a fresh store beside an existing warehouse
+    means the two disagree (e.g. another --orders), so say how to reset both."""
+    for note in sandbox.notes:
+        print(f"bp_pipelines: {note}", flush=True)
+    if not sandbox.state or sandbox.state.get("resumed") or not warehouse_files(settings.warehouse_path()):
+        return
+    print(
+        "bp_pipelines: the warehouse holds data of another sandbox store: `make reset-warehouse` resets both",
+        flush=True,
+    )
+
+
 def sandbox_env(sandbox: SandboxProcess) -> dict[str, str]:
     """The sandbox's URLs and credentials, plus its sync file (push on) unless BP_SYNC_CONFIG is set already."""
     env = sandbox.env()
@@ -59,6 +72,7 @@ def pipeline_environment(orders: int) -> Iterator[str]:
         yield f"Brightpearl at {os.environ.get('BRIGHTPEARL_BASE_URL', settings.DEFAULT_BRIGHTPEARL_BASE_URL)}"
         return
     with SandboxProcess(orders=orders, extra_args=SANDBOX_ARGS, state_dir=settings.sandbox_state_dir()) as sandbox:
+        print_sandbox_notes(sandbox)
         env = sandbox_env(sandbox)
         os.environ.update(env)
         try:
@@ -234,6 +248,7 @@ def dev(orders: int) -> int:
         else:
             # Started by hand rather than `with`: a signal during start() must still stop the half-started sandbox.
             sandbox.start()
+            print_sandbox_notes(sandbox)
             env.update(sandbox_env(sandbox))
             target = sandbox_description(orders, sandbox)
         preflight.check_warehouse_source(env)

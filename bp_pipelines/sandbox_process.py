@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -55,6 +55,7 @@ class SandboxProcess:
     extra_args: tuple[str, ...] = ()
     state_dir: Path | None = None  # keep the sandbox's store here between starts (`make run`: beside the warehouse)
     state: dict[str, str] | None = None
+    notes: list[str] = field(default_factory=list)  # the sandbox's own one-line notes at start (kept store or not)
     _proc: subprocess.Popen[bytes] | None = None
     _dir: tempfile.TemporaryDirectory[str] | None = None
 
@@ -120,6 +121,8 @@ class SandboxProcess:
             if state_file.exists() and state_file.stat().st_size > 0:
                 try:
                     self.state = json.loads(state_file.read_text())
+                    lines = log_file.read_text(errors="replace").splitlines()
+                    self.notes = [line.removeprefix("sandbox: ") for line in lines if line.startswith("sandbox: ")]
                     return
                 except json.JSONDecodeError:
                     pass  # written but not yet flushed completely
