@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +29,7 @@ from .generator.timeutil import DAY_MS
 from .state import Store
 
 WORLD_FILE, KEY_FILE, LOCK_FILE = "world.sqlite", "store.json", "lock"
+COPIED_FROM = "copied_from"  # in store.json beside the key, not part of it
 # Milliseconds of resumed live time whose activity has been applied (the carry of the daily-rate fractions).
 RESUMED_MS_META = "resumed_activity_ms"
 
@@ -40,6 +42,7 @@ class StateDirBusy(RuntimeError):
 class KeptStore:
     path: Path  # the working world file inside the state dir
     resumed: bool
+    copied_from: str | None  # the cached world the store started as (informational)
     lock: IO[str]  # held (flock) for the process's lifetime; the kernel releases it if the process dies
 
     def release(self) -> None:
@@ -50,8 +53,9 @@ def store_key(seed: int, orders: int, clock_ms: int | None) -> dict[str, Any]:
     return {"generator_version": GENERATOR_VERSION, "seed": seed, "orders": orders, "clock": clock_ms or "live"}
 
 
-def open_state_dir(state_dir: Path, world: Path, key: dict[str, Any]) -> KeptStore:
-    """Lock DIR, then reuse its store if the key matches or copy `world` into it (one stderr line either way)."""
+def open_state_dir(state_dir: Path, world: Callable[[], Path], key: dict[str, Any]) -> KeptStore:
+    """Lock DIR, then reuse its store if the key matches or copy `world()` (the cached world, built on demand) into
+    it; one stderr line either way."""
     state_dir.mkdir(parents=True, exist_ok=True)
     lock = open(state_dir / LOCK_FILE, "a+")  # noqa: SIM115 - held open until the sandbox stops (KeptStore)
     try:
@@ -70,21 +74,23 @@ def open_state_dir(state_dir: Path, world: Path, key: dict[str, Any]) -> KeptSto
     lock.flush()
     target, key_file = state_dir / WORLD_FILE, state_dir / KEY_FILE
     saved = _read_key(key_file)
+    copied_from = saved.pop(COPIED_FROM, None) if saved else None
     if saved == key and target.exists():
         print(f"sandbox: resuming the store kept in {state_dir}", file=sys.stderr, flush=True)
-        return KeptStore(target, True, lock)
+        return KeptStore(target, True, copied_from, lock)
     reason = "no store kept there yet" if saved is None else f"the kept store is of another world ({_diff(saved, key)})"
     print(f"sandbox: starting a fresh store in {state_dir}: {reason}", file=sys.stderr, flush=True)
     key_file.unlink(missing_ok=True)  # no key until the copy is complete: a crash mid-copy starts fresh next time
     for stale in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
         stale.unlink(missing_ok=True)
+    source = world()
     tmp = state_dir / f"{WORLD_FILE}.tmp"
-    shutil.copyfile(world, tmp)
+    shutil.copyfile(source, tmp)
     tmp.replace(target)
     tmp_key = key_file.with_name(KEY_FILE + ".tmp")
-    tmp_key.write_text(json.dumps(key))
+    tmp_key.write_text(json.dumps({**key, COPIED_FROM: str(source)}))
     tmp_key.replace(key_file)
-    return KeptStore(target, False, lock)
+    return KeptStore(target, False, str(source), lock)
 
 
 def _read_key(path: Path) -> dict[str, Any] | None:

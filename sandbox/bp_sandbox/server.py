@@ -131,18 +131,26 @@ def start(config: SandboxConfig) -> RunningSandbox:
     live = config.clock_ms is None
     now = time.time_ns() // 1_000_000
     world_clock = now - now % DAY_MS if config.clock_ms is None else config.clock_ms
-    world, stats = ensure_world(config.seed, config.orders, world_clock, config.data_dir, config.workers)
-    if live:
-        _prune_past_days(world.parent, config.seed, config.orders, world_clock)
+    built: list[tuple[Path, BuildStats | None]] = []
+
+    def cached_world() -> Path:
+        """The cached world (generated on a miss); a resumed kept store never needs it (e.g. on a new day)."""
+        if not built:
+            built.append(ensure_world(config.seed, config.orders, world_clock, config.data_dir, config.workers))
+            if live:
+                _prune_past_days(built[0][0].parent, config.seed, config.orders, world_clock)
+        return built[0][0]
+
     _remove_orphaned_work_dirs()
     kept: KeptStore | None = None
     if config.state_dir is not None:
-        kept = open_state_dir(config.state_dir, world, store_key(config.seed, config.orders, config.clock_ms))
+        key = store_key(config.seed, config.orders, config.clock_ms)
+        kept = open_state_dir(config.state_dir, cached_world, key)
         work_dir, store = config.state_dir, Store(kept.path)
     else:
         work_dir = Path(tempfile.mkdtemp(prefix="bp_sandbox_"))
         (work_dir / "pid").write_text(str(os.getpid()))
-        store = Store(working_copy(world, work_dir))
+        store = Store(working_copy(cached_world(), work_dir))
     if live:
         store.live_clock = True
         if kept is not None and kept.resumed:
@@ -154,6 +162,7 @@ def start(config: SandboxConfig) -> RunningSandbox:
             apply_changes(store, {})
     store.null_updated_on_share = config.null_updated_on_share
     store.rate_window_scale = config.rate_window_scale
+    stats = built[0][1] if built else None
     running = RunningSandbox(config, store, work_dir, build=stats, kept=kept)
     bp_sock, bc_sock = _bind(config.host, config.bp_port), _bind(config.host, config.bc_port)
     for app, sock in zip(build_apps(store), (bp_sock, bc_sock), strict=True):
@@ -179,7 +188,7 @@ def start(config: SandboxConfig) -> RunningSandbox:
         "control_url": f"{bp_url}/_sandbox",
         "seed": config.seed,
         "orders": config.orders,
-        "world_file": str(world),
+        "world_file": str(built[0][0]) if built else kept.copied_from if kept else None,
         "store_file": str(store.path),
         "resumed": bool(kept and kept.resumed),
         "generation_seconds": round(stats.seconds, 2) if stats else None,

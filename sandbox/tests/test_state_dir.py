@@ -45,6 +45,7 @@ def test_a_kept_store_is_resumed_by_the_same_world_only_and_serves_one_sandbox_a
 
     again = fresh_sandbox(seed=1, orders=250, extra_args=["--state-dir", str(state_dir)])
     assert again.state["resumed"] is True and notes(again) == [f"sandbox: resuming the store kept in {state_dir}"]
+    assert again.state["world_file"] == first.state["world_file"]  # reported from store.json, the cache untouched
     assert again.clock_ms() == advanced  # the fixed clock stands where the last session left it
     assert [again.bp_get(f"order-service/order/{i}").status_code for i in made] == [200, 200]
     again.stop()
