@@ -5,13 +5,20 @@ both. Real entry points in subprocesses (`python -m bp_pipelines.cli`), real HTT
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from .test_first_week_cli import base_env, cli, one_line
+from .test_first_week_cli import REPO, base_env, cli, one_line
 
 RECONCILIATION_MARTS = (
     "storefront_sku_mismatches",
@@ -40,9 +47,34 @@ def mart_rows(warehouse: Path) -> dict[str, int]:
         return {m: conn.execute(f"SELECT count(*) FROM analytics.{m}").fetchone()[0] for m in RECONCILIATION_MARTS}  # type: ignore[index]
 
 
-def test_a_second_run_on_the_kept_sandbox_store_writes_nothing_and_reset_clears_both(
-    fresh_sandbox: Any, tmp_path: Path
-) -> None:
+@contextlib.contextmanager
+def dev_session(env: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`python -m bp_pipelines.cli dev --orders 150` until its sandbox is up (its store note printed); SIGTERM after.
+    Output goes to a file: Dagster's log lines would fill an undrained pipe and block the processes."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bp_pipelines.cli", "dev", "--orders", "150"],
+            env={**env, "BP_DEV_PORT": str(port)},
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while not (notes := [line for line in log.read_text().splitlines() if " store " in line]):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)  # the note comes right after the sandbox starts, before Dagster does
+        yield proc, notes[0]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=90)
+
+
+def test_a_second_run_on_the_kept_sandbox_store_writes_nothing_and_reset_clears_both(tmp_path: Path) -> None:
     env = base_env(tmp_path)
     warehouse, state_dir = tmp_path / "warehouse.duckdb", tmp_path / "warehouse.duckdb.sandbox"
     first = cli(env, "run", "--orders", "150")
@@ -68,18 +100,19 @@ def test_a_second_run_on_the_kept_sandbox_store_writes_nothing_and_reset_clears_
     assert ledger(warehouse) == after_first  # no push planned, sent or retried
     assert mart_rows(warehouse) == dict.fromkeys(RECONCILIATION_MARTS, 0)
 
-    # While a sandbox serves from the kept store, a run (one line) and a reset (nothing deleted) refuse.
-    holder = fresh_sandbox(seed=42, orders=150, clock="now", extra_args=["--state-dir", str(state_dir)])
-    assert holder.state["resumed"] is True
-    busy = one_line(cli(env, "run", "--orders", "150"))
-    assert busy == (
-        f"bp_pipelines: state dir {state_dir} is in use by another sandbox (pid {holder.process.pid}): "
-        "stop that one first, or use another state dir"
-    )
-    refused = cli(env, "reset-warehouse", "--yes")
-    assert refused.returncode == 1 and "a sandbox is serving from" in refused.stderr
-    assert warehouse.exists() and state_dir.exists()
-    holder.stop()
+    # While `make dev` serves from the kept store, a run (one line) and a reset (nothing deleted) refuse.
+    with dev_session(env, tmp_path / "dev.log") as (dev, note):
+        assert note == f"bp_pipelines: resuming the store kept in {state_dir}"
+        busy = one_line(cli(env, "run", "--orders", "150"))
+        assert re.fullmatch(
+            rf"bp_pipelines: state dir {re.escape(str(state_dir))} is in use by another sandbox \(pid \d+\): "
+            "stop that one first, or use another state dir",
+            busy,
+        ), busy
+        refused = cli(env, "reset-warehouse", "--yes")
+        assert refused.returncode == 1 and "a sandbox is serving from" in refused.stderr
+        assert warehouse.exists() and state_dir.exists()
+    assert dev.returncode == 0
 
     # Another scale: a fresh store, and the run says the warehouse (of the old store) disagrees with it.
     other = cli(env, "run", "--orders", "200")
