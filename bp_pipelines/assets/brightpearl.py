@@ -70,6 +70,7 @@ order_statuses = _reference_asset(streams.ORDER_STATUSES)
 warehouses = _reference_asset(streams.WAREHOUSES)
 channels = _reference_asset(streams.CHANNELS)
 shipping_methods = _reference_asset(streams.SHIPPING_METHODS)
+contact_tags = _reference_asset(streams.CONTACT_TAGS)
 
 
 @dg.asset(name="products", tags={"table": "brightpearl.products"}, deps=[ACCOUNT], **_TABLE_ASSET, **_PARTITIONED)
@@ -204,7 +205,7 @@ def customer_payments(
     return materialize_payments(context, config, brightpearl, warehouse)
 
 
-reference_assets = [order_statuses, warehouses, channels, shipping_methods]
+reference_assets = [order_statuses, warehouses, channels, shipping_methods, contact_tags]
 brightpearl_assets = [
     *reference_assets,
     products,

@@ -174,9 +174,10 @@ def storefront_order_import(
 
 @dg.asset(
     name="storefront_accounts",
-    deps=["contacts"],
+    deps=["contacts", "contact_tags"],  # accounts.who: {tag: ...} is looked up in brightpearl.contact_tags
     description=(
-        "B2B storefront accounts: every Brightpearl credit customer (credit limit or terms) with a valid e-mail has "
+        "B2B storefront accounts: every Brightpearl trade customer (credit limit or terms; or, with accounts.who: "
+        "{tag: ...}, every contact with that contact tag) with a valid e-mail has "
         "a BigCommerce customer account, matched by e-mail, created when absent, updated when the ERP changed, in "
         "the customer group mapped from its price list (accounts.price_list_groups). Storefront accounts with no "
         "ERP contact are never touched. Through push.ledger (kind account)."

@@ -514,6 +514,7 @@ class ResolvedSyncFile:
     unmapped_status: int | None  # None: leave the storefront status as it is
     shipment_trigger_status_id: int | None  # None: push when a goods-out note ships
     carriers: dict[int, ShipmentFields]  # Brightpearl shipping method id -> shipment fields
+    account_tag_id: int | None = None  # accounts.who: {tag: ...} resolved; None: credit customers
 
     @property
     def storefront(self) -> Storefront:
@@ -617,6 +618,18 @@ def resolve(sync_file: SyncFile, conn: duckdb.DuckDBPyConnection) -> ResolvedSyn
         ),
     )
     problems: list[str] = []
+    account_tag_id = None
+    if sync_file.accounts is not None and isinstance(sync_file.accounts.who, TagAudience):
+        tags = _Lookup(
+            "brightpearl.contact_tags",
+            "contact_tags",
+            "Brightpearl contact tag",
+            _rows(
+                conn,
+                "SELECT tag_id, tag_name, true FROM brightpearl.contact_tags WHERE NOT coalesce(is_deleted, false)",
+            ),
+        )
+        account_tag_id = tags.resolve("accounts.who.tag", sync_file.accounts.who.tag, problems)
     for i, channel_id in enumerate(sync_file.storefront.brightpearl_channel_ids):
         channels.resolve(f"storefront.brightpearl_channel_ids[{i}]", channel_id, problems)
     status_map: dict[int, int] = {}
@@ -650,4 +663,4 @@ def resolve(sync_file: SyncFile, conn: duckdb.DuckDBPyConnection) -> ResolvedSyn
             f"{where}: names the warehouse does not know ({len(problems)}):\n  " + "\n  ".join(problems)
         )
     unmapped = None if sync_file.unmapped_status == "leave" else int(sync_file.unmapped_status)
-    return ResolvedSyncFile(sync_file, status_map, unmapped, trigger_id, carriers)
+    return ResolvedSyncFile(sync_file, status_map, unmapped, trigger_id, carriers, account_tag_id)

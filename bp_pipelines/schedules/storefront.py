@@ -144,10 +144,14 @@ def redrive(
         context.log.info(summary_line(report))
     reopened = 0
     if config.bp_order_id is None:
-        # Imports and accounts go back to 'planned'; their next materialization (schedule, sensor, make run) sends
+        # Imports, contact updates and accounts go back to 'planned'; their next materialization (schedule, sensor, make run) sends
         # them with the warehouse as it is then (e.g. the product added in Brightpearl since).
         ledger = Ledger(wh.connect, context.run_id)
-        for kind, asset in (("order_import", "storefront_order_import"), ("account", "storefront_accounts")):
+        for kind, asset in (
+            ("order_import", "storefront_order_import"),
+            ("contact_update", "storefront_order_import"),
+            ("account", "storefront_accounts"),
+        ):
             ids = ledger.reopen_dead_letters(kind)
             reopened += len(ids)
             if ids:

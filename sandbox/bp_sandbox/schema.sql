@@ -132,6 +132,11 @@ CREATE TABLE IF NOT EXISTS postal_addresses (
     id INTEGER PRIMARY KEY, address_json TEXT NOT NULL);  -- addressLine1..4, postalCode, countryIsoCode
                                                           -- (+ optional addressFullName/companyName/email/telephone)
 
+-- Companies written through `POST contact-service/company` (generated B2B organisations live on the contacts:
+-- organisation_id + company_name); a contact joins one with `PATCH /companyId`.
+CREATE TABLE IF NOT EXISTS companies (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+
 CREATE TABLE IF NOT EXISTS order_notes (
     id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, text TEXT NOT NULL, is_public INTEGER NOT NULL DEFAULT 0,
     added_ms INTEGER NOT NULL);

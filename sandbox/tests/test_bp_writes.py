@@ -269,3 +269,53 @@ def test_order_note_post_and_list(sbx: Any) -> None:
         "isPublic": True,
     }.items() <= (notes[-1].items())
     assert _post(sbx, "order-service/order/10/note", {"text": " "}).status_code == 400
+
+
+def test_contact_tags_on_the_contact_and_the_tag_list(sbx: Any) -> None:
+    tags = sbx.bp_get("contact-service/tag").json()["response"]
+    assert tags["16"] == {"tagId": 16, "tagName": "VIP", "tagParentId": 0, "tagColor": "#ff0000"}
+    docs = sbx.bp_get("contact-service/contact/200-400").json()["response"]
+    assert all(isinstance(d["contactTags"], str) for d in docs)
+    assert any("23" in d["contactTags"].split(",") for d in docs)  # B2B buyers are tagged Wholesale
+
+
+def test_postal_address_get_and_put_keep_old_orders_addresses(sbx: Any) -> None:
+    order = _order(sbx, 30)
+    contact_id = order["parties"]["customer"]["contactId"]
+    ids = sbx.bp_get(f"contact-service/contact/{contact_id}").json()["response"][0]["postAddressIds"]
+    (address,) = sbx.bp_get(f"contact-service/postal-address/{ids['BIL']}").json()["response"]
+    assert address["addressId"] == ids["BIL"] and address["contactId"] == contact_id
+    assert len(address["countryIsoCode"]) == 3 and len(address["countryIsoCode2"]) == 2
+    body = {"addressLine1": "1 New Street", "postalCode": "BS1 4GH", "countryIsoCode": "GBR"}
+    resp = _post(sbx, f"contact-service/postal-address/{ids['BIL']}", body, method="PUT")
+    assert resp.status_code == 200 and resp.json() == {"response": {}}
+    (changed,) = sbx.bp_get(f"contact-service/postal-address/{ids['BIL']}").json()["response"]
+    assert {k: changed.get(k) for k in ("addressLine1", "addressLine3", "postalCode", "countryIsoCode2")} == {
+        "addressLine1": "1 New Street",
+        "addressLine3": None,  # the PUT replaces every line
+        "postalCode": "BS1 4GH",
+        "countryIsoCode2": "GB",
+    }
+    assert _order(sbx, 30)["parties"]["billing"]["addressLine1"] == order["parties"]["billing"]["addressLine1"]
+    assert _post(sbx, "contact-service/postal-address/999999", body, method="PUT").status_code == 400
+
+
+def test_contact_postal_address_put_and_company_post(sbx: Any) -> None:
+    new_id = _post(sbx, "contact-service/postal-address", {"addressLine1": "9 Dock Rd", "countryIsoCode": "USA"})
+    address_id = new_id.json()["response"]
+    resp = _post(
+        sbx, "contact-service/contact/260/postal-address", [{"postalAddressId": address_id, "type": "DEL"}], "PUT"
+    )
+    assert resp.status_code == 200
+    assert sbx.bp_get("contact-service/contact/260").json()["response"][0]["postAddressIds"]["DEL"] == address_id
+    taken = _post(sbx, "contact-service/contact/261/postal-address", [{"postalAddressId": address_id}], "PUT")
+    assert taken.status_code == 400 and taken.json()["errors"][0]["code"] == "CONC-019"
+    company = _post(sbx, "contact-service/company", {"name": "Fantastic Company, Inc."}).json()["response"]
+    patched = _post(
+        sbx, "contact-service/contact/260", [{"op": "replace", "path": "/companyId", "value": company}], "PATCH"
+    )
+    doc = patched.json()["response"]
+    assert doc["companyId"] == company and doc["organisation"]["name"] == "Fantastic Company, Inc."
+    assert _post(sbx, "contact-service/company", {"name": ""}).status_code == 400
+    unknown = _post(sbx, "contact-service/contact/260", [{"op": "replace", "path": "/companyId", "value": 1}], "PATCH")
+    assert unknown.status_code == 400

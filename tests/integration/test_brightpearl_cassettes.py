@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +26,9 @@ from bp_pipelines.lib.brightpearl import (
     parse_money,
     parse_quantity,
 )
+from bp_pipelines.lib.sync import streams
+from bp_pipelines.lib.sync.reference_sync import refresh_reference_list
+from bp_pipelines.lib.warehouse import DuckDBWarehouse
 
 from .cassette_server import CASSETTE_DIR, CassetteApp, LoopbackServer, load_cassette
 
@@ -308,6 +313,19 @@ def test_lookup_lists(replay, name: str, path: str, first: dict) -> None:
         response = bp.get(path)
     assert isinstance(response, list) and response
     assert {key: response[0][key] for key in first} == first
+
+
+def test_contact_tag_list_lands_in_the_warehouse(replay, tmp_path: Path) -> None:
+    """The recorded tag list (a map keyed by tag id, not a list) refreshes `brightpearl.contact_tags`."""
+    wh = DuckDBWarehouse(tmp_path / "wh.duckdb")
+    with replay("contact_tag_get") as (bp, _):
+        run = refresh_reference_list(
+            streams.CONTACT_TAGS, bp, wh, logging.getLogger("test"), skip_if_fresh=None, run_id="cassette"
+        )
+    assert (run.counts.inserted, run.quarantined) == (2, 0)
+    with wh.connect() as conn:
+        rows = conn.execute("SELECT tag_id, tag_name, parent_tag_id, color FROM brightpearl.contact_tags ORDER BY 1")
+        assert rows.fetchall() == [(16, "VIP", 0, "#ff0000"), (23, "Wholesale", 0, "#0000ff")]
 
 
 def test_exchange_rates_offset_without_colon_and_float_rates(replay) -> None:

@@ -44,6 +44,7 @@ TABLES = [
     "warehouses",
     "channels",
     "shipping_methods",
+    "contact_tags",
 ]
 NO_CHANGES = {
     k: 0
@@ -197,6 +198,7 @@ def test_full_sync_fills_every_table_like_the_sandbox(env: Env) -> None:
                 ("warehouses", "warehouse-service/warehouse"),
                 ("channels", "product-service/channel"),
                 ("shipping_methods", "warehouse-service/shipping-method"),
+                ("contact_tags", "contact-service/tag"),
             ]
         }
     assert counts["order_rows"] == sum(len(o["orderRows"]) for o in orders)

@@ -22,6 +22,7 @@ BRIGHTPEARL_TABLES = {
     "warehouses",
     "channels",
     "shipping_methods",
+    "contact_tags",
 }
 
 

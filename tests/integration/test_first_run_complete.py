@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from bp_pipelines.assets.brightpearl import brightpearl_assets
+from bp_pipelines.assets.brightpearl import brightpearl_assets, products
 from bp_pipelines.resources.brightpearl import BrightpearlResource
 from bp_pipelines.resources.warehouse import WarehouseResource
 
@@ -49,7 +49,7 @@ def test_records_with_null_updated_on_in_search_rows_are_stored_by_the_first_run
         list(brightpearl_assets),
         resources={"brightpearl": brightpearl, "warehouse": warehouse},
         instance=dg.DagsterInstance.ephemeral(),
-        partition_key=brightpearl_assets[4].partitions_def.get_last_partition_key(),  # type: ignore[union-attr]
+        partition_key=products.partitions_def.get_last_partition_key(),  # type: ignore[union-attr]
     )
     assert result.success
     with duckdb.connect(str(warehouse.published_path), read_only=True) as conn:

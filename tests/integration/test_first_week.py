@@ -32,7 +32,7 @@ PARTITIONED = [
     "goods_out_note_rows",
     "customer_payments",
 ]
-TABLES = [*PARTITIONED, "stock_levels", "order_statuses", "warehouses", "channels", "shipping_methods"]
+TABLES = [*PARTITIONED, "stock_levels", "order_statuses", "warehouses", "channels", "shipping_methods", "contact_tags"]
 
 
 def brightpearl(sb: Any, **overrides: str) -> BrightpearlResource:

@@ -353,7 +353,9 @@ def test_guest_orders_off_are_skipped_with_the_reason(env: Env) -> None:
         assert state == "skipped" and "guest" in note
         assert env.bp_orders_with_external_ref(sf_id) == []
     # Every order of this run is either a guest's (skipped) or a customer's (created): nothing else.
-    this_run = env.sql("SELECT storefront_order_id, state FROM push.ledger WHERE finished_at >= ?", [before])
+    this_run = env.sql(
+        "SELECT storefront_order_id, state FROM push.ledger WHERE kind = 'order_import' AND finished_at >= ?", [before]
+    )
     assert len(this_run) == report.planned == report.skipped + report.created
     for sf_id, state in this_run:
         is_guest = not env.storefront_order(sf_id)["order"]["customer_id"]
@@ -511,6 +513,134 @@ def test_an_existing_customer_is_updated_per_policy(env: Env) -> None:
     env.sql("UPDATE push.ledger SET state = 'planned' WHERE push_id = ?", [f"import:order:{b}"])
     env.run(unmatched_sku="free_text_row", update_customers="never")
     assert contact_of(b)["pri"] == wh_phone[b]
+
+
+def _contact_calls(env: Env) -> dict[str, int]:
+    return {
+        k.removeprefix("brightpearl "): v
+        for k, v in env.sb.request_counts().items()
+        if k.startswith("brightpearl ") and "contact-service/" in k and "search" not in k
+    }
+
+
+def test_an_existing_customers_company_and_addresses_are_updated_once(env: Env) -> None:
+    """The order's company, billing and delivery address differ from the contact's: one update sends exactly those;
+    the shopper's next order with the same details, a re-run and a retry after a crash send nothing."""
+    env.run(unmatched_sku="free_text_row")
+    a, b = env.new_storefront_only_orders(2)
+    wh = env.wh.get_warehouse()
+    with env.bc() as bc:
+        Ledger(wh.connect).record_plan(plan_imports(wh.connect, bc, env.settings()))
+    desired_a = json.loads(env.sql("SELECT desired FROM push.ledger WHERE push_id = ?", [f"import:order:{a}"])[0][0])
+    billing = desired_a["order"]["billing_address"]
+    (contact_id,) = env.sql(
+        "SELECT min(contact_id) FROM brightpearl.contacts WHERE lower(trim(email)) = ? AND NOT is_deleted",
+        [billing["email"].strip().lower()],
+    )[0]
+    assert contact_id is not None  # the shopper is a Brightpearl contact already
+    billing.update(
+        company="Brand New Trading Ltd",
+        street_1="77 Changed Road",
+        street_2="",
+        city="Leeds",
+        state="West Yorkshire",
+        zip="LS1 4AP",
+        country_iso2="GB",
+    )
+    ship = {**(desired_a["shipping_addresses"] or [{}])[0], "street_1": "5 Delivery Lane", "street_2": "Unit 2"}
+    ship.update(city="Austin", state="Texas", zip="78701", country_iso2="US")
+    desired_a["shipping_addresses"] = [ship]
+    # Order b: the same shopper with the same details.
+    desired_b = json.loads(env.sql("SELECT desired FROM push.ledger WHERE push_id = ?", [f"import:order:{b}"])[0][0])
+    desired_b["order"]["billing_address"] = billing
+    desired_b["shipping_addresses"] = [ship]
+    for sf_id, desired in ((a, desired_a), (b, desired_b)):
+        env.sql("UPDATE push.ledger SET desired = ? WHERE push_id = ?", [json.dumps(desired), f"import:order:{sf_id}"])
+
+    env.sb.reset_request_counts()
+    report = env.run(unmatched_sku="free_text_row")
+    assert report.contacts_updated == 1 and report.dead_lettered == 0
+    rows = env.sql(
+        "SELECT push_id, state, note, storefront_order_id FROM push.ledger WHERE kind = 'contact_update' "
+        "AND source_id = ?",
+        [contact_id],
+    )
+    assert len(rows) == 1 and rows[0][1] == "confirmed" and rows[0][3] == a
+    assert "company" in rows[0][2] and "billing address" in rows[0][2] and "delivery address" in rows[0][2]
+    notes = dict(
+        env.sql(
+            "SELECT storefront_order_id, note FROM push.ledger WHERE push_id IN (?, ?)",
+            [f"import:order:{a}", f"import:order:{b}"],
+        )
+    )
+    assert f"updated Brightpearl contact {contact_id}: " in notes[a] and "company" in notes[a]
+    assert "contact" not in (notes[b] or "")  # b carried the same details: nothing to do, nothing said
+    calls = _contact_calls(env)
+    assert calls["POST contact-service/company"] == 1 and calls["PATCH contact-service/contact/{id}"] == 1
+    assert calls["GET contact-service/contact/{ids}"] == 1 and calls["GET contact-service/postal-address/{ids}"] == 1
+    address_writes = sum(v for k, v in calls.items() if "postal-address" in k and not k.startswith("GET"))
+    assert 2 <= address_writes <= 4  # in place, or new and associated, per address (shared or not)
+
+    with env.bp() as bp:
+        contact = bp.get(f"contact-service/contact/{contact_id}")[0]
+        ids = contact["postAddressIds"]
+        addresses = {x["addressId"]: x for x in bp.get(f"contact-service/postal-address/{ids['BIL']},{ids['DEL']}")}
+    assert contact["organisation"]["name"] == "Brand New Trading Ltd" and contact["companyId"] > 0
+    assert addresses[ids["BIL"]]["addressLine1"] == "77 Changed Road"
+    assert addresses[ids["BIL"]]["postalCode"] == "LS1 4AP" and addresses[ids["BIL"]]["countryIsoCode2"] == "GB"
+    assert (
+        addresses[ids["DEL"]]["addressLine1"] == "5 Delivery Lane" and addresses[ids["DEL"]]["addressLine2"] == "Unit 2"
+    )
+    assert ids["DEF"] == ids["BIL"] or addresses.get(ids["DEF"]) is None  # the default address followed billing
+
+    # A re-run sends nothing; a retry of the update (as if the run died before its ledger write) finds it in step.
+    env.sb.reset_request_counts()
+    again = env.run(unmatched_sku="free_text_row")
+    assert (again.planned, again.contacts_updated) == (0, 0) and _contact_calls(env) == {}
+    env.sql("UPDATE push.ledger SET state = 'sending' WHERE push_id = ?", [rows[0][0]])
+    env.sb.reset_request_counts()
+    env.run(unmatched_sku="free_text_row")
+    assert _contact_calls(env) == {
+        "GET contact-service/contact/{ids}": 1,
+        "GET contact-service/postal-address/{ids}": 1,
+    }
+    assert env.sql("SELECT state, note FROM push.ledger WHERE push_id = ?", [rows[0][0]]) == [
+        ("confirmed", "already in step")
+    ]
+
+
+def test_a_refused_contact_update_is_dead_lettered_alone_and_the_order_still_imported(env: Env) -> None:
+    env.run(unmatched_sku="free_text_row")
+    (sf_id,) = env.new_storefront_only_orders(1)
+    wh = env.wh.get_warehouse()
+    with env.bc() as bc:
+        Ledger(wh.connect).record_plan(plan_imports(wh.connect, bc, env.settings()))
+    desired = json.loads(env.sql("SELECT desired FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"])[0][0])
+    email = desired["order"]["billing_address"]["email"].strip().lower()
+    (contact_id,) = env.sql(
+        "SELECT min(contact_id) FROM brightpearl.contacts WHERE lower(trim(email)) = ? AND NOT is_deleted", [email]
+    )[0]
+    assert contact_id is not None
+    desired["order"]["billing_address"]["company"] = "Refused Holdings Ltd"
+    env.sql("UPDATE push.ledger SET desired = ? WHERE push_id = ?", [json.dumps(desired), f"import:order:{sf_id}"])
+    env.sb.add_fault(api="brightpearl", kind="status", status=400, path="^contact-service/company", method="POST")
+    report = env.run(unmatched_sku="free_text_row")
+    assert report.created == 1 and report.dead_lettered == 1 and report.contacts_updated == 0
+    (state, note) = env.sql("SELECT state, note FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"])[0]
+    assert state == "confirmed" and f"Brightpearl contact {contact_id} NOT updated (dead letter import:contact:" in note
+    assert len(env.bp_orders_with_external_ref(sf_id)) == 1
+    (push_id, reason) = env.sql(
+        "SELECT push_id, reason FROM push.dead_letters WHERE kind = 'contact_update' AND resolved_at IS NULL"
+    )[0]
+    assert f"Brightpearl contact {contact_id} not updated from storefront order {sf_id}" in reason
+    assert "then re-drive" in reason
+    # Re-driven, the update is sent on its own by the next import run, and its dead letter resolved.
+    assert Ledger(wh.connect).reopen_dead_letters("contact_update") == [push_id]
+    again = env.run(unmatched_sku="free_text_row")
+    assert (again.planned, again.created, again.dead_lettered, again.contacts_updated) == (0, 0, 0, 1)
+    assert env.sql("SELECT resolved_at IS NOT NULL FROM push.dead_letters WHERE push_id = ?", [push_id]) == [(True,)]
+    with env.bp() as bp:
+        assert bp.get(f"contact-service/contact/{contact_id}")[0]["organisation"]["name"] == "Refused Holdings Ltd"
 
 
 def test_the_shoppers_comment_and_staff_notes_become_order_notes(env: Env) -> None:

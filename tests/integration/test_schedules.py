@@ -19,6 +19,7 @@ OPS = {
     "warehouses",
     "channels",
     "shipping_methods",
+    "contact_tags",
     "products",
     "contacts",
     "orders_and_rows",

@@ -212,3 +212,47 @@ def test_sql_rows_equal_the_python_transform_rows(tmp_path: Path) -> None:
                 assert value == want, (column, value, want)
     assert [r[0] for r in got_rows] == [10, 11]
     assert got_rows[1][child_cols.index("discount_percentage")] == Decimal("2.5")
+
+
+def _contact(contact_id: int, tags: Any) -> dict[str, Any]:
+    return {
+        "contactId": contact_id,
+        "firstName": "Ann",
+        "lastName": "Lee",
+        "communication": {"emails": {"PRI": {"email": f"c{contact_id}@example.com"}}, "telephones": {"PRI": "1"}},
+        "relationshipToAccount": {"isSupplier": False, "isStaff": False},
+        "financialDetails": {"priceListId": 2, "creditLimit": 500, "creditTermDays": 30, "currencyId": 1},
+        "createdOn": "2025-02-21T10:30:08.000-06:00",
+        "updatedOn": "2025-08-28T14:59:22.970-06:00",
+        "contactTags": tags,
+    }
+
+
+def test_contact_tags_in_sql_equal_python_and_junk_is_quarantined(tmp_path: Path) -> None:
+    """contactTags as recorded ("9"), several ids, none (null, "", missing) and shapes only Python reads (a JSON list,
+    a number) give the same `tag_ids` as `transforms.contact_row`; a tag list that is not one is quarantined with its
+    reason, and the other contacts of the body land."""
+    shapes: dict[int, Any] = {1: "9", 2: "23, 16", 3: None, 4: "", 5: [23, "9"], 6: 16, 8: "VIP,9"}
+    records = [_contact(i, t) for i, t in shapes.items()]
+    missing = _contact(7, None)
+    del missing["contactTags"]
+    records.append(missing)
+    wh = DuckDBWarehouse(tmp_path / "wh.duckdb")
+
+    class OneBody:
+        def get_by_ids(self, path: str, ids: Any, *, batch_size: int, params: Any = None, decode: Any = None) -> Any:
+            yield decode(json.dumps({"response": records}).encode())["response"]
+
+    sync = StreamSync(streams.CONTACTS, OneBody(), wh, Log())  # type: ignore[arg-type]
+    sync.fetch_and_write(sorted(shapes) + [7], {})
+    sync._close_staging()
+    with wh.connect() as conn:
+        got = dict(conn.execute("SELECT contact_id, tag_ids FROM brightpearl.contacts").fetchall())
+        quarantined = conn.execute(
+            "SELECT record_id, reason FROM _sync.quarantine WHERE resource = 'contacts'"
+        ).fetchall()
+    expected = {
+        r["contactId"]: transforms.contact_row(copy.deepcopy(r))["tag_ids"] for r in records if r["contactId"] != 8
+    }
+    assert got == expected == {1: [9], 2: [16, 23], 3: [], 4: [], 5: [9, 23], 6: [16], 7: []}
+    assert quarantined == [("8", "contactTags is not a list of tag ids: 'VIP,9'")]

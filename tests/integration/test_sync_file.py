@@ -347,6 +347,24 @@ def test_unknown_names_and_ids_are_load_errors_listing_the_valid_ones(
     assert "'BigCommerce Storefront' (2)" in message
 
 
+def test_the_account_tag_resolves_by_name_or_id_and_an_unknown_one_lists_the_tags(
+    warehouse: DuckDBWarehouse, tmp_path: Path
+) -> None:
+    # Sandbox contact tags (contact-service/tag): 9 Storefront, 16 VIP, 23 Wholesale.
+    for written in ("{tag: Wholesale}", "{tag: ' wholesale '}", "{tag: 23}", '{tag: "23"}'):
+        text = CONTRACT_IMPORT.replace("who: credit_customers ", f"who: {written} ")
+        assert resolved(warehouse, load_sync_file(write(tmp_path, text))).account_tag_id == 23, written
+    assert resolved(warehouse, load_sync_file(write(tmp_path, CONTRACT_IMPORT))).account_tag_id is None
+    message = resolve_error(
+        warehouse, tmp_path, CONTRACT_IMPORT.replace("who: credit_customers ", "who: {tag: Trade} ")
+    )
+    assert "names the warehouse does not know (1)" in message
+    assert "accounts.who.tag: unknown Brightpearl contact tag 'Trade'; valid: 'Storefront' (9), 'VIP' (16), " in message
+    assert "'Wholesale' (23)" in message
+    message = resolve_error(warehouse, tmp_path, CONTRACT_IMPORT.replace("who: credit_customers ", "who: {tag: 5} "))
+    assert "accounts.who.tag: unknown Brightpearl contact tag id 5; valid: 'Storefront' (9)" in message
+
+
 def test_unknown_import_and_stock_ids(warehouse: DuckDBWarehouse, tmp_path: Path) -> None:
     message = resolve_error(
         warehouse, tmp_path, CONTRACT_IMPORT.replace("[2, 3]", "[2, 9]").replace("channel_id: 3", "channel_id: 8")
@@ -363,6 +381,12 @@ def test_an_unsynced_warehouse_says_what_to_materialize(tmp_path: Path) -> None:
     message = str(info.value)
     assert "brightpearl.order_statuses is empty; materialize the order_statuses asset first" in message
     assert "brightpearl.shipping_methods is empty; materialize the shipping_methods asset first" in message
+    tagged = load_sync_file(write(tmp_path, "accounts: {enabled: true, who: {tag: VIP}}\n"))
+    with empty.connect() as conn, pytest.raises(SyncFileError) as info:
+        resolve(tagged, conn)
+    assert "accounts.who.tag: cannot check Brightpearl contact tag 'VIP': brightpearl.contact_tags is empty; " in str(
+        info.value
+    ) and "materialize the contact_tags asset first" in str(info.value)
 
 
 def test_push_lookback_is_an_iso_duration_used_only_without_push_from() -> None:

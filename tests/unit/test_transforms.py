@@ -119,6 +119,29 @@ def test_contact_from_get_and_search_row() -> None:
     # .970 millis and the -06:00 offset survive
     assert row["updated_on"] == datetime(2025, 8, 28, 20, 59, 22, 970000, tzinfo=UTC)
     assert tf.contact_row(raw)["is_customer"] is None  # GET alone cannot tell
+    assert row["tag_ids"] == [9]  # recorded "contactTags":"9"
+
+
+@pytest.mark.parametrize(
+    ("value", "ids"),
+    [("9", [9]), ("23,16", [16, 23]), (" 16 , 9 ,9", [9, 16]), ("", []), (None, []), ([23, "16"], [16, 23]), (7, [7])],
+)
+def test_contact_tags_shapes_accepted(value: Any, ids: list[int]) -> None:
+    assert tf.tag_ids(value, "contactTags") == ids
+
+
+@pytest.mark.parametrize("value", ["9,", "VIP", "9;16", True, {"9": "VIP"}, [9.5], "-3", "99999999999999999999"])
+def test_contact_tags_other_shapes_are_record_errors(value: Any) -> None:
+    with pytest.raises(tf.RecordError, match="contactTags is not a list of tag ids"):
+        tf.tag_ids(value, "contactTags")
+
+
+def test_contact_tag_list() -> None:
+    tags = [tf.contact_tag_row(raw) for raw in recorded("contact_tag_get").values()]
+    assert tags == [
+        {"tag_id": 16, "tag_name": "VIP", "parent_tag_id": 0, "color": "#ff0000"},
+        {"tag_id": 23, "tag_name": "Wholesale", "parent_tag_id": 0, "color": "#0000ff"},
+    ]
 
 
 def test_goods_out_note_and_rows() -> None:

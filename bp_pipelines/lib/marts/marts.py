@@ -95,7 +95,8 @@ MARTS: tuple[Mart, ...] = (
     ),
     Mart(
         "storefront_accounts_out_of_step",
-        "Reconciliation: Brightpearl credit customers whose storefront account is not in step with the ERP (never "
+        "Reconciliation: Brightpearl trade customers (credit customers, or the contact tag of accounts.who) whose "
+        "storefront account is not in step with the ERP (never "
         "pushed, or the latest change planned, unconfirmed or dead-lettered), with why. Empty while the account "
         "sync is off. The check storefront_accounts_out_of_step:is_empty is red while any row exists.",
         ("contacts", "storefront_accounts"),

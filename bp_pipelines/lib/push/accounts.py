@@ -1,8 +1,9 @@
 """B2B storefront accounts ("instant accounts"): Brightpearl trade customers -> BigCommerce customers, by e-mail.
 
-plan (SQL over `brightpearl.contacts`): every credit customer (credit limit or payment terms) with a valid e-mail
--> one ledger row `account:<contact_id>:<fingerprint of what the storefront should hold>` (kind `account`), so an
-unchanged contact plans nothing and an ERP change plans exactly one new row.
+plan (SQL over `brightpearl.contacts`): every credit customer (credit limit or payment terms; with
+`accounts.who: {tag: ...}`, every contact carrying that tag in `tag_ids` instead) with a valid e-mail -> one ledger
+row `account:<contact_id>:<fingerprint of what the storefront should hold>` (kind `account`), so an unchanged
+contact plans nothing and an ERP change plans exactly one new row.
 send: the open rows' e-mails are looked up with `GET /v3/customers?email:in=` (50 a call); absent -> created
 (`POST /v3/customers`, 10 a call, the documented maximum; no password: the shopper sets one at first login),
 present and different -> updated (`PUT /v3/customers`, 10 a call), present and equal -> confirmed. Only customers
@@ -37,6 +38,8 @@ VALID_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 class AccountSettings:
     enabled: bool
     price_list_groups: Mapping[int, int] = field(default_factory=dict)  # Brightpearl price list -> customer group
+    # accounts.who: None = credit customers (credit limit or payment terms); a tag id = contacts carrying that tag.
+    tag_id: int | None = None
 
 
 class CustomerApi(Protocol):
@@ -55,6 +58,7 @@ class AccountReport:
     dead_lettered: int = 0
     still_open: int = 0
     calls: int = 0
+    untagged: int = 0  # with a tag audience: contacts whose tags were never read (stored before tags were extracted)
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -66,18 +70,33 @@ class AccountReport:
             "dead_lettered": self.dead_lettered,
             "still_open": self.still_open,
             "storefront_calls": self.calls,
+            "contacts_without_tags_read": self.untagged,
         }
 
+
+# The audience, `?` = the tag id of `accounts.who: {tag: ...}` or NULL for credit customers. The reconciliation mart
+# storefront_accounts_out_of_step applies the same rule (it reads the tag id from push.state 'accounts.tag_id').
+AUDIENCE_SQL = f"""
+    NOT coalesce(is_deleted, false) AND NOT coalesce(is_supplier, false) AND NOT coalesce(is_staff, false)
+      AND CASE WHEN ?::BIGINT IS NULL THEN coalesce(credit_limit, 0) > 0 OR coalesce(credit_term_days, 0) > 0
+               ELSE coalesce(list_contains(tag_ids, ?::BIGINT), false) END
+      AND regexp_matches(trim(email), '{VALID_EMAIL}')
+"""
 
 PLAN_SQL = f"""
     SELECT contact_id, lower(trim(email)), coalesce(first_name, ''), coalesce(last_name, ''),
            coalesce(company_name, ''), coalesce(nullif(trim(telephone), ''), trim(mobile), ''), price_list_id,
            updated_on
     FROM brightpearl.contacts
-    WHERE NOT coalesce(is_deleted, false) AND NOT coalesce(is_supplier, false) AND NOT coalesce(is_staff, false)
-      AND (coalesce(credit_limit, 0) > 0 OR coalesce(credit_term_days, 0) > 0)
-      AND regexp_matches(trim(email), '{VALID_EMAIL}')
+    WHERE {AUDIENCE_SQL}
     ORDER BY contact_id
+"""
+
+# Contacts stored before contact tags were extracted (tag_ids NULL) cannot be judged by a tag.
+UNTAGGED_SQL = """
+    SELECT count(*) FROM brightpearl.contacts
+    WHERE tag_ids IS NULL AND NOT coalesce(is_deleted, false) AND NOT coalesce(is_supplier, false)
+      AND NOT coalesce(is_staff, false)
 """
 
 
@@ -101,7 +120,7 @@ def desired_customer(row: tuple[Any, ...], settings: AccountSettings) -> dict[st
 
 def plan_accounts(connect: Connect, settings: AccountSettings) -> list[PlannedPush]:
     with connect() as conn:
-        rows = conn.execute(PLAN_SQL).fetchall()
+        rows = conn.execute(PLAN_SQL, [settings.tag_id, settings.tag_id]).fetchall()
     planned = []
     for row in rows:
         desired = desired_customer(row, settings)
@@ -131,6 +150,10 @@ def run_accounts(
     if not settings.enabled:
         report.enabled = False
         return report
+    ledger.set_state("accounts.tag_id", "" if settings.tag_id is None else str(settings.tag_id))
+    if settings.tag_id is not None:
+        with connect() as conn:
+            (report.untagged,) = conn.execute(UNTAGGED_SQL).fetchone()  # type: ignore[misc]
     report.planned = ledger.record_plan(plan_accounts(connect, settings))
     rows = ledger.open_rows(KIND)
     if not rows:

@@ -128,11 +128,10 @@ def load_account_settings(wh: DuckDBWarehouse) -> AccountSettings:
         section = sync_file.accounts
         if section is None or not section.enabled:
             return AccountSettings(enabled=False)
-        if section.who != "credit_customers":
-            raise SyncFileError(
-                f"{sync_file.path or '<sync file>'}: accounts.who: {{tag: ...}} is not supported yet (contact tags "
-                "are not extracted into the warehouse); use credit_customers"
-            )
+        with wh.connect() as conn:
+            resolved = resolve(sync_file, conn)  # accounts.who.tag: a tag name or id of brightpearl.contact_tags
     except SyncFileError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
-    return AccountSettings(enabled=True, price_list_groups=dict(section.price_list_groups))
+    return AccountSettings(
+        enabled=True, price_list_groups=dict(section.price_list_groups), tag_id=resolved.account_tag_id
+    )

@@ -5,9 +5,9 @@ filled by `storefront_extract`; no API call) -> `import:order:<storefront id>` r
 it was (order, lines, shipping addresses), so sending needs no storefront call at all.
 send, per open row: an order the warehouse already shows in Brightpearl (a sales order with that `externalRef`) is
 confirmed without a call; otherwise look it up in Brightpearl by `externalRef` (another integration, or a run killed
-after its POST, may have created it since the last extraction) -> find or create the customer by e-mail -> commit
-'sending' -> one `POST order-service/sales-order`. A row found in 'sending' is confirmed by that same search, never
-re-sent blindly.
+after its POST, may have created it since the last extraction) -> find or create the customer by e-mail (an existing
+one is kept in step by `customers.py`, on its own ledger row) -> commit 'sending' -> one
+`POST order-service/sales-order`. A row found in 'sending' is confirmed by that same search, never re-sent blindly.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol
 from bp_pipelines.lib.bigcommerce.dates import parse_v2_date
 from bp_pipelines.lib.brightpearl.errors import BrightpearlError, BrightpearlRequestError
 
+from . import customers
 from .ledger import Connect, Ledger, LedgerRow
 from .plan import PlannedPush
 from .storefront_orders import StorefrontOrder, importable_orders
@@ -45,7 +46,8 @@ class ImportSettings:
     unmatched_sku: Literal["dead_letter", "free_text_row"] = "dead_letter"
     guest_orders: bool = True
     create_customers: bool = True
-    # An existing contact whose names/phone differ from the order: if_different (only what differs), always, never.
+    # An existing contact whose names, phone, company or addresses differ from the order: if_different (only what
+    # differs), always, never (`customers.py`).
     update_customers: Literal["if_different", "always", "never"] = "if_different"
     customer_comment: Literal["order_note", "none"] = "order_note"  # the shopper's comment: a public order note
     staff_notes: Literal["order_note", "none"] = "order_note"  # the storefront's staff notes: a private order note
@@ -55,6 +57,8 @@ class ImportSettings:
 class BrightpearlApi(Protocol):
     """The Brightpearl calls the import makes (`bp_pipelines.lib.brightpearl.BrightpearlClient`)."""
 
+    def get(self, path: str, params: Any = None) -> Any: ...
+    def put(self, path: str, body: Any) -> Any: ...
     def post(self, path: str, body: Any, *, idempotent: bool = False) -> Any: ...
     def patch(self, path: str, body: Any, *, idempotent: bool = False) -> Any: ...
     def search(self, path: str, filters: Any = None, **kwargs: Any) -> Any: ...
@@ -72,12 +76,13 @@ class ImportReport:
     created: int = 0  # sales orders this run created in Brightpearl
     found: int = 0  # already in Brightpearl (another integration, or an interrupted earlier send): not created
     skipped: int = 0  # guest orders with guest_orders false
-    dead_lettered: int = 0
-    still_open: int = 0
+    dead_lettered: int = 0  # order imports and contact updates dead-lettered in this run
+    still_open: int = 0  # order imports and contact updates left open (outcome unknown) for the next run
     contacts_created: int = 0
     contacts_updated: int = 0
     unmatched_rows: int = 0  # free-text rows added for unmatched SKUs
     notes: list[str] = field(default_factory=list)
+    contact_rows_seen: set[str] = field(default_factory=set)  # contact_update rows handled in this run
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -143,7 +148,7 @@ class Lookups:
     ambiguous: set[str]  # keys held by several live products: never guessed
     shipping_methods: dict[str, int]  # name (case-folded) -> shipping_method_id
     contacts: dict[str, int]  # e-mail (trimmed, case-folded) -> contact_id, the lowest id when several
-    contact_fields: dict[int, dict[str, str]]  # contact_id -> firstName, lastName, phone as Brightpearl has them
+    contact_companies: dict[int, str]  # contact_id -> company name as extracted (a contact GET may carry only its id)
     # storefront order id -> the Brightpearl sales order whose externalRef it is, as last extracted
     bp_orders: dict[int, int] = field(default_factory=dict)
 
@@ -168,13 +173,13 @@ class Lookups:
                 ).fetchall()
             }
             contacts: dict[str, int] = {}
-            fields: dict[int, dict[str, str]] = {}
-            for email, contact_id, first, last, phone in conn.execute(
-                "SELECT lower(trim(email)), contact_id, first_name, last_name, telephone FROM brightpearl.contacts "
+            companies: dict[int, str] = {}
+            for email, contact_id, company in conn.execute(
+                "SELECT lower(trim(email)), contact_id, company_name FROM brightpearl.contacts "
                 "WHERE NOT coalesce(is_deleted, false) AND nullif(trim(email), '') IS NOT NULL ORDER BY contact_id"
             ).fetchall():
                 contacts.setdefault(email, int(contact_id))
-                fields[int(contact_id)] = {"firstName": first or "", "lastName": last or "", "phone": phone or ""}
+                companies[int(contact_id)] = company or ""
             bp_orders = {
                 int(ref): int(order_id)
                 for ref, order_id in conn.execute(
@@ -184,7 +189,7 @@ class Lookups:
                     [storefront_order_ids or []],
                 ).fetchall()
             }
-        return cls(products, ambiguous, methods, contacts, fields, bp_orders)
+        return cls(products, ambiguous, methods, contacts, companies, bp_orders)
 
 
 # --- send -----------------------------------------------------------------------------------------------------------
@@ -216,12 +221,17 @@ def run_import(
         planned = plan_imports(connect, settings, modified_from=modified_from, modified_to=modified_to)
         report.planned = ledger.record_plan(planned)
     rows = ledger.open_rows(KIND, only_push_ids)
-    if not rows:
+    # Contact updates re-driven, or left open by an interrupted run, are sent on their own too.
+    contact_rows = ledger.open_rows(customers.KIND) if only_push_ids is None else []
+    if not rows and not contact_rows:
         return report
     lookups = Lookups.load(connect, settings.match_on, [int(r.storefront_order_id or 0) for r in rows])
     with open_brightpearl() as bp:
         for row in rows:
             _import_one(bp, ledger, row, settings, lookups, report, log)
+        for row in contact_rows:
+            if row.push_id not in report.contact_rows_seen:  # not already sent with an order of this run
+                apply_contact_update(bp, ledger, row, report, log)
     return report
 
 
@@ -276,7 +286,7 @@ def _import_one(
         report.dead_lettered += 1
         return
     try:
-        contact_id, contact_note = customer_for(bp, sf, settings, lookups, report)
+        contact_id, contact_note = customer_for(bp, ledger, sf, settings, lookups, report, log)
     except BrightpearlRequestError as exc:
         ledger.dead_letter(
             row, f"Brightpearl refused the customer of storefront order {sf_id}: {exc}", status=exc.status
@@ -468,52 +478,69 @@ def find_contact(bp: BrightpearlApi, email: str, lookups: Lookups) -> int | None
     for page in bp.search(
         "contact-service/contact-search",
         {"primaryEmail": email},
-        columns=["contactId", "primaryEmail", "firstName", "lastName", "pri"],
+        columns=["contactId", "primaryEmail", "companyName"],
     ):
         for r in page.rows:
             if normal_email(r.get("primaryEmail")) == email:
                 contact_id = int(r["contactId"])
                 lookups.contacts[email] = contact_id
-                lookups.contact_fields[contact_id] = {
-                    "firstName": r.get("firstName") or "",
-                    "lastName": r.get("lastName") or "",
-                    "phone": r.get("pri") or "",
-                }
+                lookups.contact_companies[contact_id] = str(r.get("companyName") or "")
                 return contact_id
     return None
 
 
-# Contact fields the import keeps in step with the storefront order (JSON-Patch paths of PATCH contact-service/contact).
-CONTACT_PATCH_PATHS = {"firstName": "/firstName", "lastName": "/lastName", "phone": "/communication/telephones/PRI"}
-
-
-def update_contact(
-    bp: BrightpearlApi, contact_id: int, billing: dict[str, Any], policy: str, lookups: Lookups
-) -> list[str]:
-    """Per `customers.update`: replace the names/phone that differ (`if_different`) or all of them (`always`) with
-    the order's non-empty values. Returns the fields sent."""
-    if policy == "never":
-        return []
-    wanted = {
+def wanted_contact(sf: StorefrontOrder) -> dict[str, Any]:
+    """What the order says about its shopper, as Brightpearl fields ('' / None: not given, left alone)."""
+    billing = sf.order.get("billing_address") or {}
+    return {
         "firstName": str(billing.get("first_name") or "").strip()[:32],
         "lastName": str(billing.get("last_name") or "").strip()[:32],
         "phone": str(billing.get("phone") or "").strip(),
+        "company": str(billing.get("company") or "").strip(),
+        "billing": _address(billing),
+        "delivery": _address(sf.shipping_addresses[0]) if sf.shipping_addresses else None,
     }
-    current = lookups.contact_fields.get(contact_id, {})
-    changed = [k for k, v in wanted.items() if v and (policy == "always" or str(current.get(k) or "").strip() != v)]
-    if not changed:
-        return []
-    bp.patch(
-        f"contact-service/contact/{contact_id}",
-        [{"op": "replace", "path": CONTACT_PATCH_PATHS[k], "value": wanted[k]} for k in changed],
-        idempotent=True,  # replace ops: sending them twice is harmless
-    )
-    lookups.contact_fields[contact_id] = {**current, **{k: wanted[k] for k in changed}}
-    return changed
+
+
+def apply_contact_update(
+    bp: BrightpearlApi, ledger: Ledger, row: LedgerRow, report: ImportReport, log: ImportLog
+) -> str | None:
+    """Send one `contact_update` row (`customers.py`); the note for the order's ledger row. A refusal dead-letters
+    the update only: the order goes on with the contact as Brightpearl has it."""
+    report.contact_rows_seen.add(row.push_id)
+    contact_id = row.desired.get("contact_id")
+    try:
+        sent = customers.send_contact_update(bp, ledger, row)
+    except (BrightpearlRequestError, LookupError) as exc:
+        ledger.dead_letter(
+            row,
+            f"Brightpearl contact {contact_id} not updated from storefront order {row.storefront_order_id}: {exc}; "
+            "correct the contact or the order, then re-drive",
+            status=getattr(exc, "status", None),
+        )
+        report.dead_lettered += 1
+        return f"Brightpearl contact {contact_id} NOT updated (dead letter {row.push_id})"
+    except BrightpearlError as exc:  # timeout, 5xx: compared with Brightpearl again on the next run
+        ledger.note(row.push_id, f"update outcome unknown ({type(exc).__name__}); compared again next run")
+        report.still_open += 1
+        log.warning(f"{row.push_id}: {exc}; compared with Brightpearl again next run")
+        return f"Brightpearl contact {contact_id} update outcome unknown; compared again next run"
+    if not sent:
+        ledger.finish(row.push_id, "confirmed", note="already in step")
+        return None
+    ledger.finish(row.push_id, "confirmed", note=f"updated {', '.join(sent)}")
+    report.contacts_updated += 1
+    return f"updated Brightpearl contact {contact_id}: {', '.join(sent)}"
 
 
 def customer_for(
-    bp: BrightpearlApi, sf: StorefrontOrder, settings: ImportSettings, lookups: Lookups, report: ImportReport
+    bp: BrightpearlApi,
+    ledger: Ledger,
+    sf: StorefrontOrder,
+    settings: ImportSettings,
+    lookups: Lookups,
+    report: ImportReport,
+    log: ImportLog,
 ) -> tuple[int | None, str | None]:
     """(contact id, note or dead-letter reason). Creates the contact (address first) when none has the e-mail."""
     billing = sf.order.get("billing_address") or {}
@@ -525,11 +552,21 @@ def customer_for(
         )
     contact_id = find_contact(bp, email, lookups)
     if contact_id is not None:
-        changed = update_contact(bp, contact_id, billing, settings.update_customers, lookups)
-        if changed:
-            report.contacts_updated += 1
-            return contact_id, f"updated Brightpearl contact {contact_id}: {', '.join(changed)}"
-        return contact_id, None
+        if settings.update_customers == "never":
+            return contact_id, None
+        # The same details of the same contact are one ledger row: applied once, whichever order carries them.
+        planned = customers.plan_contact_update(
+            contact_id,
+            wanted_contact(sf),
+            settings.update_customers,
+            sf.id,
+            lookups.contact_companies.get(contact_id, ""),
+        )
+        ledger.record_plan([planned])
+        open_rows = ledger.open_rows(customers.KIND, [planned.push_id])
+        if not open_rows:
+            return contact_id, None
+        return contact_id, apply_contact_update(bp, ledger, open_rows[0], report, log)
     if not settings.create_customers:
         return None, (
             f"storefront order {sf.id}: no Brightpearl contact has the e-mail {email} and import.customers.create "

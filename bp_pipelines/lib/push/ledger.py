@@ -170,6 +170,16 @@ class Ledger:
                     [now(), push_ids],
                 )
 
+    def record_response(self, push_id: str, response: Any) -> None:
+        """Progress of a multi-call send (e.g. the id of a record it created), committed before the next call."""
+        with self._connect() as conn:
+            conn.execute("UPDATE push.ledger SET response = ? WHERE push_id = ?", [dumps(response), push_id])
+
+    def response_of(self, push_id: str) -> Any:
+        with self._connect() as conn:
+            found = conn.execute("SELECT response FROM push.ledger WHERE push_id = ?", [push_id]).fetchone()
+        return orjson.loads(found[0]) if found and found[0] is not None else None
+
     def note(self, push_id: str, note: str) -> None:
         with self._connect() as conn:
             conn.execute("UPDATE push.ledger SET note = ? WHERE push_id = ?", [note, push_id])

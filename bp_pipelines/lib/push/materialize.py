@@ -197,7 +197,8 @@ def materialize_import(
         )
     with wh.connect() as conn:
         (open_dead,) = conn.execute(
-            "SELECT count(*) FROM push.dead_letters WHERE resolved_at IS NULL AND kind = 'order_import'"
+            "SELECT count(*) FROM push.dead_letters WHERE resolved_at IS NULL "
+            "AND kind IN ('order_import', 'contact_update')"
         ).fetchone()
         states = dict(
             conn.execute("SELECT state, count(*) FROM push.ledger WHERE kind = 'order_import' GROUP BY ALL").fetchall()
@@ -218,7 +219,7 @@ def materialize_accounts(
     warehouse: WarehouseSource,
     load_settings: Callable[[DuckDBWarehouse], AccountSettings],
 ) -> dg.MaterializeResult:
-    """Not windowed: every credit customer's account is compared on every run (the ledger plans only changes)."""
+    """Not windowed: every trade customer's account is compared on every run (the ledger plans only changes)."""
     wh = warehouse.get_warehouse()
     settings = load_settings(wh)
     with wh.session():
@@ -229,6 +230,12 @@ def materialize_accounts(
             run_id=context.run_id,
         )
     wh.publish()
+    if report.untagged:
+        context.log.warning(
+            f"storefront accounts: {report.untagged} contacts were stored before contact tags were extracted, so "
+            "accounts.who.tag cannot select them yet; re-read them once (materialize contacts with config "
+            "{mode: reconciliation, force: true})"
+        )
     context.log.info(
         f"storefront accounts: {report.created} created, {report.updated} updated, {report.unchanged} already in "
         f"step, {report.dead_lettered} dead-lettered ({report.planned} newly planned, {report.calls} calls)"

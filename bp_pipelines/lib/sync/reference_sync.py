@@ -1,4 +1,4 @@
-"""Reference lists (order statuses, warehouses, channels, shipping methods): small lists, full refresh.
+"""Reference lists (order statuses, warehouses, channels, shipping methods, contact tags): small lists, full refresh.
 
 Incremental runs skip a list refreshed within `reference_max_age_minutes` (so a quiet 15-minute tick costs only
 the searches) unless a record waits in quarantine for an unknown reference id.
@@ -47,7 +47,8 @@ def refresh_reference_list(
         age = int((now - state.updated_at).total_seconds())
         return ReferenceRun(Counts(), 0, f"skipped: refreshed {age} s ago", state.updated_at)
     response = client.get(reference.path)
-    items = response if isinstance(response, list) else []
+    # Most lists are JSON lists; contact tags come as a map keyed by tag id.
+    items = list(response.values()) if isinstance(response, Mapping) else response if isinstance(response, list) else []
     rows, bad = [], []
     for raw in items:
         try:
@@ -72,10 +73,10 @@ def refresh_reference_list(
         bk.resolve(conn, name, [str(r[key]) for r in rows], now)  # entries that load now are no dead letters
         for raw, reason in bad:
             log.warning(f"{name}: entry quarantined: {reason}. Fix it in Brightpearl; retried on every refresh.")
-            record_id = raw.get("id", raw.get("statusId", "?")) if isinstance(raw, Mapping) else "?"
+            record_id = raw.get("id", raw.get("statusId", raw.get("tagId", "?"))) if isinstance(raw, Mapping) else "?"
             bk.quarantine(conn, name, str(record_id), reason, raw, now)
         bk.set_watermark(conn, name, None, now, mode="full", window=(None, now), run_id=run_id)
         conn.execute("COMMIT")
-    if not isinstance(response, list):
+    if not isinstance(response, list | Mapping):
         log.warning(f"{name}: {reference.path} did not return a list; table left as it was")
     return ReferenceRun(counts, len(bad), f"full refresh ({len(rows)} entries)", now)

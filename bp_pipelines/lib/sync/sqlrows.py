@@ -53,6 +53,18 @@ def to_ts(v: str) -> str:
     )
 
 
+# contactTags: "9" or "9,16" (spaces around commas allowed; up to 18 digits, so every id fits a BIGINT). Anything
+# else (a JSON list, tabs, longer ids, junk) goes to Python (`transforms.tag_ids`), which accepts or refuses it.
+_IDS = r" *[0-9]{1,18}( *, *[0-9]{1,18})* *"
+
+
+def to_ids(v: str) -> str:
+    return (
+        f"CASE WHEN {v} IS NULL OR trim({v}) = '' THEN []::BIGINT[] WHEN regexp_full_match({v}, '{_IDS}') THEN "
+        f"list_sort(list_distinct(list_transform(string_split({v}, ','), lambda x: CAST(trim(x) AS BIGINT)))) END"
+    )
+
+
 def to_bool(v: str) -> str:
     return f"CASE {v} WHEN 'true' THEN true WHEN 'false' THEN false END"
 
@@ -63,7 +75,7 @@ class Col:
 
     name: str
     src: str  # SQL expression of the JSON text (VARCHAR)
-    kind: str  # int | money | ts | bool | str
+    kind: str  # int | money | ts | bool | str | ids
     sql_type: str = ""
     required: bool = False
 
@@ -76,6 +88,8 @@ class Col:
             return to_ts(self.src)
         if self.kind == "bool":
             return to_bool(self.src)
+        if self.kind == "ids":
+            return to_ids(self.src)
         return self.src
 
     def problem(self) -> str:
@@ -354,6 +368,7 @@ _CONTACT = {
     "lastName": V,
     "createdOn": V,
     "updatedOn": V,
+    "contactTags": V,
 }
 
 CONTACTS = Spec(
@@ -379,6 +394,7 @@ CONTACTS = Spec(
         Col("mobile", "r.communication.telephones.MOB", "str"),
         Col("created_on", "r.createdOn", "ts"),
         Col("updated_on", "r.updatedOn", "ts"),
+        Col("tag_ids", "r.contactTags", "ids"),
     ),
     odd=(
         _odd("r.communication", ["emails", "telephones"]),

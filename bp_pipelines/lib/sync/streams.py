@@ -262,4 +262,12 @@ SHIPPING_METHODS = ReferenceList(
     "Shipping methods (carrier services) used on orders and goods-out notes.",
 )
 
-REFERENCE_LISTS: tuple[ReferenceList, ...] = (ORDER_STATUSES, WAREHOUSES, CHANNELS, SHIPPING_METHODS)
+CONTACT_TAGS = ReferenceList(
+    "contact_tags",
+    "contact-service/tag/",  # no id set: every tag, as a map keyed by tag id (AD:contact/tag/get.html; as recorded)
+    transforms.contact_tag_row,
+    tables.CONTACT_TAGS,
+    "Contact tags (id, name, colour); brightpearl.contacts.tag_ids holds each contact's tag ids.",
+)
+
+REFERENCE_LISTS: tuple[ReferenceList, ...] = (ORDER_STATUSES, WAREHOUSES, CHANNELS, SHIPPING_METHODS, CONTACT_TAGS)

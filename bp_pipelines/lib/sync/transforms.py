@@ -20,6 +20,7 @@ __all__ = [
     "availability_rows",
     "channel_row",
     "contact_row",
+    "contact_tag_row",
     "goods_out_rows",
     "order_rows",
     "order_status_row",
@@ -89,7 +90,37 @@ def contact_row(raw: Mapping[str, Any], search_row: Mapping[str, Any] | None = N
         "mobile": to_str(phones.get("MOB"), "telephones.MOB"),
         "created_on": to_ts(raw.get("createdOn"), "createdOn"),
         "updated_on": to_ts(raw.get("updatedOn"), "updatedOn"),
+        "tag_ids": tag_ids(raw.get("contactTags"), "contactTags"),
     }
+
+
+_BIGINT_MAX = 2**63 - 1
+
+
+def tag_ids(value: Any, field: str) -> list[int]:
+    """`contactTags`: recorded as a string of one tag id ("9"); a comma-separated list of ids is presumed for several
+    (unconfirmed), and a JSON list of ids or a bare number is accepted too. Null or empty: no tag. Sorted, distinct."""
+    if value is None:
+        return []
+    if isinstance(value, bool):
+        raise RecordError(f"{field} is not a list of tag ids: {value!r}")
+    if isinstance(value, int):
+        parts: list[Any] = [value]
+    elif isinstance(value, str):
+        parts = [p.strip() for p in value.split(",")] if value.strip() else []
+    elif isinstance(value, list):
+        parts = [p.strip() if isinstance(p, str) else p for p in value]
+    else:
+        raise RecordError(f"{field} is not a list of tag ids: {value!r:.80}")
+    ids = set()
+    for part in parts:
+        if type(part) is int and 0 <= part <= _BIGINT_MAX:
+            ids.add(part)
+        elif type(part) is str and part.isascii() and part.isdigit() and int(part) <= _BIGINT_MAX:
+            ids.add(int(part))
+        else:
+            raise RecordError(f"{field} is not a list of tag ids: {value!r:.80}")
+    return sorted(ids)
 
 
 # ------------------------------------------------------------------ orders
@@ -279,6 +310,16 @@ def warehouse_row(raw: Mapping[str, Any]) -> Row:
         "warehouse_id": to_int(required(raw, "id"), "id"),
         "name": to_str(raw.get("name"), "name"),
         "address": json.dumps(address, sort_keys=True) if address is not None else None,
+    }
+
+
+def contact_tag_row(raw: Mapping[str, Any]) -> Row:
+    """`GET contact-service/tag`: a map keyed by tag id of {tagId, tagName, tagParentId, tagColor}."""
+    return {
+        "tag_id": to_int(required(raw, "tagId"), "tagId"),
+        "tag_name": to_str(raw.get("tagName"), "tagName"),
+        "parent_tag_id": to_int(raw.get("tagParentId", raw.get("tagParentGroupId")), "tagParentId"),
+        "color": to_str(raw.get("tagColor"), "tagColor"),
     }
 
 

@@ -52,8 +52,11 @@ CREATE TABLE IF NOT EXISTS brightpearl.contacts (
     updated_on        TIMESTAMPTZ,
     is_deleted        BOOLEAN DEFAULT false,
     deleted_seen_at   TIMESTAMPTZ,
-    _synced_at        TIMESTAMPTZ
+    _synced_at        TIMESTAMPTZ,
+    tag_ids           BIGINT[]            -- contactTags as tag ids (sorted; [] = no tag; NULL = read before tags were)
 );
+-- Warehouses created before contact tags were extracted get the column here (columns are only ever added).
+ALTER TABLE brightpearl.contacts ADD COLUMN IF NOT EXISTS tag_ids BIGINT[];
 
 -- ------------------------------------------------------------------ orders
 CREATE TABLE IF NOT EXISTS brightpearl.orders (
@@ -241,6 +244,16 @@ CREATE TABLE IF NOT EXISTS brightpearl.channels (
     channel_type_id   BIGINT,
     warehouse_id      BIGINT,
     price_list_id     BIGINT,
+    is_deleted        BOOLEAN DEFAULT false,
+    deleted_seen_at   TIMESTAMPTZ,
+    _synced_at        TIMESTAMPTZ
+);
+
+CREATE TABLE IF NOT EXISTS brightpearl.contact_tags (
+    tag_id            BIGINT PRIMARY KEY,
+    tag_name          VARCHAR,
+    parent_tag_id     BIGINT,             -- 0: none
+    color             VARCHAR,            -- hexadecimal, e.g. #ff0000
     is_deleted        BOOLEAN DEFAULT false,
     deleted_seen_at   TIMESTAMPTZ,
     _synced_at        TIMESTAMPTZ

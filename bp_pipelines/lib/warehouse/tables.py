@@ -63,7 +63,7 @@ CONTACTS = Table(
         "contact_id BIGINT, email VARCHAR, salutation VARCHAR, first_name VARCHAR, last_name VARCHAR, company_name VARCHAR,"
         f" is_customer BOOLEAN, is_supplier BOOLEAN, is_staff BOOLEAN, price_list_id BIGINT, credit_limit {MONEY},"
         f" credit_term_days INTEGER, currency_id BIGINT, telephone VARCHAR, mobile VARCHAR, created_on {TS},"
-        f" updated_on {TS}"
+        f" updated_on {TS}, tag_ids BIGINT[]"
     ),
     sticky=frozenset({"is_customer"}),
 )
@@ -157,6 +157,12 @@ SHIPPING_METHODS = Table(
     _cols("shipping_method_id BIGINT, code VARCHAR, name VARCHAR, method_type VARCHAR, carrier VARCHAR"),
 )
 
+CONTACT_TAGS = Table(
+    "contact_tags",
+    ("tag_id",),
+    _cols("tag_id BIGINT, tag_name VARCHAR, parent_tag_id BIGINT, color VARCHAR"),
+)
+
 ALL_TABLES = (
     PRODUCTS,
     CONTACTS,
@@ -170,4 +176,5 @@ ALL_TABLES = (
     WAREHOUSES,
     CHANNELS,
     SHIPPING_METHODS,
+    CONTACT_TAGS,
 )

@@ -140,7 +140,8 @@ def _contact_doc(c: sqlite3.Row, fmt: Formatter) -> dict[str, Any]:
         "updatedOn": fmt.dt(c["updated_ms"]),
         "contactTags": c["contact_tags"],
         "aliases": {},
-        "companyId": c["organisation_id"] if c["is_b2b"] else 0,
+        # B2B buyers share their organisation; a contact that joined a company (PATCH /companyId) shows it too.
+        "companyId": c["organisation_id"] if c["is_b2b"] or c["organisation_id"] != c["id"] else 0,
     }
 
 

@@ -1,11 +1,16 @@
--- Brightpearl credit customers (credit limit or terms, valid e-mail: the storefront_accounts audience) whose
--- storefront account is not in step with the ERP: never pushed, or the latest change not confirmed (planned,
--- sending, dead-lettered), or the contact changed in Brightpearl after the last push. Empty while the account sync is off (push.state 'accounts.enabled').
+-- Brightpearl trade customers (credit limit or terms, or the contact tag of accounts.who; valid e-mail: the
+-- storefront_accounts audience) whose storefront account is not in step with the ERP: never pushed, or the latest
+-- change not confirmed (planned, sending, dead-lettered), or the contact changed in Brightpearl after the last push.
+-- Empty while the account sync is off (push.state 'accounts.enabled').
 WITH trade AS (
     SELECT contact_id, lower(trim(email)) AS email, updated_on
     FROM brightpearl.contacts
     WHERE NOT coalesce(is_deleted, false) AND NOT coalesce(is_supplier, false) AND NOT coalesce(is_staff, false)
-      AND (coalesce(credit_limit, 0) > 0 OR coalesce(credit_term_days, 0) > 0)
+      -- accounts.who: credit customers, or (push.state 'accounts.tag_id' set) the contacts with that tag
+      AND CASE WHEN nullif((SELECT value FROM push.state WHERE key = 'accounts.tag_id'), '') IS NULL
+               THEN coalesce(credit_limit, 0) > 0 OR coalesce(credit_term_days, 0) > 0
+               ELSE coalesce(list_contains(tag_ids, (SELECT TRY_CAST(value AS BIGINT) FROM push.state
+                                                     WHERE key = 'accounts.tag_id')), false) END
       AND regexp_matches(trim(email), '^[^@\s]+@[^@\s]+\.[^@\s]+$')
       AND (SELECT value FROM push.state WHERE key = 'accounts.enabled') = 'true'
 ),

@@ -1,0 +1,193 @@
+"""An existing Brightpearl contact kept in step with the storefront order that names it (`import.customers.update`).
+
+What the order says about its shopper (names, phone, company, billing and delivery address) is one ledger row,
+kind `contact_update`, target `brightpearl`, push id `import:contact:<contact id>:<fingerprint of those details>`:
+the same details of the same contact are applied once, however many orders carry them (a re-run or the shopper's
+next order sends nothing and reads nothing). Sending compares with Brightpearl as it is now (`GET contact`, one
+`GET postal-address` for its addresses) and writes only what differs:
+
+* names, phone: one `PATCH contact-service/contact/{id}` (JSON-Patch `replace`), together with `/companyId`;
+* company: Brightpearl's contact PATCH has no company name, only `/companyId`, so a new company is created
+  (`POST contact-service/company`) and the contact joins it; the shopper's old company, shared with colleagues,
+  is left as it is;
+* addresses (`postAddressIds` BIL/DEL; DEF follows BIL when they are one address): an address no other role needs
+  differently is corrected in place (`PUT contact-service/postal-address/{id}`); otherwise a new address is created
+  (`POST contact-service/postal-address`) and given that role (`PUT contact-service/contact/{id}/postal-address`).
+
+Retries never duplicate: what differs is computed again against Brightpearl, so writes that landed are not sent
+again, and the ids of a company or address created by an interrupted attempt are kept in the row's `response` and
+reused instead of creating another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from bp_pipelines.lib.brightpearl import to_id_set
+
+from .ledger import Ledger, LedgerRow
+from .plan import PlannedPush, dumps
+
+KIND = "contact_update"
+ROLES = ("DEF", "BIL", "DEL")
+ADDRESS_LINES = ("addressLine1", "addressLine2", "addressLine3", "addressLine4", "postalCode")
+# JSON-Patch paths of PATCH contact-service/contact/{id} (AD:contact/contact/patch.html).
+PATCH_PATHS = {"firstName": "/firstName", "lastName": "/lastName", "phone": "/communication/telephones/PRI"}
+COMPANY_NAME_MAX = 64  # Company POST: name of 1 to 64 characters
+
+
+class ContactApi(Protocol):
+    def get(self, path: str, params: Any = None) -> Any: ...
+    def put(self, path: str, body: Any) -> Any: ...
+    def post(self, path: str, body: Any, *, idempotent: bool = False) -> Any: ...
+    def patch(self, path: str, body: Any, *, idempotent: bool = False) -> Any: ...
+
+
+def plan_contact_update(
+    contact_id: int, wanted: Mapping[str, Any], policy: str, storefront_order_id: int, known_company: str
+) -> PlannedPush:
+    """`wanted`: firstName, lastName, phone, company ('' = not given: left alone), billing, delivery (postal-address
+    bodies or None). `known_company`: the contact's company name as the warehouse (or contact-search) has it, since
+    a contact GET may carry only the company id."""
+    fingerprint = hashlib.sha256(dumps({"policy": policy, **wanted}).encode()).hexdigest()[:16]
+    desired = {
+        "contact_id": contact_id,
+        "policy": policy,
+        "wanted": dict(wanted),
+        "known_company": known_company,
+        "storefront_order_id": storefront_order_id,
+    }
+    return PlannedPush(
+        f"import:contact:{contact_id}:{fingerprint}",
+        KIND,
+        None,
+        storefront_order_id,
+        contact_id,
+        None,
+        desired,
+        target="brightpearl",
+    )
+
+
+def _norm(value: Any) -> str:
+    return " ".join(str(value or "").split()).casefold()
+
+
+def same_address(current: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> bool:
+    """Lines and postal code compare ignoring case and spacing; the country only when both sides give the same
+    kind of code (Brightpearl answers `countryIsoCode` ISO-3 and `countryIsoCode2`)."""
+    if current is None:
+        return False
+    if any(_norm(current.get(k)) != _norm(wanted.get(k)) for k in ADDRESS_LINES):
+        return False
+    want = _norm(wanted.get("countryIsoCode"))
+    have = _norm(current.get("countryIsoCode2") if len(want) == 2 else current.get("countryIsoCode"))
+    return not want or not have or want == have
+
+
+def _address_key(address: Mapping[str, Any]) -> str:
+    return hashlib.sha256(
+        dumps({k: _norm(address.get(k)) for k in (*ADDRESS_LINES, "countryIsoCode")}).encode()
+    ).hexdigest()[:12]
+
+
+def address_writes(
+    contact_id: int,
+    ids: Mapping[str, int],
+    current: Mapping[int, Mapping[str, Any]],
+    billing: Any,
+    delivery: Any,
+    always: bool,
+) -> tuple[list[tuple[int, dict[str, Any], str]], list[tuple[dict[str, Any], list[str], str]]]:
+    """(in-place corrections [(address id, body, label)], new addresses [(body, roles, label)]).
+
+    An address is corrected in place only when it is the contact's own (not inherited from its organisation's
+    primary contact) and every role using it wants the same new address (DEF wants the billing address); otherwise
+    the role that changed gets a new address of its own."""
+    want: dict[str, Any] = {"DEF": billing, "BIL": billing, "DEL": delivery}
+    puts: dict[int, tuple[dict[str, Any], str]] = {}
+    news: dict[str, tuple[dict[str, Any], list[str], str]] = {}
+    for role, label in (("BIL", "billing address"), ("DEL", "delivery address")):
+        target = want[role]
+        if not target:
+            continue
+        address_id = ids.get(role, 0)
+        have = current.get(address_id) if address_id else None
+        if have is not None and not always and same_address(have, target):
+            continue
+        users = [r for r in ROLES if address_id and ids.get(r) == address_id]
+        own = have is not None and int(have.get("contactId") or contact_id) == contact_id
+        if own and all(want[u] and _address_key(want[u]) == _address_key(target) for u in users):
+            body, labels = puts.get(address_id, (target, ""))
+            puts[address_id] = (body, f"{labels} and {label}" if labels else label)
+            continue
+        key = _address_key(target)
+        body, roles, labels = news.get(key, (target, [], ""))
+        # The default address follows the billing address it was shared with.
+        moved = [role, "DEF"] if role == "BIL" and address_id and ids.get("DEF") == address_id else [role]
+        news[key] = (body, [*roles, *moved], f"{labels} and {label}" if labels else label)
+    return [(i, b, lbl) for i, (b, lbl) in puts.items()], list(news.values())
+
+
+def send_contact_update(bp: ContactApi, ledger: Ledger, row: LedgerRow) -> list[str]:
+    """Apply one `contact_update` row; returns the labels of what was sent (empty: already in step). Raises the
+    client's errors (the caller dead-letters a refusal, leaves an unknown outcome open)."""
+    desired = row.desired
+    contact_id = int(desired["contact_id"])
+    wanted: dict[str, Any] = desired["wanted"]
+    always = desired.get("policy") == "always"
+    made: dict[str, Any] = ledger.response_of(row.push_id) or {}  # ids created by an interrupted attempt
+    found = bp.get(f"contact-service/contact/{contact_id}")
+    doc: Mapping[str, Any] = found[0] if isinstance(found, list) and found else {}
+    if not doc:
+        raise LookupError(f"Brightpearl contact {contact_id} was not found (deleted since?)")
+    ids = {r: int(v) for r, v in (doc.get("postAddressIds") or {}).items() if isinstance(v, int) and v > 0}
+    current: dict[int, Mapping[str, Any]] = {}
+    if ids and (wanted.get("billing") or wanted.get("delivery")):
+        for address in bp.get("contact-service/postal-address/" + to_id_set(sorted(set(ids.values())))) or []:
+            if isinstance(address, Mapping) and address.get("addressId") is not None:
+                current[int(address["addressId"])] = address
+
+    phones = ((doc.get("communication") or {}).get("telephones")) or {}
+    have = {"firstName": doc.get("firstName"), "lastName": doc.get("lastName"), "phone": phones.get("PRI")}
+    ops = [
+        {"op": "replace", "path": PATCH_PATHS[k], "value": wanted[k]}
+        for k in PATCH_PATHS
+        if wanted.get(k) and (always or _norm(have[k]) != _norm(wanted[k]))
+    ]
+    sent = [k for k in PATCH_PATHS if wanted.get(k) and (always or _norm(have[k]) != _norm(wanted[k]))]
+    company = str(wanted.get("company") or "")
+    have_company = str((doc.get("organisation") or {}).get("name") or desired.get("known_company") or "")
+    new_company = bool(company) and _norm(company) != _norm(have_company)
+    puts, news = address_writes(contact_id, ids, current, wanted.get("billing"), wanted.get("delivery"), always)
+    if not (ops or new_company or puts or news):
+        return []
+
+    ledger.mark_sending(
+        row.push_id, {"patch": ops, "company": company if new_company else None, "puts": puts, "new": news}
+    )
+    if new_company:
+        if "company_id" not in made:
+            made["company_id"] = int(bp.post("contact-service/company", {"name": company[:COMPANY_NAME_MAX]}))
+            ledger.record_response(row.push_id, made)
+        ops.append({"op": "replace", "path": "/companyId", "value": made["company_id"]})
+        sent.append("company")
+    for address_id, body, label in puts:
+        bp.put(f"contact-service/postal-address/{address_id}", body)  # a full replacement: idempotent
+        sent.append(label)
+    for body, roles, label in news:
+        key = _address_key(body)
+        made_addresses = made.setdefault("addresses", {})
+        if key not in made_addresses:
+            made_addresses[key] = int(bp.post("contact-service/postal-address", body))
+            ledger.record_response(row.push_id, made)
+        bp.put(
+            f"contact-service/contact/{contact_id}/postal-address",
+            [{"postalAddressId": made_addresses[key], "type": r} for r in roles],
+        )
+        sent.append(label)
+    if ops:
+        bp.patch(f"contact-service/contact/{contact_id}", ops, idempotent=True)  # replace ops: harmless twice
+    return sent
