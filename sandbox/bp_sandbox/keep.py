@@ -50,7 +50,12 @@ class KeptStore:
 
 
 def store_key(seed: int, orders: int, clock_ms: int | None) -> dict[str, Any]:
-    return {"generator_version": GENERATOR_VERSION, "seed": seed, "orders": orders, "clock": "live" if clock_ms is None else clock_ms}
+    return {
+        "generator_version": GENERATOR_VERSION,
+        "seed": seed,
+        "orders": orders,
+        "clock": "live" if clock_ms is None else clock_ms,
+    }
 
 
 def open_state_dir(state_dir: Path, world: Callable[[], Path], key: dict[str, Any]) -> KeptStore:
