@@ -80,4 +80,4 @@ lint: install-dev
 	@$(BIN)/ruff check $(RUFF_CHECK) && $(BIN)/ruff format --check $(RUFF_FORMAT)
 
 clean:
-	rm -rf $(VENV) .dagster_home warehouse.duckdb warehouse.snapshot.duckdb
+	rm -rf $(VENV) .dagster_home warehouse.duckdb warehouse.snapshot.duckdb warehouse.duckdb.sandbox

@@ -44,6 +44,19 @@ def sandbox_description(orders: int, sandbox: SandboxProcess) -> str:
     )
 
 
+def print_sandbox_notes(sandbox: SandboxProcess) -> None:
+    """Whether the sandbox resumed the store kept beside the warehouse; a fresh store beside an existing warehouse
+    means the two disagree (e.g. another --orders), so say how to reset both."""
+    for note in sandbox.notes:
+        print(f"bp_pipelines: {note}", flush=True)
+    if not sandbox.state or sandbox.state.get("resumed") or not warehouse_files(settings.warehouse_path()):
+        return
+    print(
+        "bp_pipelines: the warehouse holds data of another sandbox store: `make reset-warehouse` resets both",
+        flush=True,
+    )
+
+
 def sandbox_env(sandbox: SandboxProcess) -> dict[str, str]:
     """The sandbox's URLs and credentials, plus its sync file (push on) unless BP_SYNC_CONFIG is set already."""
     env = sandbox.env()
@@ -58,7 +71,8 @@ def pipeline_environment(orders: int) -> Iterator[str]:
     if not settings.using_sandbox():
         yield f"Brightpearl at {os.environ.get('BRIGHTPEARL_BASE_URL', settings.DEFAULT_BRIGHTPEARL_BASE_URL)}"
         return
-    with SandboxProcess(orders=orders, extra_args=SANDBOX_ARGS) as sandbox:
+    with SandboxProcess(orders=orders, extra_args=SANDBOX_ARGS, state_dir=settings.sandbox_state_dir()) as sandbox:
+        print_sandbox_notes(sandbox)
         env = sandbox_env(sandbox)
         os.environ.update(env)
         try:
@@ -223,13 +237,18 @@ def dev(orders: int) -> int:
     cmd = [sys.executable, "-m", "dagster", "dev", "-w", workspace, "-h", DEV_HOST, "-p", str(port)]
     for sig in STOP_SIGNALS:
         signal.signal(sig, _raise_interrupt)
-    sandbox = SandboxProcess(orders=orders, extra_args=SANDBOX_ARGS) if settings.using_sandbox() else None
+    sandbox = (
+        SandboxProcess(orders=orders, extra_args=SANDBOX_ARGS, state_dir=settings.sandbox_state_dir())
+        if settings.using_sandbox()
+        else None
+    )
     try:
         if sandbox is None:
             target = f"Brightpearl at {os.environ.get('BRIGHTPEARL_BASE_URL', settings.DEFAULT_BRIGHTPEARL_BASE_URL)}"
         else:
             # Started by hand rather than `with`: a signal during start() must still stop the half-started sandbox.
             sandbox.start()
+            print_sandbox_notes(sandbox)
             env.update(sandbox_env(sandbox))
             target = sandbox_description(orders, sandbox)
         preflight.check_warehouse_source(env)
@@ -311,12 +330,23 @@ def warehouse_files(path: Path) -> list[Path]:
 
 
 def reset_warehouse(yes: bool) -> int:
-    """`make reset-warehouse`: delete the warehouse (every file of it) and Dagster's materialization history of its
-    assets, so the next run starts a fresh warehouse for whatever source is configured then."""
+    """`make reset-warehouse`: delete the warehouse (every file of it), the sandbox store kept beside it and Dagster's
+    materialization history of its assets, so the next run starts a fresh warehouse for whatever source is
+    configured then (on the sandbox: with a fresh store, the two must agree)."""
     path = settings.warehouse_path()
     files = warehouse_files(path)
     held = _held_sources(files)
     print(f"bp_pipelines: warehouse {path}{' holds ' + '; '.join(held) if held else ''}")
+    state_dir = settings.sandbox_state_dir()
+    if state_dir.exists() and _sandbox_serving(state_dir):
+        print(
+            f"bp_pipelines: a sandbox is serving from {state_dir} (a `make dev` or `make run` on this warehouse): "
+            "stop it first; nothing deleted",
+            file=sys.stderr,
+        )
+        return 1
+    if state_dir.exists():
+        files.append(state_dir)
     if not yes:
         if not sys.stdin.isatty():
             print("bp_pipelines: not resetting without confirmation: add --yes (make reset-warehouse ARGS=--yes)")
@@ -326,7 +356,10 @@ def reset_warehouse(yes: bool) -> int:
             print("bp_pipelines: nothing deleted")
             return 1
     for file in files:
-        file.unlink()
+        if file.is_dir():
+            shutil.rmtree(file)
+        else:
+            file.unlink()
         print(f"  deleted {file}")
     # The partition status in the UI must not claim the old source's history for the new one.
     import dagster as dg
@@ -339,6 +372,22 @@ def reset_warehouse(yes: bool) -> int:
         instance.wipe_assets(keys)
     print(f"  wiped the materialization history of {len(keys)} assets in {os.environ['DAGSTER_HOME']}")
     return 0
+
+
+def _sandbox_serving(state_dir: Path) -> bool:
+    """Whether a sandbox holds the state dir's lock (the sandbox's `keep` module takes it for its lifetime)."""
+    import fcntl
+
+    lock_file = state_dir / "lock"
+    if not lock_file.exists():
+        return False
+    with lock_file.open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    return False
 
 
 def _held_sources(files: list[Path]) -> list[str]:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -37,6 +37,10 @@ NOT_INSTALLED = (
 )
 
 
+# `python -m bp_sandbox` exits with this when another sandbox holds its --state-dir (its one stderr line says so).
+EXIT_STATE_DIR_BUSY = 3
+
+
 class SandboxStartError(RuntimeError):
     """The sandbox process did not come up (or is not installed); the message carries its output."""
 
@@ -49,7 +53,9 @@ class SandboxProcess:
     orders: int = 5000
     startup_timeout_s: float = 300.0  # a cold 1M-order generation takes a while; small scales start in seconds
     extra_args: tuple[str, ...] = ()
+    state_dir: Path | None = None  # keep the sandbox's store here between starts (`make run`: beside the warehouse)
     state: dict[str, str] | None = None
+    notes: list[str] = field(default_factory=list)  # the sandbox's own one-line notes at start (kept store or not)
     _proc: subprocess.Popen[bytes] | None = None
     _dir: tempfile.TemporaryDirectory[str] | None = None
 
@@ -97,6 +103,7 @@ class SandboxProcess:
             "0",
             "--state-file",
             str(state_file),
+            *(["--state-dir", str(self.state_dir)] if self.state_dir is not None else []),
             *self.extra_args,
         ]
         with log_file.open("wb") as log:
@@ -114,12 +121,17 @@ class SandboxProcess:
             if state_file.exists() and state_file.stat().st_size > 0:
                 try:
                     self.state = json.loads(state_file.read_text())
+                    lines = log_file.read_text(errors="replace").splitlines()
+                    self.notes = [line.removeprefix("sandbox: ") for line in lines if line.startswith("sandbox: ")]
                     return
                 except json.JSONDecodeError:
                     pass  # written but not yet flushed completely
             if self._proc.poll() is not None:
                 break
             time.sleep(0.1)
+        if self._proc.poll() == EXIT_STATE_DIR_BUSY:
+            lines = log_file.read_text(errors="replace").strip().splitlines()
+            raise SandboxStartError(lines[-1].removeprefix("sandbox: ") if lines else "the sandbox state dir is busy")
         output = log_file.read_text(errors="replace")[-4000:]
         raise SandboxStartError(f"sandbox did not start (command: {' '.join(cmd)}):\n{output}")
 

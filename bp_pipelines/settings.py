@@ -37,6 +37,13 @@ def warehouse_path() -> Path:
     return Path(raw).expanduser().resolve()
 
 
+def sandbox_state_dir() -> Path:
+    """Where `make run`/`make dev` keep the sandbox's store: beside the warehouse, one per warehouse (the two
+    must agree, so `make reset-warehouse` resets both)."""
+    path = warehouse_path()
+    return path.with_name(f"{path.name}.sandbox")
+
+
 def sync_start_date() -> date:
     raw = os.environ.get("BP_SYNC_START_DATE") or DEFAULT_SYNC_START_DATE
     try:

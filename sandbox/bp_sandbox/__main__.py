@@ -1,5 +1,6 @@
 """`python -m bp_sandbox --seed 42 --orders 5000 [--host 127.0.0.1] [--bp-port 0] [--bc-port 0]
-[--rate-window-scale 1.0] [--state-file path.json] [--data-dir DIR] [--clock now|2026-11-20T12:00:00Z]`
+[--rate-window-scale 1.0] [--state-file path.json] [--data-dir DIR] [--clock now|2026-11-20T12:00:00Z]
+[--state-dir DIR]`
 
 Prints the state JSON (URLs + fixed sandbox credentials) once both servers listen, writes it to
 --state-file, and serves until SIGTERM/SIGINT.
@@ -12,11 +13,17 @@ import json
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
 from .generator.timeutil import parse_clock
+from .keep import StateDirBusy
 from .server import SandboxConfig, start
+
+# Exit status of a start refused because another sandbox holds --state-dir (SandboxProcess reports its one line).
+EXIT_STATE_DIR_BUSY = 3
+CHECKPOINT_EVERY_S = 5.0
 
 
 def parse_args(argv: list[str] | None = None) -> SandboxConfig:
@@ -38,6 +45,13 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         "--clock",
         default="now",
         help="'now' (default): the clock follows the machine's; or a fixed start such as 2026-11-20T12:00:00Z",
+    )
+    p.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="keep the store (everything the emulators wrote) in DIR and resume it on the next start of the same "
+        "world (default: a fresh temporary copy per start)",
     )
     p.add_argument("--workers", type=int, default=None, help="generator processes (default: CPU count)")
     p.add_argument(
@@ -63,6 +77,7 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         clock_ms=None if a.clock == "now" else parse_clock(a.clock),
         workers=a.workers,
         null_updated_on_share=a.null_updated_on_share,
+        state_dir=a.state_dir,
     )
 
 
@@ -75,13 +90,21 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    running = start(config)
+    try:
+        running = start(config)
+    except StateDirBusy as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_STATE_DIR_BUSY
     print(json.dumps(running.state), flush=True)
+    checkpointed = time.monotonic()
     try:
         while not stop.wait(0.5):
             if not all(t.is_alive() for t in running.threads):
                 print("sandbox: a server thread died", file=sys.stderr)
                 return 1
+            if time.monotonic() - checkpointed >= CHECKPOINT_EVERY_S:
+                running.checkpoint()
+                checkpointed = time.monotonic()
     finally:
         running.stop()
     return 0

@@ -27,6 +27,7 @@ from .brightpearl.app import create_app as create_brightpearl_app
 from .generator import DEFAULT_CLOCK_MS, GENERATOR_VERSION, BuildStats, ensure_world, working_copy
 from .generator.changes import apply_changes
 from .generator.timeutil import DAY_MS
+from .keep import KeptStore, open_state_dir, resume_live, store_key
 from .state import Store
 
 
@@ -43,6 +44,7 @@ class SandboxConfig:
     clock_ms: int | None = DEFAULT_CLOCK_MS  # None: live clock (the machine's), see start()
     workers: int | None = None
     null_updated_on_share: float = 0.0
+    state_dir: Path | None = None  # keep the working world here between starts (keep.py); None: a temp copy
 
 
 @dataclass
@@ -54,14 +56,25 @@ class RunningSandbox:
     threads: list[threading.Thread] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     build: BuildStats | None = None
+    kept: KeptStore | None = None
+
+    def checkpoint(self) -> None:
+        """Record the live clock the store has reached, so a resumed store continues from here (also after a
+        SIGKILL, up to the last checkpoint)."""
+        if self.kept is not None and self.store.live_clock:
+            self.store.set_meta("clock_ms", self.store.now_ms())
 
     def stop(self, timeout: float = 10.0) -> None:
         for server in self.servers:
             server.should_exit = True
         for thread in self.threads:
             thread.join(timeout)
+        self.checkpoint()
         self.store.close()
-        shutil.rmtree(self.work_dir, ignore_errors=True)
+        if self.kept is not None:
+            self.kept.release()  # the state dir stays for the next start
+        else:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -118,21 +131,39 @@ def start(config: SandboxConfig) -> RunningSandbox:
     live = config.clock_ms is None
     now = time.time_ns() // 1_000_000
     world_clock = now - now % DAY_MS if config.clock_ms is None else config.clock_ms
-    world, stats = ensure_world(config.seed, config.orders, world_clock, config.data_dir, config.workers)
-    if live:
-        _prune_past_days(world.parent, config.seed, config.orders, world_clock)
+    built: list[tuple[Path, BuildStats | None]] = []
+
+    def cached_world() -> Path:
+        """The cached world (generated on a miss); a resumed kept store never needs it (e.g. on a new day)."""
+        if not built:
+            built.append(ensure_world(config.seed, config.orders, world_clock, config.data_dir, config.workers))
+            if live:
+                _prune_past_days(built[0][0].parent, config.seed, config.orders, world_clock)
+        return built[0][0]
+
     _remove_orphaned_work_dirs()
-    work_dir = Path(tempfile.mkdtemp(prefix="bp_sandbox_"))
-    (work_dir / "pid").write_text(str(os.getpid()))
-    store = Store(working_copy(world, work_dir))
+    kept: KeptStore | None = None
+    if config.state_dir is not None:
+        key = store_key(config.seed, config.orders, config.clock_ms)
+        kept = open_state_dir(config.state_dir, cached_world, key)
+        work_dir, store = config.state_dir, Store(kept.path)
+    else:
+        work_dir = Path(tempfile.mkdtemp(prefix="bp_sandbox_"))
+        (work_dir / "pid").write_text(str(os.getpid()))
+        store = Store(working_copy(cached_world(), work_dir))
     if live:
         store.live_clock = True
-        store.set_meta("clock_ms", now)
-        # Today's activity so far: one change call (the default counts) spread over (midnight, now].
-        apply_changes(store, {})
+        if kept is not None and kept.resumed:
+            # Only (last clock reached, now] is new: today's activity up to then is in the store already.
+            resume_live(store, now)
+        else:
+            store.set_meta("clock_ms", now)
+            # Today's activity so far: one change call (the default counts) spread over (midnight, now].
+            apply_changes(store, {})
     store.null_updated_on_share = config.null_updated_on_share
     store.rate_window_scale = config.rate_window_scale
-    running = RunningSandbox(config, store, work_dir, build=stats)
+    stats = built[0][1] if built else None
+    running = RunningSandbox(config, store, work_dir, build=stats, kept=kept)
     bp_sock, bc_sock = _bind(config.host, config.bp_port), _bind(config.host, config.bc_port)
     for app, sock in zip(build_apps(store), (bp_sock, bc_sock), strict=True):
         server, thread = _serve(app, sock)
@@ -157,7 +188,9 @@ def start(config: SandboxConfig) -> RunningSandbox:
         "control_url": f"{bp_url}/_sandbox",
         "seed": config.seed,
         "orders": config.orders,
-        "world_file": str(world),
+        "world_file": str(built[0][0]) if built else kept.copied_from if kept else None,
+        "store_file": str(store.path),
+        "resumed": bool(kept and kept.resumed),
         "generation_seconds": round(stats.seconds, 2) if stats else None,
     }
     if config.state_file is not None:

@@ -1,0 +1,131 @@
+"""`make run` on the sandbox keeps the sandbox's store beside the warehouse (`<warehouse>.sandbox/`): a second run
+against the resumed store writes nothing, like a second run against a real account; another `--orders` starts a
+fresh store (and says the warehouse disagrees); a busy store refuses a second sandbox; `reset-warehouse` resets
+both. Real entry points in subprocesses (`python -m bp_pipelines.cli`), real HTTP, real DuckDB file."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .test_first_week_cli import REPO, base_env, cli, one_line
+
+RECONCILIATION_MARTS = (
+    "storefront_sku_mismatches",
+    "storefront_stock_drift",
+    "storefront_orders_not_imported",
+    "storefront_accounts_out_of_step",
+)
+
+
+def summary(stdout: str) -> dict[str, dict[str, str]]:
+    """The run summary's metadata per asset: `  <asset>   key=value key=value ...`."""
+    out: dict[str, dict[str, str]] = {}
+    for line in stdout.splitlines():
+        if m := re.match(r"^  (\w+)\s+(\S+=.*)$", line):
+            out[m[1]] = dict(pair.split("=", 1) for pair in m[2].split())
+    return out
+
+
+def ledger(warehouse: Path) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return conn.execute("SELECT push_id, state, attempts, finished_at FROM push.ledger ORDER BY push_id").fetchall()
+
+
+def mart_rows(warehouse: Path) -> dict[str, int]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return {m: conn.execute(f"SELECT count(*) FROM analytics.{m}").fetchone()[0] for m in RECONCILIATION_MARTS}  # type: ignore[index]
+
+
+@contextlib.contextmanager
+def dev_session(env: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`python -m bp_pipelines.cli dev --orders 150` until its sandbox is up (its store note printed); SIGTERM after.
+    Output goes to a file: Dagster's log lines would fill an undrained pipe and block the processes."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bp_pipelines.cli", "dev", "--orders", "150"],
+            env={**env, "BP_DEV_PORT": str(port)},
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while not (notes := [line for line in log.read_text().splitlines() if " store " in line]):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)  # the note comes right after the sandbox starts, before Dagster does
+        yield proc, notes[0]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=90)
+
+
+def test_a_second_run_on_the_kept_sandbox_store_writes_nothing_and_reset_clears_both(tmp_path: Path) -> None:
+    env = base_env(tmp_path)
+    warehouse, state_dir = tmp_path / "warehouse.duckdb", tmp_path / "warehouse.duckdb.sandbox"
+    first = cli(env, "run", "--orders", "150")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert f"bp_pipelines: starting a fresh store in {state_dir}: no store kept there yet" in first.stdout
+    pushed = summary(first.stdout)
+    assert int(pushed["storefront_stock_levels"]["sent"]) > 0  # the fresh storefront's drifted levels aligned
+    assert mart_rows(warehouse) == dict.fromkeys(RECONCILIATION_MARTS, 0)
+    after_first = ledger(warehouse)
+
+    second = cli(env, "run", "--orders", "150")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert f"bp_pipelines: resuming the store kept in {state_dir}" in second.stdout
+    assert "another sandbox store" not in second.stdout
+    meta = summary(second.stdout)
+    for asset in ("storefront_stock_levels", "storefront_shipments", "storefront_order_statuses"):
+        assert meta[asset]["sent"] == "0", (asset, meta[asset])
+    assert (meta["storefront_order_import"]["created"], meta["storefront_order_import"]["contacts_created"]) == (
+        "0",
+        "0",
+    )
+    assert (meta["storefront_accounts"]["created"], meta["storefront_accounts"]["updated"]) == ("0", "0")
+    assert ledger(warehouse) == after_first  # no push planned, sent or retried
+    assert mart_rows(warehouse) == dict.fromkeys(RECONCILIATION_MARTS, 0)
+
+    # While `make dev` serves from the kept store, a run (one line) and a reset (nothing deleted) refuse.
+    with dev_session(env, tmp_path / "dev.log") as (dev, note):
+        assert note == f"bp_pipelines: resuming the store kept in {state_dir}"
+        busy = one_line(cli(env, "run", "--orders", "150"))
+        assert re.fullmatch(
+            rf"bp_pipelines: state dir {re.escape(str(state_dir))} is in use by another sandbox \(pid \d+\): "
+            "stop that one first, or use another state dir",
+            busy,
+        ), busy
+        refused = cli(env, "reset-warehouse", "--yes")
+        assert refused.returncode == 1 and "a sandbox is serving from" in refused.stderr
+        assert warehouse.exists() and state_dir.exists()
+    assert dev.returncode == 0
+
+    # Another scale: a fresh store, and the run says the warehouse (of the old store) disagrees with it.
+    other = cli(env, "run", "--orders", "200")
+    assert other.returncode == 0, other.stdout + other.stderr
+    assert (
+        f"bp_pipelines: starting a fresh store in {state_dir}: the kept store is of another world (orders 150 -> 200)"
+        in other.stdout
+    )
+    assert "bp_pipelines: the warehouse holds data of another sandbox store: `make reset-warehouse` resets both" in (
+        other.stdout
+    )
+
+    reset = cli(env, "reset-warehouse", "--yes")
+    assert reset.returncode == 0, reset.stdout + reset.stderr
+    assert f"  deleted {state_dir}" in reset.stdout
+    assert not state_dir.exists() and not warehouse.exists()
