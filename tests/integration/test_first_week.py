@@ -19,6 +19,8 @@ import pytest
 from bp_pipelines.assets.brightpearl import brightpearl_assets
 from bp_pipelines.lib.conventions import daily_partitions
 from bp_pipelines.lib.sync.partition_marks import COVERED_PARTITIONS
+from bp_pipelines.lib.warehouse import bookkeeping as bk
+from bp_pipelines.lib.warehouse import source as warehouse_source
 from bp_pipelines.resources.brightpearl import BrightpearlResource
 from bp_pipelines.resources.warehouse import WarehouseResource
 from bp_pipelines.schedules import brightpearl_incremental, partition_status
@@ -212,3 +214,33 @@ def test_a_real_shaped_account_is_refused_on_the_sandbox_warehouse(loaded: dict[
     assert sb.brightpearl_account_token not in message
     assert path.stat().st_mtime_ns == before  # nothing published
     assert sb.request_counts() == counts_before  # and the sandbox saw no call either
+
+
+def test_storefront_streams_written_first_do_not_make_a_fresh_warehouse_look_adopted(
+    loaded: dict[str, Any], tmp_path: Path
+) -> None:
+    """On a fresh warehouse the storefront extraction may commit before the first Brightpearl asset: the Brightpearl
+    source is then recorded without the "held data but no recorded source" warning meant for old warehouses."""
+    warehouse = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
+    wh = warehouse.get_warehouse()
+    with wh.connect() as conn:
+        bk.set_watermark(
+            conn, "storefront.orders", None, datetime.now(UTC), mode="incremental", window=(None, None), run_id="t"
+        )
+        assert not warehouse_source.holds_data(conn, "brightpearl") and warehouse_source.holds_data(conn, "storefront")
+    reference_asset = next(a for a in brightpearl_assets if a.node_def.name == "warehouses")
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [reference_asset],
+            resources={"brightpearl": brightpearl(loaded["sb"]), "warehouse": warehouse},
+            instance=instance,
+        )
+        logs = [r.user_message for r in instance.all_logs(result.run_id)]
+    assert result.success
+    assert not [m for m in logs if "no recorded source" in m]
+    with wh.connect() as conn:
+        assert warehouse_source.recorded_source(conn, "brightpearl") is not None
+        # an old warehouse (Brightpearl data, no source) is still told it was adopted
+        conn.execute("DELETE FROM _sync.source")
+        bk.set_watermark(conn, "orders", None, datetime.now(UTC), mode="incremental", window=(None, None), run_id="t")
+        assert warehouse_source.holds_data(conn, "brightpearl")

@@ -116,11 +116,15 @@ def record_or_check_source(
     return False
 
 
-def holds_data(conn: duckdb.DuckDBPyConnection) -> bool:
-    """Whether a warehouse without a recorded source already holds synced data (written before sources were
-    recorded): it is adopted by the first run, with a warning."""
+def holds_data(conn: duckdb.DuckDBPyConnection, kind: SourceKind = "brightpearl") -> bool:
+    """Whether a warehouse without a recorded `kind` source already holds that source's synced data (written before
+    sources were recorded): it is adopted by the first run, with a warning. Storefront streams are named
+    `storefront.*`; on a fresh warehouse they may be written before the first Brightpearl asset runs."""
     try:
-        row = conn.execute("SELECT count(*) FROM _sync.watermarks").fetchone()
+        row = conn.execute(
+            "SELECT count(*) FROM _sync.watermarks WHERE starts_with(resource, 'storefront.') = ?",
+            [kind == "storefront"],
+        ).fetchone()
     except duckdb.CatalogException:
         return False
     return bool(row and row[0])
