@@ -27,7 +27,7 @@ from bp_pipelines.assets.brightpearl import brightpearl_assets
 from bp_pipelines.lib.bigcommerce import BigCommerceClient
 from bp_pipelines.lib.bigcommerce.dates import parse_v2_date
 from bp_pipelines.lib.brightpearl import BrightpearlClient
-from bp_pipelines.lib.push.imports import ImportReport, ImportSettings, plan_imports, run_import
+from bp_pipelines.lib.push.imports import ImportReport, ImportSettings, match_key, plan_imports, run_import
 from bp_pipelines.lib.push.ledger import Ledger
 from bp_pipelines.lib.storefront import StreamSync
 from bp_pipelines.resources.warehouse import WarehouseResource
@@ -686,3 +686,53 @@ def test_the_shoppers_comment_and_staff_notes_become_order_notes(env: Env) -> No
     assert notes[f"Storefront order {sf_id} staff notes: VIP: check the packing"] is False
     note = env.sql("SELECT note FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"])[0][0]
     assert "customer comment written" in note and "staff notes written" in note
+
+
+def test_lines_match_on_ean_through_the_catalog_variants_gtin(env: Env) -> None:
+    """`match_on: ean`: BigCommerce order lines carry no EAN; the catalog variant's GTIN does (the catalog extraction
+    stores it). A line matches the Brightpearl product with that barcode in any GTIN length; a line whose variant has
+    none follows `unmatched_sku`."""
+    env.run(unmatched_sku="free_text_row")
+    new = env.new_storefront_only_orders(3)
+    wh = env.wh.get_warehouse()
+    env.extract_storefront()
+    with env.bc() as bc:
+        StreamSync(wh.connect, "test", Log()).catalog(bc)
+    settings = env.settings(match_on="ean", unmatched_sku="free_text_row")
+    Ledger(wh.connect).record_plan(plan_imports(wh.connect, settings))
+    # What the warehouse says each line should become: the product whose EAN is the variant's GTIN.
+    by_ean = {
+        match_key(ean, "ean"): pid
+        for ean, pid in env.sql(
+            "SELECT ean, product_id FROM brightpearl.products WHERE nullif(trim(ean), '') IS NOT NULL AND NOT is_deleted"
+        )
+    }
+    gtins = dict(env.sql("SELECT variant_id, gtin FROM storefront.variants"))
+    assert any(gtins.values()), "the sandbox catalog serves GTINs"
+    report = run_import(wh.connect, env.bp, settings, Log())
+    assert report.dead_lettered == 0
+    matched = named = 0
+    for sf_id in new:
+        desired, request = env.sql(
+            "SELECT desired, request FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"]
+        )[0]
+        if request is None:  # already in Brightpearl: nothing was sent
+            continue
+        lines = [p for p in json.loads(desired)["products"] if p.get("type") != "giftcertificate"]
+        rows = [r for r in json.loads(request)["rows"] if not r.get("name", "").startswith("Shipping: ")]
+        for line, row in zip(lines, rows, strict=True):
+            want = by_ean.get(match_key(gtins.get(line["variant_id"]), "ean"))
+            if want is not None:
+                assert row.get("productId") == want, (line, row)
+                matched += 1
+            else:
+                assert "productId" not in row and "[EAN" in row["name"], (line, row)
+                named += 1
+    assert matched > 0
+
+
+def test_barcodes_match_in_any_gtin_length() -> None:
+    assert match_key("012345678905", "upc") == match_key("0012345678905", "ean") == "12345678905"
+    assert match_key(" 4006381-333931 ", "ean") == "4006381333931"
+    assert match_key(None, "ean") == match_key("", "upc") == match_key("000", "ean") == ""
+    assert match_key("  Ab-1 ", "sku") == "ab-1"

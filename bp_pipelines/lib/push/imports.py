@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -112,6 +113,15 @@ def _key(value: Any) -> str:
     return str(value or "").strip().casefold()
 
 
+def match_key(value: Any, match_on: MatchOn) -> str:
+    """The key a line and a Brightpearl product are matched on. SKUs: trimmed, case-folded. EAN/UPC: the digits
+    without leading zeros, so that one barcode matches in any GTIN length (a UPC-A is an EAN-13 with a leading 0, and
+    BigCommerce's `gtin` holds up to 14 digits)."""
+    if match_on == "sku":
+        return _key(value)
+    return re.sub(r"\D", "", str(value or "")).lstrip("0")
+
+
 def _money(value: Any) -> Decimal:
     try:
         return Decimal(str(value if value not in (None, "") else 0)).quantize(Decimal("0.01"))
@@ -158,10 +168,13 @@ class Lookups:
         with connect() as conn:
             products: dict[str, int] = {}
             ambiguous: set[str] = set()
-            for key, product_id in conn.execute(
-                f"SELECT lower(trim({column})), product_id FROM brightpearl.products "
+            for value, product_id in conn.execute(
+                f"SELECT {column}, product_id FROM brightpearl.products "
                 f"WHERE NOT coalesce(is_deleted, false) AND nullif(trim({column}), '') IS NOT NULL ORDER BY product_id"
             ).fetchall():
+                key = match_key(value, match_on)
+                if not key:
+                    continue
                 if key in products:
                     ambiguous.add(key)
                 products.setdefault(key, int(product_id))
@@ -370,7 +383,7 @@ def order_rows(
     notes: list[str] = []
     for line in sf.products:
         raw = line.get(settings.match_on)
-        key = _key(raw)
+        key = match_key(raw, settings.match_on)
         qty = int(line.get("quantity") or 0)
         net, tax = _money(line.get("total_ex_tax")), _money(line.get("total_tax"))
         base = {"quantity": qty, "net": str(net), "tax": str(tax), "externalRef": str(line.get("id") or "")}

@@ -51,8 +51,9 @@ lines AS (
     SELECT p.order_id, list({{
         'id': p.order_product_id, 'product_id': p.product_id, 'variant_id': p.variant_id,
         'order_address_id': p.order_address_id, 'sku': p.sku,
-        -- the line's UPC, else its catalog variant's (import.match_on: upc)
-        'upc': coalesce(nullif(trim(p.upc), ''), v.upc), 'name': p.name, 'type': p.type, 'quantity': p.quantity,
+        -- the line's UPC, else its catalog variant's (import.match_on: upc); EAN: order lines carry none, the
+        -- catalog variant's GTIN holds it (import.match_on: ean)
+        'upc': coalesce(nullif(trim(p.upc), ''), v.upc), 'ean': nullif(trim(v.gtin), ''), 'name': p.name, 'type': p.type, 'quantity': p.quantity,
         'price_ex_tax': {_money("p.price_ex_tax")}, 'price_inc_tax': {_money("p.price_inc_tax")},
         'total_ex_tax': {_money("p.total_ex_tax")}, 'total_inc_tax': {_money("p.total_inc_tax")},
         'total_tax': {_money("p.total_tax")}

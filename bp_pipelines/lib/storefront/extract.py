@@ -100,7 +100,7 @@ VARIANTS = _table(
     "variants",
     "variant_id",
     f"variant_id BIGINT, product_id BIGINT, sku VARCHAR, upc VARCHAR, price {MONEY}, calculated_price {MONEY},"
-    " inventory_level INTEGER, purchasing_disabled BOOLEAN, option_values JSON",
+    " inventory_level INTEGER, purchasing_disabled BOOLEAN, option_values JSON, gtin VARCHAR",
     parent_key="product_id",
 )
 
@@ -239,6 +239,7 @@ def variant_row(v: Mapping[str, Any], product_id: int) -> Row:
         "inventory_level": _int(v.get("inventory_level")),
         "purchasing_disabled": v.get("purchasing_disabled"),
         "option_values": v.get("option_values") or [],
+        "gtin": v.get("gtin") or None,  # EAN/GTIN as the merchant keyed it (import.match_on: ean)
     }
 
 

@@ -160,10 +160,13 @@ CREATE TABLE IF NOT EXISTS storefront.variants (
     inventory_level     INTEGER,
     purchasing_disabled BOOLEAN,
     option_values       JSON,
+    gtin                VARCHAR,              -- GTIN/EAN (order lines carry none: import.match_on: ean reads it here)
     is_deleted          BOOLEAN DEFAULT false,
     deleted_seen_at     TIMESTAMPTZ,
     _synced_at          TIMESTAMPTZ
 );
+
+ALTER TABLE storefront.variants ADD COLUMN IF NOT EXISTS gtin VARCHAR;
 
 -- What the storefront believed before the stock push overwrote it: one row per SKU pushed, written BEFORE the
 -- PUT (push_id = the push.ledger row). A retry of the same push records nothing twice.

@@ -104,6 +104,11 @@ def product_json(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
+# A variant's GTIN (where merchants key the EAN-13): the Brightpearl product's EAN of the same SKU, as a merchant who
+# keeps both catalogs would have it; derived when served, so cached worlds need no new column.
+_GTIN = "(SELECT nullif(bp.ean, '') FROM products bp WHERE bp.sku = v.sku ORDER BY bp.id LIMIT 1) AS gtin"
+
+
 def variant_json(row: sqlite3.Row, product_price: Any, base_variant_id: int | None) -> dict[str, Any]:
     """`price` null means "inherit the product price", which `calculated_price` resolves."""
     variant_id = int(row["id"])
@@ -131,7 +136,7 @@ def variant_json(row: sqlite3.Row, product_price: Any, base_variant_id: int | No
         "image_url": "",
         "upc": row["upc"],
         "mpn": "",
-        "gtin": "",
+        "gtin": row["gtin"] or "",
         "inventory_level": int(row["inventory_level"]),
         "inventory_warning_level": 0,
         "bin_picking_number": "",
@@ -177,7 +182,7 @@ def variants_by_product(store: Store, product_ids: list[int]) -> dict[int, list[
     out: dict[int, list[sqlite3.Row]] = {pid: [] for pid in product_ids}
     if product_ids:
         for row in store.query(
-            f"SELECT * FROM bc_variants WHERE product_id IN ({placeholders(product_ids)}) ORDER BY id",
+            f"SELECT v.*, {_GTIN} FROM bc_variants v WHERE v.product_id IN ({placeholders(product_ids)}) ORDER BY v.id",
             tuple(product_ids),
         ):
             out[int(row["product_id"])].append(row)
@@ -225,7 +230,7 @@ def _list_variants(ctx: Ctx, where: Where) -> Response:
     page = v3_page(ctx.params)
     total = int(ctx.store.query_one(f"SELECT COUNT(*) FROM bc_variants v WHERE {where.sql}", tuple(where.params))[0])
     rows = ctx.store.query(
-        "SELECT v.*, p.price AS product_price, p.base_variant_id FROM bc_variants v "
+        f"SELECT v.*, {_GTIN}, p.price AS product_price, p.base_variant_id FROM bc_variants v "
         f"LEFT JOIN bc_products p ON p.id = v.product_id WHERE {where.sql} ORDER BY v.id LIMIT ? OFFSET ?",
         (*where.params, page.limit, page.offset),
     )
