@@ -31,6 +31,8 @@ from typing import Any
 import httpx
 import pytest
 
+from .generator.changes import DEFAULT_COUNTS
+
 __all__ = ["SandboxHandle", "fresh_sandbox", "module_sandbox", "sandbox", "start_sandbox"]
 
 SESSION_SEED, SESSION_ORDERS, SESSION_WINDOW_SCALE = 42, 300, 0.01
@@ -111,8 +113,13 @@ class SandboxHandle:
         return self.control("POST", "clock/advance", {"seconds": seconds})["clock_ms"]
 
     def apply_changes(self, **counts: int) -> dict[str, list[int]]:
-        """Simulate activity at the current clock; returns affected ids per kind."""
+        """Simulate activity at the current clock; returns affected ids per kind. A kind not named gets its default
+        count (`generator.changes.DEFAULT_COUNTS`)."""
         return self.control("POST", "changes", {"counts": counts})["changes"]
+
+    def apply_only(self, **counts: int) -> dict[str, list[int]]:
+        """`apply_changes` of just the kinds named: every other kind 0, not its default count."""
+        return self.apply_changes(**{**dict.fromkeys(DEFAULT_COUNTS, 0), **counts})
 
     def add_fault(self, **fault: Any) -> dict[str, Any]:
         """e.g. add_fault(api="brightpearl", kind="status", status=503, path="order-search", count=2)."""

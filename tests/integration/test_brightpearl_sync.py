@@ -46,24 +46,6 @@ TABLES = [
     "shipping_methods",
     "contact_tags",
 ]
-NO_CHANGES = {
-    k: 0
-    for k in (
-        "contacts_created",
-        "orders_created",
-        "storefront_orders_created",
-        "storefront_only_orders",
-        "status_changes",
-        "goods_out_created",
-        "goods_out_shipped",
-        "product_edits",
-        "contact_edits",
-        "stock_changes",
-        "order_deletions",
-        "contact_deletions",
-        "silent_edits",
-    )
-}
 
 
 def brightpearl(sb: Any, token: str | None = None) -> BrightpearlResource:
@@ -329,7 +311,7 @@ def test_incremental_run_picks_up_exactly_the_changes(env: Env) -> None:
 
 def test_reconciliation_marks_deletions_and_catches_silent_edits(env: Env) -> None:
     env.sb.advance_clock(600)
-    changes = env.sb.apply_changes(**{**NO_CHANGES, "order_deletions": 1, "contact_deletions": 1, "silent_edits": 3})
+    changes = env.sb.apply_only(order_deletions=1, contact_deletions=1, silent_edits=3)
     # An incremental run sees neither deletions nor silent edits (updatedOn did not move).
     [deleted_order], [deleted_contact] = changes["order_deletions"], changes["contact_deletions"]
     blind = env.run()
@@ -367,7 +349,7 @@ def test_reconciliation_marks_deletions_and_catches_silent_edits(env: Env) -> No
 
 def test_a_small_account_is_swept_on_every_run_so_deletions_need_no_nightly_run(env: Env) -> None:
     env.sb.advance_clock(600)
-    changes = env.sb.apply_changes(**{**NO_CHANGES, "order_deletions": 1, "silent_edits": 2})
+    changes = env.sb.apply_only(order_deletions=1, silent_edits=2)
     [deleted_order] = changes["order_deletions"]
     with api(env.sb) as bp:  # a payment deleted in Brightpearl (the recorded DELETE)
         payment_id = all_ids(bp, "accounting-service/customer-payment-search")[0]
@@ -401,7 +383,7 @@ def test_a_deleted_record_that_reappears_is_undeleted(env: Env) -> None:
 
 def test_malformed_batch_and_unknown_reference_are_quarantined_then_retried(env: Env) -> None:
     env.sb.advance_clock(600)
-    changes = env.sb.apply_changes(**{**NO_CHANGES, "orders_created": 2, "contacts_created": 2})
+    changes = env.sb.apply_only(orders_created=2, contacts_created=2)
     # A contact GET batch that stays malformed, and reference data gone stale (statuses unknown to the warehouse).
     env.sb.add_fault(api="brightpearl", kind="malformed", path="^contact-service/contact/", count=-1)
     with env.wh.connect() as conn:
@@ -459,7 +441,7 @@ def test_malformed_batch_and_unknown_reference_are_quarantined_then_retried(env:
 
 def test_a_search_page_that_stays_malformed_quarantines_its_window(env: Env) -> None:
     env.sb.advance_clock(600)
-    changes = env.sb.apply_changes(**{**NO_CHANGES, "product_edits": 3})
+    changes = env.sb.apply_only(product_edits=3)
     env.sb.add_fault(api="brightpearl", kind="malformed", path="^product-service/product-search", count=-1)
     products = [a for a in brightpearl_assets if a.node_def.name == "products"]
     try:
@@ -477,7 +459,7 @@ def test_a_search_page_that_stays_malformed_quarantines_its_window(env: Env) -> 
 
 def test_a_payment_search_page_that_stays_malformed_is_quarantined_then_retried(env: Env) -> None:
     env.sb.advance_clock(600)
-    env.sb.apply_changes(**{**NO_CHANGES, "status_changes": 8})  # invoiced orders get paid: new payments
+    env.sb.apply_only(status_changes=8)  # invoiced orders get paid: new payments
     payments = [a for a in brightpearl_assets if a.node_def.name == "customer_payments"]
     env.sb.add_fault(api="brightpearl", kind="malformed", path="^accounting-service/customer-payment-search", count=-1)
     try:
@@ -537,7 +519,7 @@ def test_an_open_analyst_session_never_blocks_the_sync_and_sees_a_consistent_sna
     try:
         old = analyst_count()
         env.sb.advance_clock(600)
-        env.sb.apply_changes(**{**NO_CHANGES, "orders_created": 3})
+        env.sb.apply_only(orders_created=3)
         run = env.run(assets=[orders_and_rows])  # writes and publishes while the session is open
         assert run.meta["orders"]["rows_inserted"] == 3
         assert analyst_count() == old  # the snapshot it opened, whole

@@ -121,7 +121,7 @@ class Env:
         found: list[int] = []
         for _ in range(20):
             self.sb.advance_clock(600)
-            made = self.sb.apply_changes(**{k: 0 for k in ALL_KINDS}, storefront_only_orders=n)
+            made = self.sb.apply_only(storefront_only_orders=n)
             found += [i for i in made["storefront_only_orders"] if self.storefront_order(i)["order"]["status_id"] == 11]
             if len(found) >= n:
                 return found[:n]
