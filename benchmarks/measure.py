@@ -38,7 +38,7 @@ class ResourceSpec:
 
     name: str
     search: str
-    get_prefix: str
+    get_prefix: str  # "" = no GET by id: the search row is the whole record (customer payments)
     get_batch: int
     table: str
 
@@ -49,10 +49,12 @@ RESOURCES = (
     ResourceSpec("contacts", "contact-service/contact-search", "contact-service/contact", 200, "contacts"),
     ResourceSpec("goods_out_notes", "warehouse-service/goods-note/goods-out-search", "warehouse-service/order/", 500,
                  "goods_out_notes"),
+    ResourceSpec("customer_payments", "accounting-service/customer-payment-search", "", 0, "customer_payments"),
 )
 STOCK_PREFIX = "warehouse-service/product-availability"
 REFERENCE_ENDPOINTS = ("order-service/order-status", "warehouse-service/warehouse", "product-service/channel",
-                       "warehouse-service/shipping-method")
+                       "warehouse-service/shipping-method", "contact-service/tag")
+ACCOUNT_CHECK_GETS = 1  # the `brightpearl_account` asset's one cheap authenticated GET (warehouse list) per run
 RESOURCE_ORDER = (*(r.name for r in RESOURCES), "stock_levels", "reference", "other")
 
 
@@ -60,7 +62,7 @@ def classify(endpoint: str) -> str:
     """Sandbox endpoint key (`GET order-service/order/{ids}`) -> resource name used in the tables."""
     path = endpoint.split(" ", 1)[-1]
     for spec in RESOURCES:
-        if path == spec.search or (path.startswith(spec.get_prefix) and "search" not in path):
+        if path == spec.search or (spec.get_prefix and path.startswith(spec.get_prefix) and "search" not in path):
             return spec.name
     if path.startswith(STOCK_PREFIX):
         return "stock_levels"
@@ -81,12 +83,14 @@ def by_resource(counts: Mapping[str, int]) -> dict[str, dict[str, int]]:
 
 
 def minimum_calls(sizes: Mapping[str, int]) -> dict[str, dict[str, int]]:
-    """Documented minimum of a full extraction: ceil(n/500) search pages + ceil(n/batch) ID-set GETs per resource,
-    ceil(products/100) availability calls, one list GET per reference table."""
+    """Documented minimum of a full extraction: ceil(n/500) search pages + ceil(n/batch) ID-set GETs per resource
+    (none for customer payments: the search row is the record), ceil(products/100) availability calls, one list GET
+    per reference table, plus the account check's one GET."""
     out = {spec.name: {"search": max(1, math.ceil(sizes[spec.name] / SEARCH_PAGE)),
-                       "get": math.ceil(sizes[spec.name] / spec.get_batch)} for spec in RESOURCES}
+                       "get": math.ceil(sizes[spec.name] / spec.get_batch) if spec.get_batch else 0}
+           for spec in RESOURCES}
     out["stock_levels"] = {"search": 0, "get": math.ceil(sizes["products"] / AVAILABILITY_IDS)}
-    out["reference"] = {"search": 0, "get": len(REFERENCE_ENDPOINTS)}
+    out["reference"] = {"search": 0, "get": len(REFERENCE_ENDPOINTS) + ACCOUNT_CHECK_GETS}
     return out
 
 

@@ -263,8 +263,9 @@ def render(results: Mapping[str, Any], config_note: str) -> str:
         "(`benchmarks/run_job.py`); sandbox seed 42 on the same machine. Rows keep the date they were measured.",
         "", "### Targets", "", targets_section(results),
         "", "### 1. API cost of a full extraction (fresh warehouse)", "",
-        "Minimum = per resource ceil(n/500) search pages + ceil(n/200) ID-set GETs (goods-out notes 500), "
-        "ceil(products/100) availability calls, one list GET per reference table (4). n = the search's "
+        "Minimum = per resource ceil(n/500) search pages + ceil(n/200) ID-set GETs (goods-out notes 500; customer "
+        "payments none: the search row is the record), ceil(products/100) availability calls, one list GET per "
+        "reference table (5, contact tags included) plus the account check's one GET. n = the search's "
         "`resultsAvailable` (stock_levels: n = products; its rows are product x warehouse). Calls = requests "
         "counted by the sandbox.", "", api_cost_section(results),
         "", "### 2. Incremental runs", "", incremental_section(results),
