@@ -27,6 +27,7 @@ from bp_pipelines.assets.brightpearl import brightpearl_assets
 from bp_pipelines.lib.bigcommerce import BigCommerceClient
 from bp_pipelines.lib.bigcommerce.dates import parse_v2_date
 from bp_pipelines.lib.brightpearl import BrightpearlClient
+from bp_pipelines.lib.push import customers
 from bp_pipelines.lib.push.imports import ImportReport, ImportSettings, match_key, plan_imports, run_import
 from bp_pipelines.lib.push.ledger import Ledger
 from bp_pipelines.lib.storefront import StreamSync
@@ -562,12 +563,8 @@ def test_an_existing_customers_company_and_addresses_are_updated_once(env: Env) 
     env.sb.reset_request_counts()
     started = datetime.now(UTC)
     report = env.run(unmatched_sku="free_text_row")
-    # Other shoppers' details met in this run (orders the storefront changed meanwhile) are compared too: each
-    # costs its own two reads, and they are counted apart from this contact's.
-    (others,) = env.sql(
-        "SELECT count(*) FROM push.ledger WHERE kind = 'contact_update' AND source_id <> ? AND finished_at >= ?",
-        [contact_id, started],
-    )[0]
+    # Other shoppers' details met in this run (orders the storefront changed meanwhile) are compared too: their
+    # updates are counted apart from this contact's.
     (others_updated,) = env.sql(
         "SELECT count(*) FROM push.ledger WHERE kind = 'contact_update' AND source_id <> ? AND finished_at >= ? "
         "AND note <> 'already in step'",
@@ -599,8 +596,9 @@ def test_an_existing_customers_company_and_addresses_are_updated_once(env: Env) 
     )[0]
     assert calls["POST contact-service/company"] == 1 + others_company
     assert calls["PATCH contact-service/contact/{id}"] >= 1
-    assert calls["GET contact-service/contact/{ids}"] == 1 + others
-    assert calls["GET contact-service/postal-address/{ids}"] == 1 + others
+    # however many customers the run compared (this one and any other met): one ID-set GET each, batched
+    assert calls["GET contact-service/contact/{ids}"] == 1
+    assert calls["GET contact-service/postal-address/{ids}"] == 1
     address_writes = sum(v for k, v in calls.items() if "postal-address" in k and not k.startswith("GET"))
     # in place, or new and associated, per address (shared or not); up to 4 per other shopper updated
     assert 2 <= address_writes <= 4 + 4 * others_updated
@@ -736,3 +734,27 @@ def test_barcodes_match_in_any_gtin_length() -> None:
     assert match_key(" 4006381-333931 ", "ean") == "4006381333931"
     assert match_key(None, "ean") == match_key("", "upc") == match_key("000", "ean") == ""
     assert match_key("  Ab-1 ", "sku") == "ab-1"
+
+
+def test_contact_reads_are_batched_and_read_again_only_after_a_write(env: Env) -> None:
+    """Every customer a run may compare is read in one ID-set GET (addresses likewise); an id Brightpearl no longer
+    has is simply not found; a contact the run wrote to is read again, alone."""
+    env.run(unmatched_sku="free_text_row")
+    ids = [r[0] for r in env.sql("SELECT contact_id FROM brightpearl.contacts WHERE NOT is_deleted ORDER BY 1 LIMIT 3")]
+    gone = max(ids) + 10_000_000
+    env.sb.reset_request_counts()
+    with env.bp() as bp:
+        reads = customers.ContactReads(bp, [*ids, gone])
+        docs = [reads.contact(i) for i in ids]
+        assert [d["contactId"] for d in docs if d] == ids
+        assert reads.contact(gone) is None
+        address_ids = [v for d in docs if d for v in (d.get("postAddressIds") or {}).values() if v]
+        assert address_ids and set(reads.addresses(address_ids)) == set(address_ids)
+        first = _contact_calls(env)
+        assert first["GET contact-service/postal-address/{ids}"] == 1
+        # one GET for the set; if Brightpearl refuses a set with a vanished id, one GET per id after it
+        assert first["GET contact-service/contact/{ids}"] in (1, 1 + len(ids) + 1)
+        assert reads.contact(ids[1]) is docs[1]  # no read: already at hand
+        reads.forget(ids[0])
+        assert reads.contact(ids[0])["contactId"] == ids[0]
+    assert _contact_calls(env)["GET contact-service/contact/{ids}"] == first["GET contact-service/contact/{ids}"] + 1

@@ -3,8 +3,10 @@
 What the order says about its shopper (names, phone, company, billing and delivery address) is one ledger row,
 kind `contact_update`, target `brightpearl`, push id `import:contact:<contact id>:<fingerprint of those details>`:
 the same details of the same contact are applied once, however many orders carry them (a re-run or the shopper's
-next order sends nothing and reads nothing). Sending compares with Brightpearl as it is now (`GET contact`, one
-`GET postal-address` for its addresses) and writes only what differs:
+next order sends nothing and reads nothing). Sending compares with Brightpearl as it is now and writes only what
+differs. The reads are batched (`ContactReads`): one `GET contact-service/contact/{id set}` and one
+`GET contact-service/postal-address/{id set}` per 200 contacts a run may compare; a contact is read again alone only
+after this run wrote to it.
 
 * names, phone: one `PATCH contact-service/contact/{id}` (JSON-Patch `replace`), together with `/companyId`;
 * company: Brightpearl's contact PATCH has no company name, only `/companyId`, so a new company is created
@@ -22,10 +24,10 @@ reused instead of creating another.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from bp_pipelines.lib.brightpearl import to_id_set
+from bp_pipelines.lib.brightpearl import BrightpearlRequestError, to_id_set
 
 from .ledger import Ledger, LedgerRow
 from .plan import PlannedPush, dumps
@@ -43,6 +45,70 @@ class ContactApi(Protocol):
     def put(self, path: str, body: Any) -> Any: ...
     def post(self, path: str, body: Any, *, idempotent: bool = False) -> Any: ...
     def patch(self, path: str, body: Any, *, idempotent: bool = False) -> Any: ...
+
+
+GET_BATCH = 200  # ids per contact GET (documented maximum); postal-address GETs use the same (unconfirmed there)
+
+
+class ContactReads:
+    """Contacts and their postal addresses as Brightpearl has them now, read in ID-set GETs: every contact the run
+    may compare is read together on first use, their addresses likewise. A contact this run wrote to is forgotten
+    and read again alone if compared again (never compared with a copy from before its own write). A batch GET
+    Brightpearl refuses (e.g. one contact deleted meanwhile) falls back to one GET per id."""
+
+    def __init__(self, bp: ContactApi, contact_ids: Iterable[int] = ()) -> None:
+        self.bp = bp
+        self._wanted = set(contact_ids)
+        self._contacts: dict[int, Mapping[str, Any]] = {}
+        self._addresses: dict[int, Mapping[str, Any]] = {}
+        self._read: set[int] = set()  # contact ids read (found or not)
+
+    def _get_all(self, path: str, ids: list[int], key: str) -> dict[int, Mapping[str, Any]]:
+        found: dict[int, Mapping[str, Any]] = {}
+        for start in range(0, len(ids), GET_BATCH):
+            chunk = ids[start : start + GET_BATCH]
+            try:
+                docs = self.bp.get(f"{path}/{to_id_set(chunk)}") or []
+            except BrightpearlRequestError:
+                if len(chunk) == 1:
+                    raise
+                docs = []
+                for one in chunk:
+                    try:
+                        docs += self.bp.get(f"{path}/{one}") or []
+                    except BrightpearlRequestError:
+                        continue  # that one is gone: its caller says so
+            for doc in docs if isinstance(docs, list) else []:
+                if isinstance(doc, Mapping) and isinstance(doc.get(key), int):
+                    found[int(doc[key])] = doc
+        return found
+
+    def contact(self, contact_id: int) -> Mapping[str, Any] | None:
+        if contact_id not in self._read:
+            ids = sorted((self._wanted - self._read) | {contact_id})
+            self._contacts.update(self._get_all("contact-service/contact", ids, "contactId"))
+            self._read.update(ids)
+        return self._contacts.get(contact_id)
+
+    def addresses(self, address_ids: Iterable[int]) -> dict[int, Mapping[str, Any]]:
+        wanted = set(address_ids)
+        missing = wanted - set(self._addresses)
+        if missing:
+            # Every address of every contact read so far, in one go: the next contacts' are then at hand too.
+            for doc in self._contacts.values():
+                ids = (doc.get("postAddressIds") or {}).values()
+                missing.update(int(v) for v in ids if isinstance(v, int) and v > 0 and int(v) not in self._addresses)
+            self._addresses.update(self._get_all("contact-service/postal-address", sorted(missing), "addressId"))
+        return {i: self._addresses[i] for i in wanted if i in self._addresses}
+
+    def forget(self, contact_id: int) -> None:
+        """After a write to the contact: read it (and its addresses) again if compared again."""
+        doc = self._contacts.pop(contact_id, None)
+        self._read.discard(contact_id)
+        self._wanted.discard(contact_id)
+        for v in ((doc or {}).get("postAddressIds") or {}).values():
+            if isinstance(v, int):
+                self._addresses.pop(v, None)
 
 
 def plan_contact_update(
@@ -131,24 +197,23 @@ def address_writes(
     return [(i, b, lbl) for i, (b, lbl) in puts.items()], list(news.values())
 
 
-def send_contact_update(bp: ContactApi, ledger: Ledger, row: LedgerRow) -> list[str]:
+def send_contact_update(bp: ContactApi, ledger: Ledger, row: LedgerRow, reads: ContactReads | None = None) -> list[str]:
     """Apply one `contact_update` row; returns the labels of what was sent (empty: already in step). Raises the
-    client's errors (the caller dead-letters a refusal, leaves an unknown outcome open)."""
+    client's errors (the caller dead-letters a refusal, leaves an unknown outcome open). `reads`: the run's batched
+    reads (None: this contact alone)."""
     desired = row.desired
     contact_id = int(desired["contact_id"])
     wanted: dict[str, Any] = desired["wanted"]
     always = desired.get("policy") == "always"
     made: dict[str, Any] = ledger.response_of(row.push_id) or {}  # ids created by an interrupted attempt
-    found = bp.get(f"contact-service/contact/{contact_id}")
-    doc: Mapping[str, Any] = found[0] if isinstance(found, list) and found else {}
+    reads = reads if reads is not None else ContactReads(bp)
+    doc = reads.contact(contact_id)
     if not doc:
         raise LookupError(f"Brightpearl contact {contact_id} was not found (deleted since?)")
     ids = {r: int(v) for r, v in (doc.get("postAddressIds") or {}).items() if isinstance(v, int) and v > 0}
     current: dict[int, Mapping[str, Any]] = {}
     if ids and (wanted.get("billing") or wanted.get("delivery")):
-        for address in bp.get("contact-service/postal-address/" + to_id_set(sorted(set(ids.values())))) or []:
-            if isinstance(address, Mapping) and address.get("addressId") is not None:
-                current[int(address["addressId"])] = address
+        current = reads.addresses(ids.values())
 
     phones = ((doc.get("communication") or {}).get("telephones")) or {}
     have = {"firstName": doc.get("firstName"), "lastName": doc.get("lastName"), "phone": phones.get("PRI")}
@@ -168,6 +233,7 @@ def send_contact_update(bp: ContactApi, ledger: Ledger, row: LedgerRow) -> list[
     ledger.mark_sending(
         row.push_id, {"patch": ops, "company": company if new_company else None, "puts": puts, "new": news}
     )
+    reads.forget(contact_id)  # written to from here on: compared again only after a fresh read
     if new_company:
         if "company_id" not in made:
             made["company_id"] = int(bp.post("contact-service/company", {"name": company[:COMPANY_NAME_MAX]}))

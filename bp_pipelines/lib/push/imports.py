@@ -161,6 +161,7 @@ class Lookups:
     contact_companies: dict[int, str]  # contact_id -> company name as extracted (a contact GET may carry only its id)
     # storefront order id -> the Brightpearl sales order whose externalRef it is, as last extracted
     bp_orders: dict[int, int] = field(default_factory=dict)
+    contact_reads: customers.ContactReads | None = None  # the run's batched contact reads (set when sending)
 
     @classmethod
     def load(cls, connect: Connect, match_on: MatchOn, storefront_order_ids: list[int] | None = None) -> Lookups:
@@ -240,12 +241,27 @@ def run_import(
         return report
     lookups = Lookups.load(connect, settings.match_on, [int(r.storefront_order_id or 0) for r in rows])
     with open_brightpearl() as bp:
+        # Existing customers this run may compare, read together (ID-set GETs) on first use.
+        lookups.contact_reads = customers.ContactReads(bp, _contacts_to_compare(rows, contact_rows, settings, lookups))
         for row in rows:
             _import_one(bp, ledger, row, settings, lookups, report, log)
         for row in contact_rows:
             if row.push_id not in report.contact_rows_seen:  # not already sent with an order of this run
-                apply_contact_update(bp, ledger, row, report, log)
+                apply_contact_update(bp, ledger, row, report, log, lookups.contact_reads)
     return report
+
+
+def _contacts_to_compare(
+    rows: list[LedgerRow], contact_rows: list[LedgerRow], settings: ImportSettings, lookups: Lookups
+) -> set[int]:
+    """The warehouse's contacts for the open orders' e-mails, and the open contact updates' contacts."""
+    ids = {int(r.desired["contact_id"]) for r in contact_rows if r.desired.get("contact_id") is not None}
+    if settings.update_customers != "never":
+        for row in rows:
+            email = normal_email(((row.desired.get("order") or {}).get("billing_address") or {}).get("email"))
+            if email in lookups.contacts:
+                ids.add(lookups.contacts[email])
+    return ids
 
 
 def find_by_external_ref(bp: BrightpearlApi, storefront_order_id: int) -> int | None:
@@ -516,14 +532,19 @@ def wanted_contact(sf: StorefrontOrder) -> dict[str, Any]:
 
 
 def apply_contact_update(
-    bp: BrightpearlApi, ledger: Ledger, row: LedgerRow, report: ImportReport, log: ImportLog
+    bp: BrightpearlApi,
+    ledger: Ledger,
+    row: LedgerRow,
+    report: ImportReport,
+    log: ImportLog,
+    reads: customers.ContactReads | None = None,
 ) -> str | None:
     """Send one `contact_update` row (`customers.py`); the note for the order's ledger row. A refusal dead-letters
     the update only: the order goes on with the contact as Brightpearl has it."""
     report.contact_rows_seen.add(row.push_id)
     contact_id = row.desired.get("contact_id")
     try:
-        sent = customers.send_contact_update(bp, ledger, row)
+        sent = customers.send_contact_update(bp, ledger, row, reads)
     except (BrightpearlRequestError, LookupError) as exc:
         ledger.dead_letter(
             row,
@@ -579,7 +600,7 @@ def customer_for(
         open_rows = ledger.open_rows(customers.KIND, [planned.push_id])
         if not open_rows:
             return contact_id, None
-        return contact_id, apply_contact_update(bp, ledger, open_rows[0], report, log)
+        return contact_id, apply_contact_update(bp, ledger, open_rows[0], report, log, lookups.contact_reads)
     if not settings.create_customers:
         return None, (
             f"storefront order {sf.id}: no Brightpearl contact has the e-mail {email} and import.customers.create "
