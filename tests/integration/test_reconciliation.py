@@ -5,7 +5,7 @@ main job `make run` executes, with the sync file `make run` uses on the sandbox 
 - a second run with nothing changed writes nothing anywhere (no create, update or push on either API);
 - each table lists a row once the sandbox is made inconsistent over HTTP (a SKU renamed on the storefront only, a
   storefront rejecting stock levels and account updates, Brightpearl refusing an order; a pushed status changed and
-  a pushed shipment deleted on the storefront, a storefront refusing shipments)."""
+  a pushed shipment deleted on the storefront, a storefront refusing shipments and status changes)."""
 
 from __future__ import annotations
 
@@ -208,10 +208,11 @@ def test_status_and_shipment_reconciliation_name_the_order_and_the_note(env: Env
     with httpx.Client(headers=sb.bc_headers()) as bc:
         bc.put(f"{store}/{sf_order}", json={"status_id": other}).raise_for_status()
         bc.delete(f"{store}/{ship_order}/shipments/{shipment_id}").raise_for_status()
-    # ... and a newly shipped note is refused by the storefront (dead-lettered).
+    # ... and newly shipped notes and changed statuses are refused by the storefront (dead-lettered).
     sb.advance_clock(60)
-    sb.apply_changes(**{**zero, "goods_out_created": 30, "goods_out_shipped": 30})
+    sb.apply_changes(**{**zero, "status_changes": 40, "goods_out_created": 30, "goods_out_shipped": 30})
     sb.add_fault(api="bigcommerce", kind="status", status=422, path=r"shipments$", method="POST", count=-1)
+    sb.add_fault(api="bigcommerce", kind="status", status=422, path=r"v2/orders/\d+$", method="PUT", count=-1)
     try:
         result = env.run()
     finally:
@@ -226,6 +227,8 @@ def test_status_and_shipment_reconciliation_name_the_order_and_the_note(env: Env
         pushed_status,
     )
     assert row["why"].startswith(f"changed on the storefront after the push set status {pushed_status}")
+    refused = [r for r in mismatches.values() if r["state"] == "dead"]
+    assert refused and all(r["why"].startswith("dead-lettered: storefront rejected status") for r in refused)
 
     missing = {r["goods_out_note_id"]: r for r in env.rows("storefront_shipments_missing")}
     assert missing[note_id]["state"] == "confirmed" and "no longer on the storefront" in missing[note_id]["why"]
