@@ -116,6 +116,21 @@ RECONCILIATION = {
         "SELECT * FROM analytics.storefront_accounts_out_of_step",
         dg.AssetCheckSeverity.ERROR,
     ),
+    "storefront_status_mismatches": (
+        "is_empty",
+        "SELECT storefront_order_id, bp_order_id, bp_status, storefront_status_id, expected_status_id, why "
+        "FROM analytics.storefront_status_mismatches",
+        "storefront order status(es) disagree with storefront.status_map: "
+        "SELECT * FROM analytics.storefront_status_mismatches",
+        dg.AssetCheckSeverity.ERROR,
+    ),
+    "storefront_shipments_missing": (
+        "is_empty",
+        "SELECT goods_out_note_id, bp_order_id, storefront_order_id, state, why "
+        "FROM analytics.storefront_shipments_missing",
+        "shipped goods-out note(s) with no storefront shipment: SELECT * FROM analytics.storefront_shipments_missing",
+        dg.AssetCheckSeverity.ERROR,
+    ),
 }
 
 

@@ -215,13 +215,17 @@ class Stock(_Section):
 
 
 class Reconcile(_Section):
-    """What the reconciliation mart `analytics.storefront_sku_mismatches` leaves out (docs/sync-file.md)."""
+    """What the reconciliation marts leave out or wait for (docs/sync-file.md)."""
 
     # Storefront items a merchant keeps out of Brightpearl on purpose (a free sample, a donation): matched like every
     # SKU, ignoring case and surrounding spaces, on either side.
     ignore_skus: list[str] = Field(
         default_factory=list, json_schema_extra=_hint('a list of SKUs, e.g. ["SAMPLE-PACK"]')
     )
+
+    # analytics.storefront_shipments_missing lists a shipped goods-out note only this long after it shipped (the
+    # push runs with the sync; a dead-lettered shipment is listed at once).
+    shipment_delay_minutes: int = Field(default=60, ge=0, json_schema_extra=_hint("minutes, e.g. 60"))
 
     @field_validator("ignore_skus")
     @classmethod

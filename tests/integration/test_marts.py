@@ -70,6 +70,9 @@ def test_materialization_reports_row_counts(built: tuple[WarehouseResource, dg.E
         # Reconciliation marts: empty while the import and the account sync are off (no push.ledger rows).
         "storefront_orders_not_imported": 0,
         "storefront_accounts_out_of_step": 0,
+        # ... and while the push has not run (no storefront.* settings in push.state).
+        "storefront_status_mismatches": 0,
+        "storefront_shipments_missing": 0,
     }
     assert {m.name for m in MARTS} == set(counts)
 

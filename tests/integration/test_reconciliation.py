@@ -4,10 +4,12 @@ main job `make run` executes, with the sync file `make run` uses on the sandbox 
 - after a run every reconciliation table in schema analytics is empty and every check passes (none warns);
 - a second run with nothing changed writes nothing anywhere (no create, update or push on either API);
 - each table lists a row once the sandbox is made inconsistent over HTTP (a SKU renamed on the storefront only, a
-  storefront rejecting stock levels and account updates, Brightpearl refusing an order)."""
+  storefront rejecting stock levels and account updates, Brightpearl refusing an order; a pushed status changed and
+  a pushed shipment deleted on the storefront, a storefront refusing shipments and status changes)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,8 @@ RECONCILIATION_MARTS = (
     "storefront_stock_drift",
     "storefront_orders_not_imported",
     "storefront_accounts_out_of_step",
+    "storefront_status_mismatches",
+    "storefront_shipments_missing",
 )
 WRITE_METHODS = ("POST ", "PUT ", "PATCH ", "DELETE ")
 
@@ -169,3 +173,67 @@ def test_each_reconciliation_table_lists_what_the_sandbox_made_inconsistent(env:
         "storefront_orders_not_imported:is_empty",
         "storefront_accounts_out_of_step:is_empty",
     } <= failed
+
+
+def test_status_and_shipment_reconciliation_name_the_order_and_the_note(env: Env) -> None:
+    sb = env.sb
+    # The push sends changes since push_from (this machine's clock minus push_lookback): bring the sandbox's fixed
+    # test clock up to now, so what changes next is the push's to send.
+    sb.advance_clock(max(600.0, time.time() - sb.clock_ms() / 1000 + 600))
+    zero = {k: 0 for k in ALL_KINDS}
+    # Brightpearl moves on: orders change status (some to the mapped Invoiced/Cancelled) and goods-out notes ship.
+    sb.apply_changes(**{**zero, "status_changes": 40, "goods_out_shipped": 20})
+    result = env.run()
+    assert result.success
+    with env.wh.get_warehouse().connect() as conn:
+        status_push = conn.execute(
+            "SELECT storefront_order_id, bp_order_id, CAST(desired->>'status_id' AS BIGINT) FROM push.ledger "
+            "WHERE kind = 'order_status' AND state = 'confirmed' ORDER BY finished_at DESC, push_id LIMIT 1"
+        ).fetchone()
+        shipment_push = conn.execute(
+            "SELECT storefront_order_id, source_id, CAST(storefront_ref AS BIGINT) FROM push.ledger "
+            "WHERE kind = 'shipment' AND state = 'confirmed' ORDER BY finished_at DESC, push_id LIMIT 1"
+        ).fetchone()
+    assert status_push is not None and shipment_push is not None  # this run pushed both kinds
+    # What this run pushed counts as done, whether the storefront extraction ran before or after the push.
+    assert env.rows("storefront_status_mismatches") == []
+    assert env.rows("storefront_shipments_missing") == []
+
+    # The storefront drifts: a merchant changes the pushed order's status and deletes the pushed shipment there.
+    sf_order, bp_order, pushed_status = status_push
+    ship_order, note_id, shipment_id = shipment_push
+    other = 11 if pushed_status != 11 else 9
+    store = f"{sb.bigcommerce_base_url}/stores/{sb.bigcommerce_store_hash}/v2/orders"
+    sb.advance_clock(60)
+    with httpx.Client(headers=sb.bc_headers()) as bc:
+        bc.put(f"{store}/{sf_order}", json={"status_id": other}).raise_for_status()
+        bc.delete(f"{store}/{ship_order}/shipments/{shipment_id}").raise_for_status()
+    # ... and newly shipped notes and changed statuses are refused by the storefront (dead-lettered).
+    sb.advance_clock(60)
+    sb.apply_changes(**{**zero, "status_changes": 40, "goods_out_created": 30, "goods_out_shipped": 30})
+    sb.add_fault(api="bigcommerce", kind="status", status=422, path=r"shipments$", method="POST", count=-1)
+    sb.add_fault(api="bigcommerce", kind="status", status=422, path=r"v2/orders/\d+$", method="PUT", count=-1)
+    try:
+        result = env.run()
+    finally:
+        sb.clear_faults()
+    assert result.success
+
+    mismatches = {r["storefront_order_id"]: r for r in env.rows("storefront_status_mismatches")}
+    row = mismatches[sf_order]
+    assert (row["bp_order_id"], row["storefront_status_id"], row["expected_status_id"]) == (
+        bp_order,
+        other,
+        pushed_status,
+    )
+    assert row["why"].startswith(f"changed on the storefront after the push set status {pushed_status}")
+    refused = [r for r in mismatches.values() if r["state"] == "dead"]
+    assert refused and all(r["why"].startswith("dead-lettered: storefront rejected status") for r in refused)
+
+    missing = {r["goods_out_note_id"]: r for r in env.rows("storefront_shipments_missing")}
+    assert missing[note_id]["state"] == "confirmed" and "no longer on the storefront" in missing[note_id]["why"]
+    dead = [r for r in missing.values() if r["state"] == "dead"]
+    assert dead and all(r["why"].startswith("dead-lettered: storefront rejected the shipment") for r in dead)
+
+    failed = {k for k, e in checks(result).items() if not e.passed}
+    assert {"storefront_status_mismatches:is_empty", "storefront_shipments_missing:is_empty"} <= failed

@@ -25,6 +25,8 @@ RECONCILIATION_MARTS = (
     "storefront_stock_drift",
     "storefront_orders_not_imported",
     "storefront_accounts_out_of_step",
+    "storefront_status_mismatches",
+    "storefront_shipments_missing",
 )
 
 

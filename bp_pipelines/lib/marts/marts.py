@@ -101,6 +101,27 @@ MARTS: tuple[Mart, ...] = (
         "sync is off. The check storefront_accounts_out_of_step:is_empty is red while any row exists.",
         ("contacts", "storefront_accounts"),
     ),
+    Mart(
+        "storefront_status_mismatches",
+        "Reconciliation: storefront orders linked to a Brightpearl order (storefront.order_link) whose storefront "
+        "status is not the one storefront.status_map gives for the Brightpearl order's current status, although the "
+        "status push had time to fix it (changed since push_from, extracted before the push last planned), with the "
+        "expected status, the latest status push and why (dead-lettered with the reason, changed on the storefront "
+        "after the push, never pushed). Empty while the push is off. The check storefront_status_mismatches:is_empty "
+        "is red while any row exists.",
+        # after the status push and the storefront extraction (a status pushed in this run trusts the ledger until
+        # the storefront order is extracted again)
+        ("orders", "storefront_orders", "storefront_order_statuses"),
+    ),
+    Mart(
+        "storefront_shipments_missing",
+        "Reconciliation: shipped goods-out notes of storefront orders, shipped since push_from, with no storefront "
+        "shipment (none carrying the push's marker or the note's tracking number) and no confirmed or skipped "
+        "push, with the ledger state and why (dead-lettered with the reason at once; never pushed after "
+        "reconcile.shipment_delay_minutes; pushed but gone from the storefront). Empty while the push is off or "
+        "ships whole orders. The check storefront_shipments_missing:is_empty is red while any row exists.",
+        ("goods_out_notes", "orders", "storefront_orders", "storefront_shipments"),
+    ),
 )
 
 # Reconciliation between Brightpearl and the storefront (each has an asset check that is red while it has rows).

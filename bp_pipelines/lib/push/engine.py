@@ -8,8 +8,10 @@ shipments carry our marker in `comments`; an order's status is read back) and re
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from bp_pipelines.lib.bigcommerce.errors import (
@@ -18,7 +20,7 @@ from bp_pipelines.lib.bigcommerce.errors import (
     BigCommerceValidationError,
 )
 
-from .ledger import Connect, Ledger, LedgerRow
+from .ledger import Connect, Ledger, LedgerRow, now
 from .plan import PushScope, plan_shipments, plan_statuses
 from .settings import PushSettings
 
@@ -105,16 +107,25 @@ def run_push(
     says what is still owed to the storefront.
     """
     report = PushReport(kind)
+    ledger = Ledger(connect, run_id)
     if not settings.enabled:
+        ledger.set_state("storefront.enabled", "false")  # the reconciliation marts are empty while the push is off
         report.enabled = False
         report.notes.append("storefront.enabled is false in the sync configuration file: nothing pushed")
         return report
-    ledger = Ledger(connect, run_id)
     push_from = ledger.push_from(settings.push_from, settings.push_from_lookback)
     if only_push_ids is None:
+        full_sweep = scope == PushScope()  # every change since push_from, as the schedules and `make run` plan
+        if full_sweep:
+            record_settings(ledger, settings, push_from)
+            planned_at = now()
         with connect() as conn:
             planner = plan_shipments if kind == "shipment" else plan_statuses
             report.planned = ledger.record_plan(planner(conn, settings, scope, push_from))
+        if full_sweep:
+            # Brightpearl rows extracted before this moment were seen by the planner: the reconciliation marts
+            # only blame the push for those (analytics.storefront_status_mismatches, storefront_shipments_missing).
+            ledger.set_state(f"storefront.{kind}.planned_at", planned_at.isoformat())
     rows = ledger.open_rows(kind, only_push_ids)
     if scope.order_id is not None:
         rows = [r for r in rows if r.bp_order_id == scope.order_id]
@@ -126,6 +137,24 @@ def run_push(
         else:
             _send_statuses(client, ledger, rows, report, log)
     return report
+
+
+def record_settings(ledger: Ledger, settings: PushSettings, push_from: datetime) -> None:
+    """The push settings the reconciliation marts read from push.state (they are plain SQL rebuilt with the other
+    marts, so the push, which resolves the sync file, leaves them there)."""
+    values: dict[str, Any] = {
+        "storefront.enabled": True,
+        "storefront.order_link": settings.order_link,
+        "storefront.channel_ids": list(settings.channel_ids),
+        # effective start (configured push_from, else the first push minus push_lookback)
+        "storefront.push_from": push_from.isoformat(),
+        # Brightpearl order_status_id -> storefront status_id (JSON object keys are strings)
+        "storefront.status_map": {str(bp): sf for bp, sf in sorted(settings.status_map.items())},
+        "storefront.unmapped_status": settings.unmapped_status,
+        "storefront.shipment_trigger_status_id": settings.shipment_trigger_status_id,
+    }
+    for key, value in values.items():
+        ledger.set_state(key, value if isinstance(value, str) else json.dumps(value))
 
 
 def _by_storefront_order(rows: list[LedgerRow]) -> Iterator[tuple[int | None, list[LedgerRow]]]:

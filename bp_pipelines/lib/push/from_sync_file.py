@@ -51,6 +51,7 @@ class ExtractSettings:
     storefront_channel_ids: tuple[int, ...] = ()  # the storefront's Brightpearl channels (and import.channel_id)
     stock_warehouse_ids: tuple[int, ...] = ()  # stock.warehouse_ids; empty: every warehouse
     ignore_skus: tuple[str, ...] = ()  # reconcile.ignore_skus
+    shipment_delay_minutes: int = 60  # reconcile.shipment_delay_minutes
 
 
 def load_extract_settings() -> ExtractSettings:
@@ -69,6 +70,7 @@ def load_extract_settings() -> ExtractSettings:
         storefront_channel_ids=tuple(dict.fromkeys(channels)),
         stock_warehouse_ids=tuple(sync_file.stock.warehouse_ids) if sync_file.stock is not None else (),
         ignore_skus=tuple(sync_file.reconcile.ignore_skus),
+        shipment_delay_minutes=sync_file.reconcile.shipment_delay_minutes,
     )
 
 

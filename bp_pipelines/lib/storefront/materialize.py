@@ -50,6 +50,7 @@ def record_reconcile_settings(conn: duckdb.DuckDBPyConnection, settings: Extract
         "reconcile.storefront_channel_ids": list(settings.storefront_channel_ids),
         "reconcile.stock_warehouse_ids": list(settings.stock_warehouse_ids),
         "reconcile.ignore_skus": sorted({sku.strip().casefold() for sku in settings.ignore_skus}),
+        "reconcile.shipment_delay_minutes": settings.shipment_delay_minutes,
     }
     now = datetime.now(UTC)
     for key, value in values.items():
