@@ -129,22 +129,6 @@ class Env:
         raise AssertionError("the sandbox generated too few awaiting-fulfilment storefront orders")
 
 
-ALL_KINDS = (
-    "contacts_created",
-    "orders_created",
-    "storefront_orders_created",
-    "status_changes",
-    "goods_out_created",
-    "goods_out_shipped",
-    "product_edits",
-    "contact_edits",
-    "stock_changes",
-    "order_deletions",
-    "contact_deletions",
-    "silent_edits",
-)
-
-
 @pytest.fixture(scope="module")
 def env(module_sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     sb = module_sandbox(seed=31, orders=300)

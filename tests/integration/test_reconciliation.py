@@ -24,7 +24,6 @@ from bp_pipelines.resources.warehouse import WarehouseResource
 from bp_pipelines.schedules.jobs import sync_run_config
 
 from .test_brightpearl_sync import brightpearl, metadata_of, today
-from .test_order_import import ALL_KINDS
 
 SANDBOX_SYNC_FILE = Path(__file__).resolve().parents[2] / "sync.sandbox.yaml"
 RECONCILIATION_MARTS = (
@@ -124,14 +123,13 @@ def test_a_second_run_with_nothing_changed_writes_nothing(env: Env) -> None:
 def test_each_reconciliation_table_lists_what_the_sandbox_made_inconsistent(env: Env) -> None:
     sb = env.sb
     sb.advance_clock(600)
-    zero = {k: 0 for k in ALL_KINDS}
     # SKUs: a variant renamed on the storefront only (the old SKU is sold on the storefront and stocked).
-    (renamed,) = sb.apply_changes(**{**zero, "storefront_sku_renames": 1})["storefront_sku_renames"]
+    (renamed,) = sb.apply_only(storefront_sku_renames=1)["storefront_sku_renames"]
     # Stock: Brightpearl stock moves, and the storefront rejects the levels.
-    sb.apply_changes(**{**zero, "stock_changes": 10})
+    sb.apply_only(stock_changes=10)
     sb.add_fault(api="bigcommerce", kind="status", status=422, path="v3/inventory/adjustments/absolute", count=-1)
     # Orders: new storefront orders awaiting fulfilment, and Brightpearl refuses to create them.
-    sb.apply_changes(**{**zero, "storefront_only_orders": 6})
+    sb.apply_only(storefront_only_orders=6)
     sb.add_fault(api="brightpearl", kind="status", status=400, path=r"sales-order$", method="POST", count=-1)
     # Accounts: a credit customer's phone changes in Brightpearl, and the storefront refuses the account update.
     with env.wh.get_warehouse().connect() as conn:
@@ -180,9 +178,8 @@ def test_status_and_shipment_reconciliation_name_the_order_and_the_note(env: Env
     # The push sends changes since push_from (this machine's clock minus push_lookback): bring the sandbox's fixed
     # test clock up to now, so what changes next is the push's to send.
     sb.advance_clock(max(600.0, time.time() - sb.clock_ms() / 1000 + 600))
-    zero = {k: 0 for k in ALL_KINDS}
     # Brightpearl moves on: orders change status (some to the mapped Invoiced/Cancelled) and goods-out notes ship.
-    sb.apply_changes(**{**zero, "status_changes": 40, "goods_out_shipped": 20})
+    sb.apply_only(status_changes=40, goods_out_shipped=20)
     result = env.run()
     assert result.success
     with env.wh.get_warehouse().connect() as conn:
@@ -210,7 +207,7 @@ def test_status_and_shipment_reconciliation_name_the_order_and_the_note(env: Env
         bc.delete(f"{store}/{ship_order}/shipments/{shipment_id}").raise_for_status()
     # ... and newly shipped notes and changed statuses are refused by the storefront (dead-lettered).
     sb.advance_clock(60)
-    sb.apply_changes(**{**zero, "status_changes": 40, "goods_out_created": 30, "goods_out_shipped": 30})
+    sb.apply_only(status_changes=40, goods_out_created=30, goods_out_shipped=30)
     sb.add_fault(api="bigcommerce", kind="status", status=422, path=r"shipments$", method="POST", count=-1)
     sb.add_fault(api="bigcommerce", kind="status", status=422, path=r"v2/orders/\d+$", method="PUT", count=-1)
     try:
