@@ -19,15 +19,7 @@ from typing import Any
 import duckdb
 
 from .test_first_week_cli import REPO, base_env, cli, one_line
-
-RECONCILIATION_MARTS = (
-    "storefront_sku_mismatches",
-    "storefront_stock_drift",
-    "storefront_orders_not_imported",
-    "storefront_accounts_out_of_step",
-    "storefront_status_mismatches",
-    "storefront_shipments_missing",
-)
+from .test_reconciliation import RECONCILIATION_MARTS
 
 
 def summary(stdout: str) -> dict[str, dict[str, str]]:
