@@ -63,13 +63,15 @@ reset-warehouse: install
 
 # Test files (warehouses, DAGSTER_HOMEs) on tmpfs when the machine has one: DuckDB and Dagster's SQLite sync every
 # commit to disk, which cost the CLI tests 40% of their wall time on a disk (116 s -> 70 s measured). One folder per
-# checkout, so that two checkouts can test at once. The browser test runs alone after the rest: the real UI in
-# chromium is timing-sensitive under load.
+# checkout, so that two checkouts can test at once; removed when every test passed (they take RAM there). The browser
+# test runs alone after the rest: the real UI in chromium is timing-sensitive under load.
 TEST_TMP := $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm/bp_pipelines-tests-$$(echo "$(CURDIR)" | cksum | cut -d" " -f1))
 test: install-dev browser-deps
 	@$(BIN)/ruff check $(RUFF_CHECK)
 	@$(BIN)/python -m pytest -q -n auto --dist loadfile --ignore=tests/browser $(if $(TEST_TMP),--basetemp=$(TEST_TMP)-suite)
 	@$(BIN)/python -m pytest -q tests/browser $(if $(TEST_TMP),--basetemp=$(TEST_TMP)-browser)
+	@# Passed: give the memory back (a failed run stops above and keeps its files for a look).
+	@$(if $(TEST_TMP),rm -rf $(TEST_TMP)-suite $(TEST_TMP)-browser)
 
 # BENCH_PUSH=0 skips the storefront push benchmark (benchmarks/push.py: ~15 min at the real rate limit).
 bench: install-dev
