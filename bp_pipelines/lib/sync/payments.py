@@ -266,15 +266,7 @@ class PaymentSync:
     def _mark_vanished(self, max_fraction: float) -> None:
         table = CUSTOMER_PAYMENTS
         with self.warehouse.connect() as conn:
-            live = conn.execute(f"SELECT count(*) FROM {table.qualified} WHERE NOT is_deleted").fetchone()[0]  # type: ignore[index]
-            candidates = [
-                r[0]
-                for r in conn.execute(
-                    f"SELECT t.payment_id FROM {table.qualified} t WHERE NOT t.is_deleted AND NOT EXISTS "
-                    "(SELECT 1 FROM _sync.sweep_ids s WHERE s.resource = ? AND s.id = t.payment_id) ORDER BY 1",
-                    [NAME],
-                ).fetchall()
-            ]
+            live, candidates = bk.unswept(conn, table.qualified, "payment_id", NAME)
             conn.execute("DELETE FROM _sync.sweep_ids WHERE resource = ?", [NAME])
         if not candidates:
             return

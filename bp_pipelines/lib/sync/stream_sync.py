@@ -646,15 +646,7 @@ class StreamSync:
         stream, table = self.stream, self.stream.table
         key = table.key[0]
         with self.warehouse.connect() as conn:
-            live = conn.execute(f"SELECT count(*) FROM {table.qualified} WHERE NOT is_deleted").fetchone()[0]  # type: ignore[index]
-            candidates = [
-                r[0]
-                for r in conn.execute(
-                    f"SELECT t.{key} FROM {table.qualified} t WHERE NOT t.is_deleted AND NOT EXISTS "
-                    f"(SELECT 1 FROM _sync.sweep_ids s WHERE s.resource = ? AND s.id = t.{key}) ORDER BY 1",
-                    [stream.name],
-                ).fetchall()
-            ]
+            live, candidates = bk.unswept(conn, table.qualified, key, stream.name)
         if not candidates:
             return
         if deletions_blocked(len(candidates), live, max_fraction):

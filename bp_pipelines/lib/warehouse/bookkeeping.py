@@ -135,6 +135,18 @@ def resolve(conn: duckdb.DuckDBPyConnection, resource: str, record_ids: Iterable
     return sum(records_in(row[0]) for row in resolved)  # records, not entries: a batch of 19 resolves 19
 
 
+def unswept(conn: duckdb.DuckDBPyConnection, table: str, key: str, resource: str) -> tuple[int, list[int]]:
+    """(live rows of `table`, ascending `key`s of the live rows absent from `resource`'s sweep in
+    `_sync.sweep_ids`): the deletion candidates a completed id sweep leaves."""
+    live = conn.execute(f"SELECT count(*) FROM {table} WHERE NOT is_deleted").fetchone()[0]  # type: ignore[index]
+    ids = conn.execute(
+        f"SELECT t.{key} FROM {table} t WHERE NOT t.is_deleted AND NOT EXISTS "
+        f"(SELECT 1 FROM _sync.sweep_ids s WHERE s.resource = ? AND s.id = t.{key}) ORDER BY 1",
+        [resource],
+    ).fetchall()
+    return int(live), [r[0] for r in ids]
+
+
 def open_records(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int, str]]:
     """Unresolved dead letters as (resource, record_id, records it stands for, reason), for `make run`'s summary."""
     try:
