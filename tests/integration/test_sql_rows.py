@@ -83,9 +83,11 @@ def _bad_orders() -> dict[int, tuple[dict[str, Any], str]]:
     }
 
 
-# A GET of ids 1-8 answers good and bad records in one body; ids 20-22 always answer a body that is not JSON.
+# A GET of ids 1-8 answers good and bad records in one body; ids 20-22 always answer a body that is not JSON; ids
+# 30-32 answer non-ASCII text, and an invalid UTF-8 byte in a string.
 GOOD_IDS = (1, 8)
 MALFORMED_IDS = "20-22"
+TEXT_IDS = "30-32"
 
 
 def _app() -> Starlette:
@@ -93,6 +95,11 @@ def _app() -> Starlette:
         id_set = request.path_params["ids"]
         if id_set == MALFORMED_IDS:
             return Response(b'{"response": [{"id": 20, "orderTypeCode": "SO"', media_type="application/json")
+        if id_set == TEXT_IDS:
+            accented, invalid = _order(30), _order(31)
+            accented["reference"], invalid["reference"] = "Zo\u00eb \u2014 \u65e5\u672c", "INVALID"
+            body = json.dumps({"response": [accented, invalid, _order(32)]}, ensure_ascii=False).encode()
+            return Response(body.replace(b"INVALID", b"bad \xff byte"), media_type="application/json")
         bad = _bad_orders()
         records = [_order(i) for i in GOOD_IDS] + [payload for payload, _ in bad.values()]
         return Response(json.dumps({"response": records}).encode(), media_type="application/json")
@@ -176,6 +183,18 @@ def test_each_kind_of_bad_input_is_quarantined_and_good_rows_of_the_same_body_la
     assert rows == [(1, 1, 10, Decimal("2.0000")), (8, 1, 10, Decimal("2.0000"))]
     # Quarantine counts records, not batches: the unusable GET batch counts each of its 3 ids.
     assert sync.stats.quarantined == len(bad) + 3 and sync.stats.table.inserted == 2
+
+
+def test_non_ascii_text_lands_as_sent_and_invalid_utf8_is_replaced(
+    client: BrightpearlClient, warehouse: DuckDBWarehouse
+) -> None:
+    # Bodies reach DuckDB as bytes (the fast path); one that is not UTF-8 is decoded with replacement, as before.
+    sync = StreamSync(streams.ORDERS, client, warehouse, Log())  # type: ignore[arg-type]
+    assert sync.fetch_and_write([30, 31, 32], {}) == {30, 31, 32}
+    sync._close_staging()
+    with warehouse.connect() as conn:
+        refs = conn.execute("SELECT order_id, customer_ref FROM brightpearl.orders ORDER BY 1").fetchall()
+    assert refs == [(30, "Zo\u00eb \u2014 \u65e5\u672c"), (31, "bad \ufffd byte"), (32, "R32")]
 
 
 def test_sql_rows_equal_the_python_transform_rows(tmp_path: Path) -> None:
