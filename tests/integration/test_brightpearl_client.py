@@ -33,6 +33,7 @@ from bp_pipelines.lib.brightpearl import (
     BrightpearlThrottledError,
     RetryPolicy,
 )
+from bp_pipelines.lib.brightpearl.client import SEEN_PAGES
 
 from .cassette_server import ALL_METHODS, LoopbackServer
 
@@ -411,6 +412,27 @@ def paged_handler(ids: list[int], *, with_more_flag: bool, shift_after_first: in
         return ok(body, reference={"orderStatusNames": {"1": "Draft"}})
 
     return handler
+
+
+def test_search_drops_repeats_of_recent_pages_and_keeps_a_bounded_window(
+    board: Switchboard, client: BrightpearlClient
+) -> None:
+    # 12 pages of 2 rows. Id 3 (page 2) repeats on page 3: dropped. Id 1 (page 1) repeats on page 12, more than
+    # SEEN_PAGES pages later: yielded again (the sync then finds it unchanged), so memory does not grow per id.
+    assert SEEN_PAGES < 10
+    served = [1, 2, 3, 4, 3, *range(5, 23), 1]
+
+    async def handler(request: Request) -> Response:
+        first, size = int(request.query_params["firstResult"]), int(request.query_params["pageSize"])
+        chunk = served[first - 1 : first - 1 + size]
+        rows = [[order_id, "2024-01-01T00:00:00.000Z", 1] for order_id in chunk]
+        return ok(search_page(rows, first, len(served), more=first - 1 + len(chunk) < len(served)))
+
+    board.handler = handler
+    pages = list(client.search("order-service/order-search", {}, columns=["orderId"], page_size=2))
+    ids = [row["orderId"] for page in pages for row in page.rows]
+    assert ids == [1, 2, 3, 4, *range(5, 23), 1]
+    assert [page.duplicates_dropped for page in pages].count(1) == 1 and pages[2].duplicates_dropped == 1
 
 
 def test_search_pages_through_results_dropping_duplicates(board: Switchboard, client: BrightpearlClient) -> None:
