@@ -234,3 +234,50 @@ def test_status_and_shipment_reconciliation_name_the_order_and_the_note(env: Env
 
     failed = {k for k, e in checks(result).items() if not e.passed}
     assert {"storefront_status_mismatches:is_empty", "storefront_shipments_missing:is_empty"} <= failed
+
+
+def test_a_push_with_no_ledger_row_is_listed_as_never_pushed(env: Env) -> None:
+    # After the previous test: some status changes and shipments were refused (dead-lettered). Their ledger rows are
+    # dropped here, as if the push had never planned them (the safety net for a push that skipped a record), and the
+    # two marts are rebuilt from the warehouse alone.
+    from bp_pipelines.lib.marts.build import rebuild_marts
+    from bp_pipelines.lib.marts.marts import MARTS
+
+    with env.wh.get_warehouse().connect() as conn:
+        status_orders = dict(
+            conn.execute(
+                "SELECT storefront_order_id, bp_order_id FROM analytics.storefront_status_mismatches WHERE state = 'dead'"
+            ).fetchall()
+        )
+        notes = [
+            r[0]
+            for r in conn.execute(
+                "SELECT goods_out_note_id FROM analytics.storefront_shipments_missing WHERE state = 'dead'"
+            ).fetchall()
+        ]
+        assert status_orders and notes
+        conn.execute(
+            "DELETE FROM push.ledger WHERE (kind = 'order_status' AND bp_order_id IN (SELECT unnest(?))) "
+            "OR push_id IN (SELECT 'shipment:gon:' || unnest(?))",
+            [list(status_orders.values()), notes],
+        )
+        wanted = {"storefront_status_mismatches", "storefront_shipments_missing"}
+        # A note is listed as never pushed once reconcile.shipment_delay_minutes (60) have passed since it shipped:
+        # these shipped a day earlier (the sandbox's clock runs ahead of this machine's here).
+        conn.execute(
+            "UPDATE brightpearl.goods_out_notes SET shipped_on = shipped_on - INTERVAL 1 DAY "
+            "WHERE goods_out_note_id IN (SELECT unnest(?))",
+            [notes],
+        )
+        rebuild_marts(conn, [m for m in MARTS if m.name in wanted])
+
+    mismatches = {r["storefront_order_id"]: r for r in env.rows("storefront_status_mismatches")}
+    for order_id in status_orders:
+        row = mismatches[order_id]
+        assert (row["state"], row["push_id"]) == ("not planned", None)
+        assert row["why"] == "never pushed: no status push for this order in push.ledger since push_from"
+    missing = {r["goods_out_note_id"]: r for r in env.rows("storefront_shipments_missing")}
+    for note_id in notes:
+        row = missing[note_id]
+        assert row["state"] == "not planned"
+        assert f"and never pushed: no shipment:gon:{note_id} row in push.ledger" in row["why"]

@@ -80,5 +80,8 @@ LEFT JOIN push.dead_letters d ON d.push_id = p.push_id AND d.resolved_at IS NULL
 WHERE l.expected_status_id IS NOT NULL
   AND so.status_id IS DISTINCT FROM l.expected_status_id
   AND coalesce(p.state, '') NOT IN ('planned', 'sending')
-  AND NOT (p.state = 'confirmed' AND p.pushed_status_id = l.expected_status_id AND so._synced_at < p.finished_at)
+  -- coalesce: with no push at all (p NULL) the condition is NULL, and NOT NULL would drop the never-pushed order
+  AND NOT coalesce(
+      p.state = 'confirmed' AND p.pushed_status_id = l.expected_status_id AND so._synced_at < p.finished_at, false
+  )
 ORDER BY l.storefront_order_id, l.bp_order_id
