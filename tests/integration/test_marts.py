@@ -208,6 +208,27 @@ def test_customer_documents(db: duckdb.DuckDBPyConnection) -> None:
         assert total == (Decimal(balance),)
 
 
+def test_an_invoiced_sale_without_a_shipping_status_is_open_not_null(tmp_path: Path) -> None:
+    # Brightpearl may leave shippingStatusCode out; the order's flags stay true/false (a NULL dropped it from the
+    # open-order counts of customer_accounts and customer_order_history).
+    from bp_pipelines.lib.marts.build import create_prelude, read_sql
+
+    from .mart_fixtures import _order, insert
+
+    wh = build_warehouse(tmp_path / "warehouse.duckdb")
+    with wh.connect() as conn:
+        insert(
+            conn,
+            "orders",
+            [_order(9001, "SO", 4, 1, "2026-01-14 09:00:00+00", "10", "2", invoice="INV-9001", shipping=None)],
+        )
+        create_prelude(conn)
+        facts = rows(
+            conn, f"SELECT order_id, is_sale, is_open_sale FROM ({read_sql('order_facts')}) WHERE order_id = 9001"
+        )
+    assert facts == [{"order_id": 9001, "is_sale": True, "is_open_sale": True}]
+
+
 def test_open_quotations(db: duckdb.DuckDBPyConnection) -> None:
     (quote,) = rows(db, "SELECT * FROM analytics.open_quotations")
     assert (quote["order_id"], quote["contact_id"], quote["company_name"], quote["status_name"]) == (

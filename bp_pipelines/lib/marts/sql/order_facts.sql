@@ -70,7 +70,7 @@ SELECT
         AND NOT c.is_cancelled
         AND NOT c.is_closed
         AND coalesce(c.shipping_status_code, '') <> 'ASS'
-        AND NOT (c.shipping_status_code = 'NST' AND c.is_invoiced)
+        AND NOT (coalesce(c.shipping_status_code, '') = 'NST' AND c.is_invoiced)  -- no code: still open, not NULL
     ) AS is_open_sale,
     (
         c.order_type_code = 'PO'
