@@ -77,6 +77,25 @@ def test_child_rows_of_a_refetched_parent_are_replaced(tmp_path: Path) -> None:
         assert rows == [(1, Decimal("5.0000"), Decimal("1.2345"), "DECIMAL(18,4)")]
 
 
+def test_new_rows_take_the_plain_insert_yet_a_parent_emptied_in_the_same_batch_loses_its_rows(tmp_path: Path) -> None:
+    wh = WarehouseResource(path=str(tmp_path / "wh.duckdb"))
+
+    def line(order_id: int, row_id: int) -> dict[str, object]:
+        return {"order_id": order_id, "row_id": row_id, "quantity": Decimal("1")}
+
+    with wh.connect() as conn:
+        assert upsert(conn, t.ORDER_ROWS, [line(5, 1), line(5, 2)], NOW, parent_ids=[5]).inserted == 2
+        # Order 5 is re-fetched with no rows left, beside a new order 100: the staged range is 100..100 only.
+        counts = upsert(conn, t.ORDER_ROWS, [line(100, 1)], NOW, parent_ids=[5, 100])
+        assert (counts.inserted, counts.updated, counts.deleted) == (1, 0, 2)
+        # A batch of only new records, far from anything stored: a plain insert, counted.
+        assert upsert(conn, t.ORDER_ROWS, [line(500, 1), line(501, 1)], NOW, parent_ids=[500, 501]).inserted == 2
+        assert upsert(conn, t.PRODUCTS, [product(7), product(8)], NOW).inserted == 2
+        assert upsert(conn, t.PRODUCTS, [product(7, "Widget v2"), product(9)], NOW).updated == 1
+        rows = conn.execute("SELECT order_id, row_id, is_deleted FROM brightpearl.order_rows ORDER BY 1, 2").fetchall()
+        assert rows == [(100, 1, False), (500, 1, False), (501, 1, False)]
+
+
 def test_sticky_column_keeps_value_when_a_fetch_path_cannot_provide_it(tmp_path: Path) -> None:
     wh = WarehouseResource(path=str(tmp_path / "wh.duckdb"))
     with wh.connect() as conn:

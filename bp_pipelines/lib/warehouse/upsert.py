@@ -144,7 +144,23 @@ def merge(
     # The staged key range lets DuckDB skip the target's row groups by their min/max (batches are id ranges on a
     # first load and in sweeps); the join alone reads the whole table for every batch.
     k0 = table.key[0]
-    low, high = conn.execute(f"SELECT min({k0}), max({k0}) FROM {stg}").fetchone()  # type: ignore[misc]
+    low, high, staged = conn.execute(f"SELECT min({k0}), max({k0}), count(*) FROM {stg}").fetchone()  # type: ignore[misc]
+    parents = sorted(set(parent_ids)) if table.parent_key and parent_ids is not None else []
+    # A first load, new records: nothing stored in the batch's key range nor under its re-fetched parents (child
+    # tables key on the parent first), so every row is new and no stored child row can vanish. No join needed.
+    if (
+        low is not None
+        and (not parents or table.parent_key == k0)
+        and not _stored_between(conn, table, min([low, *parents[:1]]), max([high, *parents[-1:]]))
+    ):
+        names = ", ".join(cols)
+        conn.execute(
+            f"INSERT INTO {table.qualified} ({names}, is_deleted, deleted_seen_at, _synced_at) "
+            f"SELECT {names}, false, NULL, ?::TIMESTAMPTZ FROM {stg}",
+            [now],
+        )
+        conn.execute(f"DROP TABLE IF EXISTS {stg}")
+        return Counts(inserted=staged)
     target = f"(SELECT * FROM {table.qualified} WHERE {k0} BETWEEN ? AND ?)" if low is not None else table.qualified
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE chg_{table.name} AS SELECT {select_cols}, t.{k0} IS NULL AS _new, "
@@ -172,7 +188,7 @@ def merge(
             [now],
         )
     if table.parent_key and parent_ids is not None:
-        ids = sorted(set(parent_ids))
+        ids = parents
         if ids:
             anti = " AND ".join(f"s.{k} = t.{k}" for k in table.key)
             counts.deleted = len(
@@ -186,6 +202,14 @@ def merge(
     conn.execute(f"DROP TABLE IF EXISTS {stg}")
     conn.execute(f"DROP TABLE IF EXISTS chg_{table.name}")
     return counts
+
+
+def _stored_between(conn: duckdb.DuckDBPyConnection, table: Table, low: Any, high: Any) -> bool:
+    """Whether the table holds a row whose first key column is in [low, high] (row groups skipped by min/max)."""
+    row = conn.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {table.qualified} WHERE {table.key[0]} BETWEEN ? AND ?)", [low, high]
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def mark_deleted(conn: duckdb.DuckDBPyConnection, table: Table, column: str, ids: Sequence[int], now: datetime) -> int:
