@@ -356,3 +356,20 @@ def test_a_run_logs_progress_to_the_run_log(warehouse: DuckDBWarehouse, monkeypa
     log = ListLog()
     StreamSync(streams.PRODUCTS, FakeClient(products, {}), warehouse, log).run("incremental", None, SyncConfig(), "r")  # type: ignore[arg-type]
     assert any(line.startswith("products: 3 of 3 search rows (100%)") for line in log.lines), log.lines
+
+
+def test_the_watermark_is_the_latest_instant_whatever_the_offsets(warehouse: DuckDBWarehouse) -> None:
+    sync = StreamSync(streams.PRODUCTS, FakeClient({}, {}), warehouse, ListLog())  # type: ignore[arg-type]
+    texts = [
+        "2025-03-01T10:00:00.000-06:00",  # 16:00 UTC
+        "2025-03-01T09:00:00.000-06:00",  # lower, same layout: skipped without a parse
+        "2025-03-01T17:30:00.000+01:00",  # 16:30 UTC: another offset, parsed
+        "2025-03-01T11:00:00.000-06:00",  # 17:00 UTC: the max
+        "2025-03-01T16:59:00.000Z",
+        None,
+        "not a date",
+        "2025-03-01T10:59:59.999-06:00",
+    ]
+    for text in texts:
+        sync._track_watermark({"updatedOn": text})
+    assert sync.max_seen == datetime(2025, 3, 1, 17, 0, tzinfo=UTC)
