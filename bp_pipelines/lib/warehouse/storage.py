@@ -11,6 +11,8 @@ data, no lock on the writer), a new session opens the new snapshot. See docs/war
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import os
 import shutil
 import threading
@@ -46,10 +48,31 @@ def _file_lock(path: Path) -> threading.RLock:
         return _FILE_LOCKS.setdefault(str(path), threading.RLock())
 
 
+@functools.cache
 def schema_sql() -> str:
     """DDL of the brightpearl, _sync, push and storefront schemas (idempotent): the .sql files beside this module."""
     here = resources.files(__package__)
     return "\n".join(here.joinpath(name).read_text() for name in ("schema.sql", "push.sql", "storefront.sql"))
+
+
+@functools.cache
+def _schema_hash() -> str:
+    return hashlib.sha256(schema_sql().encode()).hexdigest()[:16]
+
+
+def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    """Run the DDL unless this file already has this version of it (`_sync.schema_version`): the DDL costs ~20 ms
+    a time, and a run opens the warehouse a hundred times."""
+    try:  # fetchall: a result left unread keeps its transaction open (and CHECKPOINT then refuses)
+        rows = conn.execute("SELECT ddl_hash FROM _sync.schema_version").fetchall()
+    except duckdb.CatalogException:  # a new file, or one older than the marker
+        rows = []
+    if rows == [(_schema_hash(),)]:
+        return
+    conn.execute(schema_sql())
+    conn.execute("CREATE TABLE IF NOT EXISTS _sync.schema_version (ddl_hash VARCHAR NOT NULL)")
+    conn.execute("DELETE FROM _sync.schema_version")
+    conn.execute("INSERT INTO _sync.schema_version VALUES (?)", [_schema_hash()])
 
 
 @dataclass(frozen=True)
@@ -94,7 +117,7 @@ class DuckDBWarehouse:
                 working.parent.mkdir(parents=True, exist_ok=True)
                 self._seed_working_file()
                 session = _Session(self._open(working))
-                session.root.execute(schema_sql())
+                ensure_schema(session.root)
                 _SESSIONS[key] = session
             session.depth += 1
         try:
@@ -119,7 +142,7 @@ class DuckDBWarehouse:
             try:
                 conn.execute("SET TimeZone = 'UTC'")
                 if not in_session:  # a session ran the DDL when it opened the file
-                    conn.execute(schema_sql())
+                    ensure_schema(conn)
                 yield conn
             finally:
                 conn.close()
