@@ -88,6 +88,16 @@ def _bad_orders() -> dict[int, tuple[dict[str, Any], str]]:
 GOOD_IDS = (1, 8)
 MALFORMED_IDS = "20-22"
 TEXT_IDS = "30-32"
+BIG_IDS = "40-42"  # three orders of 4,000 rows: a ~5 MiB body, decoded in Python (sqlrows.BODY_BYTES_MAX)
+# Three GETs of three orders of 2,800 rows (~3.5 MiB a body): built in SQL unless the writer's memory is too small.
+WIDE_IDS = ("50-52", "53-55", "56-58")
+
+
+def _wide_order(order_id: int, rows: int) -> dict[str, Any]:
+    order = _order(order_id)
+    line = order["orderRows"]["1"]
+    order["orderRows"] = {str(k): {**line, "productName": f"Line {k} of a long B2B order"} for k in range(1, rows + 1)}
+    return order
 
 
 def _app() -> Starlette:
@@ -95,6 +105,13 @@ def _app() -> Starlette:
         id_set = request.path_params["ids"]
         if id_set == MALFORMED_IDS:
             return Response(b'{"response": [{"id": 20, "orderTypeCode": "SO"', media_type="application/json")
+        if (
+            id_set == BIG_IDS or id_set in WIDE_IDS
+        ):  # orders with many rows: a body too big for SQL, or for a small limit
+            rows_each = 4000 if id_set == BIG_IDS else 2800
+            first, last = map(int, id_set.split("-"))
+            records = [_wide_order(i, rows_each) for i in range(first, last + 1)]
+            return Response(json.dumps({"response": records}).encode(), media_type="application/json")
         if id_set == TEXT_IDS:
             accented, invalid = _order(30), _order(31)
             accented["reference"], invalid["reference"] = "Zo\u00eb \u2014 \u65e5\u672c", "INVALID"
@@ -275,3 +292,34 @@ def test_contact_tags_in_sql_equal_python_and_junk_is_quarantined(tmp_path: Path
     }
     assert got == expected == {1: [9], 2: [16, 23], 3: [], 4: [], 5: [9, 23], 6: [16], 7: []}
     assert quarantined == [("8", "contactTags is not a list of tag ids: 'VIP,9'")]
+
+
+def test_a_body_too_big_for_sql_is_decoded_in_python(client: BrightpearlClient, warehouse: DuckDBWarehouse) -> None:
+    sync = StreamSync(streams.ORDERS, client, warehouse, Log())  # type: ignore[arg-type]
+    assert sync.fetch_and_write([40, 41, 42], {}) == {40, 41, 42}
+    sync._close_staging()
+    with warehouse.connect() as conn:
+        rows = conn.execute("SELECT order_id, count(*) FROM brightpearl.order_rows GROUP BY 1 ORDER BY 1").fetchall()
+    assert rows == [(40, 4000), (41, 4000), (42, 4000)]
+
+
+def test_a_batch_beyond_the_writers_memory_is_written_through_python(client: BrightpearlClient, tmp_path: Path) -> None:
+    # The same nine orders (25,200 rows, ~10 MiB in one write batch) build in SQL at the default limit; at 48 MB
+    # the build runs out of memory, and the batch is decoded and written in Python instead: the same rows, one
+    # warning.
+    counts = {}
+    for limit in ("128MB", "48MB"):
+        wh = DuckDBWarehouse(tmp_path / limit / "wh.duckdb", memory_limit=limit)
+        log = Log()
+        sync = StreamSync(streams.ORDERS, client, wh, log)  # type: ignore[arg-type]
+        for first in (50, 53, 56):
+            assert sync.fetch([first, first + 1, first + 2], {}) == {first, first + 1, first + 2}
+        sync.write()
+        sync._close_staging()
+        with wh.connect() as conn:
+            counts[limit] = conn.execute(
+                "SELECT order_id, count(*), sum(quantity) FROM brightpearl.order_rows GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        warned = [line for line in log.lines if "memory limit" in line]
+        assert len(warned) == (1 if limit == "48MB" else 0), log.lines
+    assert counts["48MB"] == counts["128MB"] == [(i, 2800, Decimal("5600.0000")) for i in range(50, 59)]

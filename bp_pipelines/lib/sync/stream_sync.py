@@ -17,11 +17,12 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol
 
 import duckdb
+import orjson
 
 from bp_pipelines import settings
 from bp_pipelines.lib.brightpearl import (
@@ -39,7 +40,7 @@ from bp_pipelines.lib.warehouse.upsert import Counts, create_stage, load_rows, l
 
 from .config import Mode, SyncConfig
 from .progress import StreamProgress
-from .sqlrows import SPECS, SqlRows, Staged
+from .sqlrows import BATCH_BYTES, SPECS, SqlRows, Staged
 from .streams import ChangeColumn, ColumnKind, KnownReferences, Stream
 from .transforms import RecordError, records_of
 
@@ -484,7 +485,8 @@ class StreamSync:
         if self.pending:
             batch, self.pending = self.pending, {}
             self.fetch(list(batch), batch)
-            if len(self.buffer.rows) + (self._sql.records if self._sql else 0) >= WRITE_BATCH:
+            sql = self._sql
+            if len(self.buffer.rows) + (sql.records if sql else 0) >= WRITE_BATCH or (sql and sql.bytes >= BATCH_BYTES):
                 self.write()
 
     def fetch_and_write(
@@ -593,7 +595,36 @@ class StreamSync:
         sql = self._sql
         if not (buffer.rows or buffer.bad or buffer.resolved or (sql is not None and sql.records)):
             return
-        self._write(self._conn(), buffer, sql)
+        conn = self._conn()
+        try:
+            self._write(
+                conn,
+                replace(
+                    buffer,
+                    rows=list(buffer.rows),
+                    child_rows=list(buffer.child_rows),
+                    bad=list(buffer.bad),
+                    resolved=list(buffer.resolved),
+                ),
+                sql,
+            )
+        except duckdb.OutOfMemoryException as exc:
+            if sql is None:
+                raise
+            # Records too big to build within the writer's memory: this batch is decoded in Python (no memory limit
+            # there; slower, rare) and written without SQL building.
+            conn.execute("ROLLBACK")
+            self.log.warning(
+                f"{self.stream.name}: a write batch of {sql.records} records ({sql.bytes / 2**20:.1f} MiB of JSON) did "
+                f"not fit the warehouse's memory limit in SQL ({str(exc).splitlines()[0][:120]}); decoded in Python."
+            )
+            for body_no, text in sql.staged_bodies():
+                for raw_id, raw in records_of(orjson.loads(text)["response"]):
+                    record_id = as_id(raw_id)
+                    search_row = buffer.search_rows.get(record_id) if record_id is not None else None
+                    self._transform(buffer, raw_id, raw, search_row, buffer.id_sets.get(body_no, ""))
+            sql.clear()
+            self._write(conn, buffer, None)
         if sql is not None:
             sql.clear()
 
