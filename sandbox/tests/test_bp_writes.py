@@ -175,7 +175,7 @@ def test_postal_address_and_contact_post(sbx: Any) -> None:
     addr = _post(
         sbx,
         "contact-service/postal-address",
-        {"addressLine1": "12 Elm Street", "addressLine3": "Madison", "postalCode": "53703", "countryIsoCode": "US"},
+        {"addressLine1": "12 Elm Street", "addressLine3": "Madison", "postalCode": "53703", "countryIsoCode": "USA"},
     )
     assert addr.status_code == 200 and isinstance(addr.json()["response"], int)
     address_id = addr.json()["response"]
