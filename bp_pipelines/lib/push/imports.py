@@ -139,10 +139,19 @@ def plan_imports(
     *,
     modified_from: datetime | None = None,
     modified_to: datetime | None = None,
+    changed_since_planned: bool = False,
 ) -> list[PlannedPush]:
-    """SQL over the extracted storefront orders, anti-joined with the ledger: only orders not seen before."""
+    """SQL over the extracted storefront orders, anti-joined with the ledger: only orders not seen before.
+    `changed_since_planned`: the orders of unsent rows that the storefront changed after planning them instead (a
+    dead letter's cause corrected on the storefront, then re-driven, is sent as corrected)."""
     with connect() as conn:
-        found = importable_orders(conn, settings.statuses, modified_from=modified_from, modified_to=modified_to)
+        found = importable_orders(
+            conn,
+            settings.statuses,
+            modified_from=modified_from,
+            modified_to=modified_to,
+            changed_since_planned=changed_since_planned,
+        )
     planned = []
     for changed, sf in found:
         desired = {"order": sf.order, "products": sf.products, "shipping_addresses": sf.shipping_addresses}
@@ -235,6 +244,7 @@ def run_import(
     if only_push_ids is None:
         planned = plan_imports(connect, settings, modified_from=modified_from, modified_to=modified_to)
         report.planned = ledger.record_plan(planned)
+    ledger.refresh_planned(plan_imports(connect, settings, changed_since_planned=True))
     rows = ledger.open_rows(KIND, only_push_ids)
     # Contact updates re-driven, or left open by an interrupted run, are sent on their own too.
     contact_rows = ledger.open_rows(customers.KIND) if only_push_ids is None else []
