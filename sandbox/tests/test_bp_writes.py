@@ -175,7 +175,7 @@ def test_postal_address_and_contact_post(sbx: Any) -> None:
     addr = _post(
         sbx,
         "contact-service/postal-address",
-        {"addressLine1": "12 Elm Street", "addressLine3": "Madison", "postalCode": "53703", "countryIsoCode": "US"},
+        {"addressLine1": "12 Elm Street", "addressLine3": "Madison", "postalCode": "53703", "countryIsoCode": "USA"},
     )
     assert addr.status_code == 200 and isinstance(addr.json()["response"], int)
     address_id = addr.json()["response"]
@@ -277,6 +277,41 @@ def test_contact_tags_on_the_contact_and_the_tag_list(sbx: Any) -> None:
     docs = sbx.bp_get("contact-service/contact/200-400").json()["response"]
     assert all(isinstance(d["contactTags"], str) for d in docs)
     assert any("23" in d["contactTags"].split(",") for d in docs)  # B2B buyers are tagged Wholesale
+
+
+def test_a_two_letter_country_code_is_refused_as_documented(sbx: Any) -> None:
+    """countryIsoCode is the country's 3 character ISO code (AD:contact/postal-address/post.html): "US" is refused
+    with the field named, wherever an address is written; three letters or a countryId are taken."""
+    us = {"addressLine1": "12 Elm Street", "postalCode": "53703", "countryIsoCode": "US"}
+    refused = {
+        "POST contact-service/postal-address": _post(sbx, "contact-service/postal-address", us),
+        "PUT contact-service/postal-address/{id}": _post(sbx, "contact-service/postal-address/1", us, method="PUT"),
+    }
+    for call, resp in refused.items():
+        assert resp.status_code == 400, call
+        assert resp.json() == {
+            "errors": [
+                {
+                    "code": "CONC-011",
+                    "message": "countryIsoCode must be the country's 3 character ISO code (e.g. GBR), not 'US'",
+                }
+            ]
+        }, call
+    order = {"customer": {"id": 250}, "rows": [{"name": "Gift note", "quantity": 1, "net": 0, "tax": 0}]}
+    for part in ("customer", "billing", "delivery"):
+        body = {**order, part: {**order.get(part, {}), "address": us}}
+        resp = _post(sbx, "order-service/sales-order", body)
+        assert resp.status_code == 400, part
+        assert resp.json()["errors"][0] == {
+            "code": "CONC-011",
+            "message": f"{part}.address.countryIsoCode must be the country's 3 character ISO code (e.g. GBR), not 'US'",
+        }
+    unknown = _post(sbx, "contact-service/postal-address", {**us, "countryIsoCode": "XXX"})
+    assert (unknown.status_code, unknown.json()["errors"][0]["code"]) == (400, "CONC-011")
+    by_id = _post(sbx, "contact-service/postal-address", {"addressLine1": "1 Rue X", "countryId": 73})
+    address_id = _post(sbx, "contact-service/postal-address", {**us, "countryIsoCode": "usa"}).json()["response"]
+    answered = sbx.bp_get(f"contact-service/postal-address/{by_id.json()['response']},{address_id}").json()["response"]
+    assert [(a["countryIsoCode"], a["countryIsoCode2"]) for a in answered] == [("FRA", "FR"), ("USA", "US")]
 
 
 def test_postal_address_get_and_put_keep_old_orders_addresses(sbx: Any) -> None:

@@ -192,8 +192,18 @@ def test_importable_orders_are_created_once_with_their_customer(env: Env) -> Non
     body, billing, ship_to = json.loads(request), sf["order"]["billing_address"], sf["shipping_addresses"][0]
     assert body["billing"]["address"]["addressLine1"] == billing["street_1"]
     assert body["billing"]["address"]["postalCode"] == billing["zip"]
-    assert body["billing"]["address"]["countryIsoCode"] == billing["country_iso2"]
     assert body["delivery"]["address"]["addressLine1"] == ship_to["street_1"]
+    # The country goes as the 3-character ISO code Brightpearl documents for countryIsoCode (the sandbox refuses two
+    # letters); Brightpearl's order answers it in both forms, the storefront's two letters among them.
+    with env.bp() as bp:
+        parties = bp.get(f"order-service/order/{bp_order_id}")[0]["parties"]
+    for party, address, sent in (
+        ("billing", billing, body["billing"]["address"]),
+        ("delivery", ship_to, body["delivery"]["address"]),
+    ):
+        assert len(sent["countryIsoCode"]) == 3, sent
+        answered = (parties[party]["countryIsoCode"], parties[party]["countryIsoCode3"])
+        assert answered == (address["country_iso2"], sent["countryIsoCode"]), party
     shipping = [r for r in body["rows"] if r.get("name", "").startswith("Shipping: ")]
     charged = (float(sf["order"]["shipping_cost_ex_tax"]), float(sf["order"]["shipping_cost_tax"]))
     assert [(float(r["net"]), float(r["tax"])) for r in shipping] == ([charged] if any(charged) else [])
@@ -383,6 +393,76 @@ def test_a_new_shopper_gets_one_contact_matched_by_trimmed_case_insensitive_emai
     )[0]
     sf = env.storefront_order(creator)["order"]["billing_address"]
     assert (found[0]["firstName"], found[0]["lastName"]) == (sf["first_name"][:32], sf["last_name"][:32])
+    # The new contact's address, as Brightpearl answers it: the storefront's country, sent as three letters.
+    with env.bp() as bp:
+        ids = bp.get(f"contact-service/contact/{found[0]['contactId']}")[0]["postAddressIds"]
+        (address,) = bp.get(f"contact-service/postal-address/{ids['BIL']}")
+    assert address["addressLine1"] == sf["street_1"] and address["countryIsoCode2"] == sf["country_iso2"]
+    (request,) = env.sql("SELECT request FROM push.ledger WHERE push_id = ?", [f"import:order:{creator}"])[0]
+    assert address["countryIsoCode"] == json.loads(request)["billing"]["address"]["countryIsoCode"]
+    assert len(address["countryIsoCode"]) == 3
+
+
+def _brightpearl_writes(env: Env) -> dict[str, int]:
+    return {
+        k: v
+        for k, v in env.sb.request_counts().items()
+        if k.startswith("brightpearl ") and not k.startswith("brightpearl GET")
+    }
+
+
+def test_an_address_without_an_iso_country_is_dead_lettered_before_any_brightpearl_write(env: Env) -> None:
+    """A storefront address whose country is no ISO 3166-1 code ("XX"), or that has none, is not sent as junk: the
+    order is dead-lettered with the order, the address, the value and the fix, and Brightpearl gets no write. Once
+    the country is corrected on the storefront, the re-driven order is created with it."""
+    env.run(unmatched_sku="free_text_row")  # nothing else open
+    (bad,), (empty,) = env.new_storefront_only_orders(1), env.new_storefront_only_orders(1)  # exactly two new
+    with env.bc() as bc:
+        bc.put(f"v2/orders/{bad}", {"billing_address": {"country_iso2": "XX", "country": "Narnia"}})
+        bc.put(f"v2/orders/{empty}", {"billing_address": {"country_iso2": "", "country": ""}})
+    env.sb.reset_request_counts()
+    report = env.run(unmatched_sku="free_text_row")
+    assert (report.planned, report.created, report.dead_lettered) == (2, 0, 2), report
+    assert _brightpearl_writes(env) == {}
+    fix = "correct the address's country on the storefront order, then run storefront_redrive"
+    reasons = dict(env.sql("SELECT storefront_order_id, reason FROM push.dead_letters WHERE resolved_at IS NULL"))
+    assert reasons == {
+        bad: f"storefront order {bad}: the billing address's country code 'XX' (country 'Narnia') is not an ISO "
+        f"3166-1 code; {fix}",
+        empty: f"storefront order {empty}: the billing address has no country code; {fix}",
+    }
+    assert env.bp_orders_with_external_ref(bad) == [] and env.bp_orders_with_external_ref(empty) == []
+    # Corrected on the storefront, then re-driven (as the storefront_redrive job does): the next import sends the
+    # order as the storefront has it now.
+    env.sb.advance_clock(60)
+    with env.bc() as bc:
+        bc.put(f"v2/orders/{bad}", {"billing_address": {"country_iso2": "GB", "country": "United Kingdom"}})
+    assert set(Ledger(env.wh.get_warehouse().connect).reopen_dead_letters("order_import")) == {
+        f"import:order:{bad}",
+        f"import:order:{empty}",
+    }
+    again = env.run(unmatched_sku="free_text_row")
+    assert (again.created, again.dead_lettered) == (1, 1), again
+    (order_id,) = env.bp_orders_with_external_ref(bad)
+    with env.bp() as bp:
+        billing = bp.get(f"order-service/order/{order_id}")[0]["parties"]["billing"]
+    assert (billing["countryIsoCode"], billing["countryIsoCode3"]) == ("GB", "GBR")
+    assert env.sql("SELECT resolved_at IS NOT NULL FROM push.dead_letters WHERE storefront_order_id = ?", [bad]) == [
+        (True,)
+    ]
+    # The other, still without a country, is dead-lettered again with the same reason (and no Brightpearl write).
+    assert env.sql("SELECT reason, attempts FROM push.dead_letters WHERE storefront_order_id = ?", [empty]) == [
+        (reasons[empty], 2)
+    ]
+    assert env.bp_orders_with_external_ref(empty) == []
+    env.sb.advance_clock(60)
+    with env.bc() as bc:
+        bc.put(f"v2/orders/{empty}", {"billing_address": {"country_iso2": "us", "country": "United States"}})
+    Ledger(env.wh.get_warehouse().connect).reopen_dead_letters("order_import")
+    assert env.run(unmatched_sku="free_text_row").created == 1
+    assert len(env.bp_orders_with_external_ref(empty)) == 1 and env.sql(
+        "SELECT count(*) FROM push.dead_letters WHERE resolved_at IS NULL"
+    ) == [(0,)]
 
 
 def _materialize_import(env: Env, sync_file: Path) -> dg.ExecuteInProcessResult:
@@ -611,6 +691,27 @@ def test_an_existing_customers_company_and_addresses_are_updated_once(env: Env) 
         "GET contact-service/postal-address/{ids}": 1,
     }
     assert env.sql("SELECT state, note FROM push.ledger WHERE push_id = ?", [rows[0][0]]) == [
+        ("confirmed", "already in step")
+    ]
+    # The same details as a row planned before the import sent ISO-3 (two-letter countries: another fingerprint,
+    # so another row) find the contact in step: no write, only the two reads.
+    (desired,) = env.sql("SELECT desired FROM push.ledger WHERE push_id = ?", [rows[0][0]])[0]
+    desired = json.loads(desired)
+    wanted = desired["wanted"]
+    assert (wanted["billing"]["countryIsoCode"], wanted["delivery"]["countryIsoCode"]) == ("GBR", "USA")
+    wanted["billing"]["countryIsoCode"], wanted["delivery"]["countryIsoCode"] = "GB", "US"
+    legacy = customers.plan_contact_update(
+        contact_id, wanted, desired["policy"], desired["storefront_order_id"], desired["known_company"]
+    )
+    assert legacy.push_id != rows[0][0]
+    Ledger(wh.connect).record_plan([legacy])
+    env.sb.reset_request_counts()
+    env.run(unmatched_sku="free_text_row")
+    assert _contact_calls(env) == {
+        "GET contact-service/contact/{ids}": 1,
+        "GET contact-service/postal-address/{ids}": 1,
+    }
+    assert env.sql("SELECT state, note FROM push.ledger WHERE push_id = ?", [legacy.push_id]) == [
         ("confirmed", "already in step")
     ]
 

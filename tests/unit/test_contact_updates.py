@@ -3,13 +3,18 @@ place when no other role of the address wants something else, otherwise a new ad
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from bp_pipelines.lib.push.customers import address_writes, same_address
+import pytest
 
-HOME = {"addressLine1": "1 High St", "addressLine3": "Bristol", "postalCode": "BS1 1AA", "countryIsoCode": "GB"}
-OFFICE = {"addressLine1": "9 Dock Rd", "addressLine3": "Leeds", "postalCode": "LS1 4AP", "countryIsoCode": "GB"}
-DEPOT = {"addressLine1": "5 Depot Way", "addressLine3": "Hull", "postalCode": "HU1 1AA", "countryIsoCode": "GB"}
+from bp_pipelines.lib.push.customers import _address_key, address_writes, brightpearl_address, same_address
+from bp_pipelines.lib.push.plan import dumps
+
+# As the import plans them: the country as the 3-character ISO code Brightpearl's countryIsoCode takes.
+HOME = {"addressLine1": "1 High St", "addressLine3": "Bristol", "postalCode": "BS1 1AA", "countryIsoCode": "GBR"}
+OFFICE = {"addressLine1": "9 Dock Rd", "addressLine3": "Leeds", "postalCode": "LS1 4AP", "countryIsoCode": "GBR"}
+DEPOT = {"addressLine1": "5 Depot Way", "addressLine3": "Hull", "postalCode": "HU1 1AA", "countryIsoCode": "GBR"}
 
 
 def stored(address: dict[str, Any], address_id: int, contact_id: int = 7) -> dict[str, Any]:
@@ -24,7 +29,36 @@ SHARED = {"DEF": 1, "BIL": 1, "DEL": 1}
 def test_equal_addresses_need_nothing_and_compare_ignoring_case_and_spacing() -> None:
     assert same_address(stored(HOME, 1), {**HOME, "addressLine1": " 1  high st", "addressLine2": ""})
     assert address_writes(7, SHARED, {1: stored(HOME, 1)}, HOME, HOME, always=False) == ([], [])
+    assert not same_address(stored(HOME, 1), {**HOME, "countryIsoCode": "FRA"})
+
+
+def test_the_country_is_one_country_in_either_iso_form() -> None:
+    """Rows planned before the import sent ISO-3 hold two letters; Brightpearl answers both forms."""
+    for wanted in ("GBR", "GB", "gbr", " gb "):
+        assert same_address(stored(HOME, 1), {**HOME, "countryIsoCode": wanted}), wanted
+    only_iso2 = {k: v for k, v in stored(HOME, 1).items() if k != "countryIsoCode"}
+    assert same_address(only_iso2, HOME) and not same_address(only_iso2, {**HOME, "countryIsoCode": "FRA"})
     assert not same_address(stored(HOME, 1), {**HOME, "countryIsoCode": "FR"})
+    assert same_address(stored(HOME, 1), {**HOME, "countryIsoCode": ""})  # no country wanted: not a difference
+
+
+def test_an_address_key_recorded_before_iso3_still_names_the_same_address() -> None:
+    """The ids of addresses an interrupted attempt created are kept under this key in the row's response: a row
+    left open across the upgrade must find them, not create the address again."""
+    lines = ("addressLine1", "addressLine2", "addressLine3", "addressLine4", "postalCode", "countryIsoCode")
+    legacy = {**HOME, "countryIsoCode": "GB"}
+    before_iso3 = hashlib.sha256(
+        dumps({k: " ".join(str(legacy.get(k) or "").split()).casefold() for k in lines}).encode()
+    ).hexdigest()[:12]  # the key as the import computed it when it sent two letters
+    assert _address_key(HOME) == _address_key(legacy) == before_iso3
+    assert _address_key(HOME) != _address_key({**HOME, "countryIsoCode": "FRA"})
+
+
+def test_a_wanted_address_is_sent_with_the_three_letter_code() -> None:
+    assert brightpearl_address({**HOME, "countryIsoCode": "gb"}) == HOME  # a row planned with two letters
+    assert brightpearl_address(HOME) == HOME and brightpearl_address(None) is None
+    with pytest.raises(LookupError, match="country code 'XX', not an ISO 3166-1 code"):
+        brightpearl_address({**HOME, "countryIsoCode": "XX"})
 
 
 def test_one_address_for_every_role_moves_in_place_when_billing_and_delivery_agree() -> None:

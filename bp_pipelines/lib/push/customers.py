@@ -27,6 +27,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from bp_pipelines.lib import countries
 from bp_pipelines.lib.brightpearl import BrightpearlRequestError, to_id_set
 
 from .ledger import Ledger, LedgerRow
@@ -141,22 +142,51 @@ def _norm(value: Any) -> str:
     return " ".join(str(value or "").split()).casefold()
 
 
+def _country(value: Any) -> str:
+    """One form for either ISO code ("US", "usa" -> "us"): the alpha-2, lower case; anything else as written."""
+    return (countries.iso2(value) or _norm(value)).casefold()
+
+
 def same_address(current: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> bool:
-    """Lines and postal code compare ignoring case and spacing; the country only when both sides give the same
-    kind of code (Brightpearl answers `countryIsoCode` ISO-3 and `countryIsoCode2`)."""
+    """Lines and postal code compare ignoring case and spacing; the country as the same ISO 3166-1 country whether
+    a side gives two letters or three (Brightpearl answers `countryIsoCode` ISO-3 and `countryIsoCode2`; the import
+    sends ISO-3, rows planned before it did hold ISO-2). A side without a country does not count as different."""
     if current is None:
         return False
     if any(_norm(current.get(k)) != _norm(wanted.get(k)) for k in ADDRESS_LINES):
         return False
-    want = _norm(wanted.get("countryIsoCode"))
-    have = _norm(current.get("countryIsoCode2") if len(want) == 2 else current.get("countryIsoCode"))
+    want = _country(wanted.get("countryIsoCode"))
+    have = _country(current.get("countryIsoCode") or current.get("countryIsoCode2"))
     return not want or not have or want == have
 
 
 def _address_key(address: Mapping[str, Any]) -> str:
+    """Which new address a body is (the ids an interrupted attempt created are kept under it in the row's
+    `response`). The country enters as its alpha-2, the form it had when the import sent two letters, so a key
+    recorded before the import sent ISO-3 still finds its address and none is created twice."""
     return hashlib.sha256(
-        dumps({k: _norm(address.get(k)) for k in (*ADDRESS_LINES, "countryIsoCode")}).encode()
+        dumps(
+            {
+                **{k: _norm(address.get(k)) for k in ADDRESS_LINES},
+                "countryIsoCode": _country(address.get("countryIsoCode")),
+            }
+        ).encode()
     ).hexdigest()[:12]
+
+
+def brightpearl_address(address: Any) -> Any:
+    """A wanted address as sent: `countryIsoCode` as ISO 3166-1 alpha-3, whatever the row holds (rows planned before
+    the import sent ISO-3 hold two letters). A code that is no ISO country raises LookupError (the update is
+    dead-lettered, never sent with junk)."""
+    if not address:
+        return address
+    code = address.get("countryIsoCode")
+    country = countries.iso3(code)
+    if country is None:
+        raise LookupError(
+            f"the address {address.get('addressLine1')!r} has country code {code!r}, not an ISO 3166-1 code"
+        )
+    return {**address, "countryIsoCode": country}
 
 
 def address_writes(
@@ -226,7 +256,8 @@ def send_contact_update(bp: ContactApi, ledger: Ledger, row: LedgerRow, reads: C
     company = str(wanted.get("company") or "")
     have_company = str((doc.get("organisation") or {}).get("name") or desired.get("known_company") or "")
     new_company = bool(company) and _norm(company) != _norm(have_company)
-    puts, news = address_writes(contact_id, ids, current, wanted.get("billing"), wanted.get("delivery"), always)
+    billing, delivery = brightpearl_address(wanted.get("billing")), brightpearl_address(wanted.get("delivery"))
+    puts, news = address_writes(contact_id, ids, current, billing, delivery, always)
     if not (ops or new_company or puts or news):
         return []
 

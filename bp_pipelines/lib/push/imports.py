@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, Protocol
 
+from bp_pipelines.lib import countries
 from bp_pipelines.lib.bigcommerce.dates import parse_v2_date
 from bp_pipelines.lib.brightpearl.errors import BrightpearlError, BrightpearlRequestError
 
@@ -138,10 +139,19 @@ def plan_imports(
     *,
     modified_from: datetime | None = None,
     modified_to: datetime | None = None,
+    changed_since_planned: bool = False,
 ) -> list[PlannedPush]:
-    """SQL over the extracted storefront orders, anti-joined with the ledger: only orders not seen before."""
+    """SQL over the extracted storefront orders, anti-joined with the ledger: only orders not seen before.
+    `changed_since_planned`: the orders of unsent rows that the storefront changed after planning them instead (a
+    dead letter's cause corrected on the storefront, then re-driven, is sent as corrected)."""
     with connect() as conn:
-        found = importable_orders(conn, settings.statuses, modified_from=modified_from, modified_to=modified_to)
+        found = importable_orders(
+            conn,
+            settings.statuses,
+            modified_from=modified_from,
+            modified_to=modified_to,
+            changed_since_planned=changed_since_planned,
+        )
     planned = []
     for changed, sf in found:
         desired = {"order": sf.order, "products": sf.products, "shipping_addresses": sf.shipping_addresses}
@@ -234,6 +244,7 @@ def run_import(
     if only_push_ids is None:
         planned = plan_imports(connect, settings, modified_from=modified_from, modified_to=modified_to)
         report.planned = ledger.record_plan(planned)
+    ledger.refresh_planned(plan_imports(connect, settings, changed_since_planned=True))
     rows = ledger.open_rows(KIND, only_push_ids)
     # Contact updates re-driven, or left open by an interrupted run, are sent on their own too.
     contact_rows = ledger.open_rows(customers.KIND) if only_push_ids is None else []
@@ -310,6 +321,8 @@ def _import_one(
         report.found += 1
         return
     rows, problem, notes = order_rows(sf, settings, lookups)
+    # Every problem of the order in one reason, so one fix-and-re-drive round clears them all.
+    problem = "; also ".join(p for p in (address_problem(sf), problem) if p) or None
     if problem is not None:
         ledger.dead_letter(row, problem)
         report.dead_lettered += 1
@@ -449,17 +462,55 @@ def _shipping_method_name(sf: StorefrontOrder) -> str:
     return str((sf.shipping_addresses[0] if sf.shipping_addresses else {}).get("shipping_method") or "").strip()
 
 
+def _has_lines(a: dict[str, Any]) -> bool:
+    return bool(a) and bool(str(a.get("street_1") or "").strip())
+
+
 def _address(a: dict[str, Any]) -> dict[str, Any] | None:
-    if not a or not str(a.get("street_1") or "").strip():
+    """A storefront address as a Brightpearl postal address (postal-address POST, sales-order address); None when it
+    has no street line (nothing is sent). The country goes as its ISO 3166-1 alpha-3 code, the documented form of
+    `countryIsoCode`; an address without a valid code never gets here (`address_problem` dead-letters it first)."""
+    if not _has_lines(a):
         return None
+    country = countries.iso3(a.get("country_iso2"))
+    if country is None:  # a caller skipped address_problem: never send junk
+        raise ValueError(f"address country {a.get('country_iso2')!r} is not an ISO 3166-1 code")
     return {
         "addressLine1": a.get("street_1") or "",
         "addressLine2": a.get("street_2") or "",
         "addressLine3": a.get("city") or "",
         "addressLine4": a.get("state") or "",
         "postalCode": a.get("zip") or "",
-        "countryIsoCode": a.get("country_iso2") or "",
+        "countryIsoCode": country,
     }
+
+
+def address_problem(sf: StorefrontOrder) -> str | None:
+    """The dead-letter reason when an address the import sends (billing; the first shipping address, as delivery)
+    has no ISO 3166-1 country code: Brightpearl needs a country on every postal address, and a code it does not know
+    would be refused or, worse, read as another country. Empty counts as bad too: guessing a country for a shopper's
+    address would ship to the wrong one."""
+    bad: list[str] = []
+    for label, a in (
+        ("billing", sf.order.get("billing_address") or {}),
+        ("shipping", sf.shipping_addresses[0] if sf.shipping_addresses else {}),
+    ):
+        if not _has_lines(a) or countries.iso3(a.get("country_iso2")) is not None:
+            continue
+        code = str(a.get("country_iso2") or "").strip()
+        name = str(a.get("country") or "").strip()
+        named = f" (country {name!r})" if name else ""
+        bad.append(
+            f"the {label} address's country code {code!r}{named} is not an ISO 3166-1 code"
+            if code
+            else f"the {label} address has no country code{named}"
+        )
+    if not bad:
+        return None
+    return (
+        f"storefront order {sf.id}: {' and '.join(bad)}; correct the address's country on the storefront order, "
+        "then run storefront_redrive"
+    )
 
 
 def sales_order_body(

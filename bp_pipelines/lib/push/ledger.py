@@ -91,6 +91,17 @@ class Ledger:
             after = conn.execute("SELECT count(*) FROM push.ledger").fetchone()[0]
         return after - before
 
+    def refresh_planned(self, planned: list[PlannedPush]) -> int:
+        """A newer `desired` (and its `changed_at`) for rows still 'planned': nothing was sent for them yet."""
+        if not planned:
+            return 0
+        with self._connect() as conn:
+            conn.executemany(
+                "UPDATE push.ledger SET desired = ?, changed_at = ? WHERE push_id = ? AND state = 'planned'",
+                [(dumps(p.desired), p.changed_at, p.push_id) for p in planned],
+            )
+        return len(planned)
+
     def open_rows(self, kind: str, push_ids: list[str] | None = None) -> list[LedgerRow]:
         """Rows still to send or to reconcile, oldest change first (optionally only `push_ids`)."""
         sql = """SELECT push_id, kind, bp_order_id, storefront_order_id, state, attempts, desired FROM push.ledger

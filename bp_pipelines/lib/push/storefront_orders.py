@@ -39,13 +39,13 @@ def _money(column: str) -> str:
     return f"CAST({column} AS VARCHAR)"
 
 
-IMPORTABLE_SQL = f"""
+_SQL = f"""
 WITH todo AS (
     SELECT o.* FROM storefront.orders o
     WHERE NOT coalesce(o.is_deleted, false) AND o.status_id IN (SELECT unnest($statuses))
       AND ($modified_from IS NULL OR o.date_modified >= $modified_from)
       AND ($modified_to IS NULL OR o.date_modified < $modified_to)
-      AND NOT EXISTS (SELECT 1 FROM push.ledger l WHERE l.push_id = 'import:order:' || o.order_id)
+      AND @LEDGER@
 ),
 lines AS (
     SELECT p.order_id, list({{
@@ -98,17 +98,30 @@ ORDER BY t.date_modified, t.order_id
 """
 
 
+# Not planned yet (the plan), or planned, still unsent, and changed on the storefront since (refreshed before sending).
+_NEW = "NOT EXISTS (SELECT 1 FROM push.ledger l WHERE l.push_id = 'import:order:' || o.order_id)"
+_CHANGED = (
+    "EXISTS (SELECT 1 FROM push.ledger l WHERE l.push_id = 'import:order:' || o.order_id AND l.kind = 'order_import' "
+    "AND l.state = 'planned' AND o.date_modified > l.changed_at)"
+)
+IMPORTABLE_SQL = _SQL.replace("@LEDGER@", _NEW)
+CHANGED_SQL = _SQL.replace("@LEDGER@", _CHANGED)
+
+
 def importable_orders(
     conn: duckdb.DuckDBPyConnection,
     statuses: tuple[int, ...],
     *,
     modified_from: datetime | None = None,
     modified_to: datetime | None = None,
+    changed_since_planned: bool = False,
 ) -> list[tuple[datetime | None, StorefrontOrder]]:
     """(date_modified, order) of every extracted storefront order in one of `statuses` (optionally modified in
-    [from, to)) whose push id the ledger does not hold yet, oldest change first."""
+    [from, to)) whose push id the ledger does not hold yet, oldest change first. `changed_since_planned`: instead,
+    those whose ledger row is still 'planned' (e.g. re-driven after a dead letter) and that the storefront changed
+    after it was planned."""
     rows = conn.execute(
-        IMPORTABLE_SQL,
+        CHANGED_SQL if changed_since_planned else IMPORTABLE_SQL,
         {"statuses": list(statuses), "modified_from": modified_from, "modified_to": modified_to},
     ).fetchall()
     return [

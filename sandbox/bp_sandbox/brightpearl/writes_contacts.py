@@ -20,16 +20,23 @@ ISO3 = {v[2]: k for k, v in COUNTRIES.items()}
 BY_COUNTRY_ID = {v[0]: k for k, v in COUNTRIES.items()}
 
 
-def address_from_body(body: dict[str, Any]) -> dict[str, str]:
+def address_from_body(body: dict[str, Any], where: str = "") -> dict[str, str]:
+    """The stored form of an address body (country as ISO-2, the vocabulary's key). `where` prefixes the field
+    names in errors, e.g. "delivery.address." for a sales-order address."""
     if not body.get("addressLine1"):
-        raise bad_request("addressLine1 is required", "CONC-010")
-    iso = str(body.get("countryIsoCode") or "")
-    if len(iso) == 3:
-        iso = ISO3.get(iso.upper(), "")
+        raise bad_request(f"{where}addressLine1 is required", "CONC-010")
+    # As documented (AD:contact/postal-address/post.html): countryIsoCode is the country's 3 character ISO code;
+    # two letters are refused rather than guessed, like any other code the account does not know.
+    given = str(body.get("countryIsoCode") or "").strip()
+    if given and len(given) != 3:
+        raise bad_request(
+            f"{where}countryIsoCode must be the country's 3 character ISO code (e.g. GBR), not {given!r}", "CONC-011"
+        )
+    iso = ISO3.get(given.upper(), "") if given else ""
     if not iso and body.get("countryId") is not None:
         iso = BY_COUNTRY_ID.get(int(body["countryId"]), "")
     if not iso:
-        raise bad_request("A valid countryIsoCode or countryId is required", "CONC-011")
+        raise bad_request(f"A valid {where}countryIsoCode or {where}countryId is required", "CONC-011")
     return {
         k: str(body.get(k) or "")
         for k in ("addressLine1", "addressLine2", "addressLine3", "addressLine4", "postalCode")

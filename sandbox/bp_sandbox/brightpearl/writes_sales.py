@@ -18,10 +18,10 @@ from .writes_contacts import address_from_body
 from .writes_orders import _dict, _instant, _status, create_order, insert_rows, parse_row
 
 
-def _address_id(conn: sqlite3.Connection, address: Any) -> int | None:
+def _address_id(conn: sqlite3.Connection, address: Any, where: str) -> int | None:
     if not isinstance(address, dict) or not address:
         return None
-    doc = address_from_body(address)
+    doc = address_from_body(address, where)
     address_id = next_id(conn, "postal_addresses")
     conn.execute("INSERT INTO postal_addresses VALUES (?, ?)", (address_id, json.dumps(doc, ensure_ascii=False)))
     return address_id
@@ -37,6 +37,14 @@ def post_sales_order(ctx: Ctx) -> BpResponse:
     delivery = body.get("delivery") if isinstance(body.get("delivery"), dict) else {}
     billing = body.get("billing") if isinstance(body.get("billing"), dict) else {}
     ext_ref, integration = body.get("externalRef"), body.get("installedIntegrationInstanceId")
+    # Every address given is checked before anything is stored (the customer's one is used only without billing's).
+    for where, part in (
+        ("customer.address.", customer),
+        ("billing.address.", billing),
+        ("delivery.address.", delivery),
+    ):
+        if isinstance(part.get("address"), dict) and part["address"]:
+            address_from_body(part["address"], where)
     now = ctx.store.now_ms()
     with ctx.store.transaction() as conn:
         contact = conn.execute("SELECT * FROM contacts WHERE id = ? AND deleted = 0", (customer_id,)).fetchone()
@@ -89,8 +97,9 @@ def post_sales_order(ctx: Ctx) -> BpResponse:
             tax_date_ms=_instant(body["taxDate"], "taxDate") if body.get("taxDate") else None,
             external_ref=str(ext_ref) if ext_ref is not None else None,
             integration_id=int(integration) if integration is not None else None,
-            billing_address_id=_address_id(conn, billing.get("address")) or _address_id(conn, customer.get("address")),
-            delivery_address_id=_address_id(conn, delivery.get("address")),
+            billing_address_id=_address_id(conn, billing.get("address"), "billing.address.")
+            or _address_id(conn, customer.get("address"), "customer.address."),
+            delivery_address_id=_address_id(conn, delivery.get("address"), "delivery.address."),
             currency=currency or BASE_CURRENCY,
         )
         insert_rows(conn, order_id, parsed)
