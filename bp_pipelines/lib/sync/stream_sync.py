@@ -596,37 +596,39 @@ class StreamSync:
         if not (buffer.rows or buffer.bad or buffer.resolved or (sql is not None and sql.records)):
             return
         conn = self._conn()
+        attempt = replace(  # the SQL attempt adds flagged records' rows; a retry through Python starts over
+            buffer,
+            rows=list(buffer.rows),
+            child_rows=list(buffer.child_rows),
+            bad=list(buffer.bad),
+            resolved=list(buffer.resolved),
+        )
         try:
-            self._write(
-                conn,
-                replace(
-                    buffer,
-                    rows=list(buffer.rows),
-                    child_rows=list(buffer.child_rows),
-                    bad=list(buffer.bad),
-                    resolved=list(buffer.resolved),
-                ),
-                sql,
-            )
+            self._write(conn, attempt, sql)
         except duckdb.OutOfMemoryException as exc:
             if sql is None:
                 raise
-            # Records too big to build within the writer's memory: this batch is decoded in Python (no memory limit
-            # there; slower, rare) and written without SQL building.
             conn.execute("ROLLBACK")
-            self.log.warning(
-                f"{self.stream.name}: a write batch of {sql.records} records ({sql.bytes / 2**20:.1f} MiB of JSON) did "
-                f"not fit the warehouse's memory limit in SQL ({str(exc).splitlines()[0][:120]}); decoded in Python."
-            )
-            for body_no, text in sql.staged_bodies():
-                for raw_id, raw in records_of(orjson.loads(text)["response"]):
-                    record_id = as_id(raw_id)
-                    search_row = buffer.search_rows.get(record_id) if record_id is not None else None
-                    self._transform(buffer, raw_id, raw, search_row, buffer.id_sets.get(body_no, ""))
-            sql.clear()
-            self._write(conn, buffer, None)
+            self._write_through_python(conn, buffer, sql, exc)
         if sql is not None:
             sql.clear()
+
+    def _write_through_python(
+        self, conn: duckdb.DuckDBPyConnection, buffer: WriteBuffer, sql: SqlRows, exc: Exception
+    ) -> None:
+        """A batch SQL could not build within the writer's memory (records with very many rows): its bodies are
+        decoded and transformed in Python (no memory limit there; slower, rare), then written."""
+        self.log.warning(
+            f"{self.stream.name}: a write batch of {sql.records} records ({sql.bytes / 2**20:.1f} MiB of JSON) did "
+            f"not fit the warehouse's memory limit in SQL ({str(exc).splitlines()[0][:120]}); decoded in Python."
+        )
+        for body_no, text in sql.staged_bodies():
+            for raw_id, raw in records_of(orjson.loads(text)["response"]):
+                record_id = as_id(raw_id)
+                search_row = buffer.search_rows.get(record_id) if record_id is not None else None
+                self._transform(buffer, raw_id, raw, search_row, buffer.id_sets.get(body_no, ""))
+        sql.clear()
+        self._write(conn, buffer, None)
 
     def _write(self, conn: duckdb.DuckDBPyConnection, buffer: WriteBuffer, sql: SqlRows | None) -> None:
         stream = self.stream
