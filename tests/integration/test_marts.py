@@ -14,9 +14,10 @@ import pytest
 
 from bp_pipelines.assets.analytics import analytics_assets
 from bp_pipelines.lib.marts import MARTS
+from bp_pipelines.lib.marts.build import create_prelude, read_sql
 from bp_pipelines.resources.warehouse import WarehouseResource
 
-from .mart_fixtures import build_warehouse
+from .mart_fixtures import _order, build_warehouse, insert
 from .test_docs_queries import sql_blocks
 
 REPO = Path(__file__).resolve().parents[2]
@@ -211,10 +212,6 @@ def test_customer_documents(db: duckdb.DuckDBPyConnection) -> None:
 def test_an_invoiced_sale_without_a_shipping_status_is_open_not_null(tmp_path: Path) -> None:
     # Brightpearl may leave shippingStatusCode out; the order's flags stay true/false (a NULL dropped it from the
     # open-order counts of customer_accounts and customer_order_history).
-    from bp_pipelines.lib.marts.build import create_prelude, read_sql
-
-    from .mart_fixtures import _order, insert
-
     wh = build_warehouse(tmp_path / "warehouse.duckdb")
     with wh.connect() as conn:
         insert(

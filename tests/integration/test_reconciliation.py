@@ -19,6 +19,8 @@ import dagster as dg
 import httpx
 import pytest
 
+from bp_pipelines.lib.marts.build import rebuild_marts
+from bp_pipelines.lib.marts.marts import MARTS
 from bp_pipelines.resources.bigcommerce import BigCommerceResource
 from bp_pipelines.resources.warehouse import WarehouseResource
 from bp_pipelines.schedules.jobs import sync_run_config
@@ -240,9 +242,6 @@ def test_a_push_with_no_ledger_row_is_listed_as_never_pushed(env: Env) -> None:
     # After the previous test: some status changes and shipments were refused (dead-lettered). Their ledger rows are
     # dropped here, as if the push had never planned them (the safety net for a push that skipped a record), and the
     # two marts are rebuilt from the warehouse alone.
-    from bp_pipelines.lib.marts.build import rebuild_marts
-    from bp_pipelines.lib.marts.marts import MARTS
-
     with env.wh.get_warehouse().connect() as conn:
         status_orders = dict(
             conn.execute(
