@@ -25,7 +25,6 @@ _DAGSTER_HOME: Path | None = None
 # ~80 s when xdist's default order, most tests first, left the one-test CLI files for the end).
 LONGEST_FIRST = (
     "tests/integration/test_first_week_cli.py",
-    "tests/integration/test_first_week_cli_warehouse.py",
     "tests/integration/test_storefront_push.py",
     "tests/integration/test_sandbox_state_cli.py",
     "tests/integration/test_reconciliation.py",
@@ -33,6 +32,7 @@ LONGEST_FIRST = (
     "tests/integration/test_docs_queries.py",
     "tests/integration/test_storefront_stock.py",
     "tests/integration/test_first_week.py",
+    "tests/integration/test_first_week_cli_quarantine.py",
     "sandbox/tests/test_scale.py",
     "tests/integration/test_brightpearl_sync.py",
     "tests/integration/test_storefront_jobs.py",
