@@ -3,10 +3,11 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Two stamps: `make run`/`make dev` install the runtime only (pipeline + sandbox, both editable); test, lint and
-# bench add the pipeline's dev extra (pytest, playwright, ruff, ...). Either goes stale when a pyproject changes.
+# bench add the pipeline's dev extra (pytest, playwright, ruff, ...). Either goes stale when a pyproject changes, or
+# this Makefile (how packages are installed, e.g. --compile-bytecode, reaches existing venvs too).
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
-PYPROJECTS := pyproject.toml sandbox/pyproject.toml
+INSTALL_INPUTS := pyproject.toml sandbox/pyproject.toml Makefile
 # ruff: everything lints clean; benchmarks/ keeps its hand-laid tables out of the formatter.
 RUFF_CHECK := bp_pipelines tests sandbox benchmarks
 RUFF_FORMAT := bp_pipelines tests sandbox
@@ -16,18 +17,20 @@ export BP_SQL_QUERY = $(Q)
 
 .PHONY: install install-dev dagster-home run test dev sql check reset-warehouse bench lint browser-deps clean
 
+# --compile-bytecode: the .pyc files are written once here. Without them every Python process compiles what it imports
+# (dagster alone: ~1 s) whenever PYTHONDONTWRITEBYTECODE is set, and the tests start hundreds of processes.
 define uv_install
 	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet --disable-pip-version-check uv
 	@test -x $(BIN)/python || $(PY) -m uv venv --quiet --python $(PY) $(VENV)
-	@$(PY) -m uv pip install --quiet --python $(BIN)/python $(1)
+	@$(PY) -m uv pip install --quiet --compile-bytecode --python $(BIN)/python $(1)
 endef
 
-$(STAMP_RUN): $(PYPROJECTS)
+$(STAMP_RUN): $(INSTALL_INPUTS)
 	$(call uv_install,-e . -e ./sandbox)
 	@touch $(STAMP_RUN)
 
 # The dev install is a superset of the runtime one, so it refreshes the runtime stamp too.
-$(STAMP_DEV): $(PYPROJECTS)
+$(STAMP_DEV): $(INSTALL_INPUTS)
 	$(call uv_install,-e ".[dev]" -e ./sandbox)
 	@touch $(STAMP_DEV) $(STAMP_RUN)
 
@@ -68,7 +71,9 @@ reset-warehouse: install
 TEST_TMP := $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm/bp_pipelines-tests-$$(echo "$(CURDIR)" | cksum | cut -d" " -f1))
 test: install-dev browser-deps
 	@$(BIN)/ruff check $(RUFF_CHECK)
-	@$(BIN)/python -m pytest -q -n auto --dist loadfile --ignore=tests/browser $(if $(TEST_TMP),--basetemp=$(TEST_TMP)-suite)
+	@# The .pyc of our own packages too (editable installs: uv compiles only site-packages); a stale .pyc is never used (Python checks the source mtime).
+	@$(BIN)/python -m compileall -q bp_pipelines sandbox/bp_sandbox >/dev/null
+	@$(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder --ignore=tests/browser $(if $(TEST_TMP),--basetemp=$(TEST_TMP)-suite)
 	@$(BIN)/python -m pytest -q tests/browser $(if $(TEST_TMP),--basetemp=$(TEST_TMP)-browser)
 	@# Passed: give the memory back (a failed run stops above and keeps its files for a look).
 	@$(if $(TEST_TMP),rm -rf $(TEST_TMP)-suite $(TEST_TMP)-browser)

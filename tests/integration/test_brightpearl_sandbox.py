@@ -123,7 +123,7 @@ def test_throttling_run_uses_the_budget_without_being_throttled(sbx: Any) -> Non
 
 
 def test_ungoverned_burst_is_throttled_and_the_client_recovers(sbx: Any) -> None:
-    sbx.set_rate_limit(window_scale=0.05)  # 200 requests per 3 s
+    sbx.set_rate_limit(window_scale=0.05)  # 200 requests per rolling 3 s
     url = f"{sbx.brightpearl_api}/warehouse-service/warehouse/"
     with httpx.Client(headers=sbx.bp_headers()) as raw:  # another app spending the whole budget
         # Until a refusal with at least 1 s of its window left: a loaded machine may end a fixed-size burst just as
