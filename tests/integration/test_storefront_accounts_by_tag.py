@@ -149,7 +149,8 @@ def test_a_warehouse_from_before_tags_gets_the_column_and_the_run_says_what_to_r
     sb, wh = env
     with wh.get_warehouse().connect() as conn:
         conn.execute("ALTER TABLE brightpearl.contacts DROP COLUMN tag_ids")
-    with wh.get_warehouse().connect() as conn:  # schema.sql runs on every writing connection
+        conn.execute("DROP TABLE _sync.schema_version")  # a file written by an older version has no DDL marker
+    with wh.get_warehouse().connect() as conn:  # schema.sql runs when the file's DDL version is not this one
         stored = conn.execute("SELECT count(*), count(tag_ids) FROM brightpearl.contacts").fetchone()
         assert stored is not None and stored[0] > 0 and stored[1] == 0
         (audience,) = conn.execute(

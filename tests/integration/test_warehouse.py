@@ -150,3 +150,16 @@ def test_open_analyst_session_never_blocks_publish_and_sees_a_consistent_snapsho
         analyst.wait(timeout=30)
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_the_ddl_runs_once_per_version_of_it(tmp_path: Path) -> None:
+    wh = WarehouseResource(path=str(tmp_path / "wh.duckdb"))
+    with wh.connect() as conn:
+        (marker,) = conn.execute("SELECT ddl_hash FROM _sync.schema_version").fetchall()
+        conn.execute("ALTER TABLE brightpearl.contacts DROP COLUMN tag_ids")  # added by an ALTER in the DDL
+    with wh.connect() as conn:  # same version recorded: the DDL is not run again on every connection
+        assert "tag_ids" not in {r[0] for r in conn.execute("DESCRIBE brightpearl.contacts").fetchall()}
+        conn.execute("UPDATE _sync.schema_version SET ddl_hash = 'older'")
+    with wh.connect() as conn:  # a file of another version (an upgrade): the DDL runs, columns are added
+        assert "tag_ids" in {r[0] for r in conn.execute("DESCRIBE brightpearl.contacts").fetchall()}
+        assert conn.execute("SELECT ddl_hash FROM _sync.schema_version").fetchall() == [marker]
