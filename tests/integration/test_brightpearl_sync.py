@@ -21,6 +21,7 @@ import pytest
 from bp_pipelines.assets.brightpearl import brightpearl_assets, orders_and_rows
 from bp_pipelines.lib.brightpearl import to_id_set
 from bp_pipelines.lib.conventions import daily_partitions
+from bp_pipelines.resources.bigcommerce import BigCommerceResource
 from bp_pipelines.resources.brightpearl import BrightpearlResource
 from bp_pipelines.resources.warehouse import WarehouseResource
 
@@ -46,6 +47,15 @@ TABLES = [
     "shipping_methods",
     "contact_tags",
 ]
+
+
+def bigcommerce(sb: Any) -> BigCommerceResource:
+    """The storefront resource pointed at the sandbox's BigCommerce (as `make run` builds it from the environment)."""
+    return BigCommerceResource(
+        base_url=sb.bigcommerce_base_url,
+        store_hash=sb.bigcommerce_store_hash,
+        access_token=sb.bigcommerce_access_token,
+    )
 
 
 def brightpearl(sb: Any, token: str | None = None) -> BrightpearlResource:

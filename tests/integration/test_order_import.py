@@ -33,7 +33,7 @@ from bp_pipelines.lib.push.ledger import Ledger
 from bp_pipelines.lib.storefront import StreamSync
 from bp_pipelines.resources.warehouse import WarehouseResource
 
-from .test_brightpearl_sync import brightpearl, metadata_of, today
+from .test_brightpearl_sync import bigcommerce, brightpearl, metadata_of, today
 
 STOREFRONT_CHANNEL, WAREHOUSE = 2, 1
 
@@ -468,7 +468,6 @@ def test_an_address_without_an_iso_country_is_dead_lettered_before_any_brightpea
 def _materialize_import(env: Env, sync_file: Path) -> dg.ExecuteInProcessResult:
     """The storefront extraction and the import, in the order their dependency gives."""
     from bp_pipelines.assets.storefront import storefront_extract, storefront_order_import
-    from bp_pipelines.resources.bigcommerce import BigCommerceResource
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BP_SYNC_CONFIG", str(sync_file))
@@ -477,11 +476,7 @@ def _materialize_import(env: Env, sync_file: Path) -> dg.ExecuteInProcessResult:
             selection=["storefront_orders", "storefront_order_import"],
             resources={
                 "brightpearl": brightpearl(env.sb),
-                "bigcommerce": BigCommerceResource(
-                    base_url=env.sb.bigcommerce_base_url,
-                    store_hash=env.sb.bigcommerce_store_hash,
-                    access_token=env.sb.bigcommerce_access_token,
-                ),
+                "bigcommerce": bigcommerce(env.sb),
                 "warehouse": env.wh,
             },
             partition_key=today(),

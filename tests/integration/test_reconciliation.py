@@ -21,11 +21,10 @@ import pytest
 
 from bp_pipelines.lib.marts.build import rebuild_marts
 from bp_pipelines.lib.marts.marts import MARTS
-from bp_pipelines.resources.bigcommerce import BigCommerceResource
 from bp_pipelines.resources.warehouse import WarehouseResource
 from bp_pipelines.schedules.jobs import sync_run_config
 
-from .test_brightpearl_sync import brightpearl, metadata_of, today
+from .test_brightpearl_sync import bigcommerce, brightpearl, metadata_of, today
 
 SANDBOX_SYNC_FILE = Path(__file__).resolve().parents[2] / "sync.sandbox.yaml"
 RECONCILIATION_MARTS = (
@@ -51,11 +50,7 @@ class Env:
         return defs.resolve_job_def("brightpearl_sync").execute_in_process(
             resources={
                 "brightpearl": brightpearl(self.sb),
-                "bigcommerce": BigCommerceResource(
-                    base_url=self.sb.bigcommerce_base_url,
-                    store_hash=self.sb.bigcommerce_store_hash,
-                    access_token=self.sb.bigcommerce_access_token,
-                ),
+                "bigcommerce": bigcommerce(self.sb),
                 "warehouse": self.wh,
             },
             partition_key=today(),

@@ -19,7 +19,7 @@ from bp_pipelines.lib.bigcommerce import BigCommerceClient
 from bp_pipelines.lib.push.accounts import AccountReport, AccountSettings, run_accounts
 from bp_pipelines.resources.warehouse import WarehouseResource
 
-from .test_brightpearl_sync import brightpearl, today
+from .test_brightpearl_sync import bigcommerce, brightpearl, today
 
 
 @dataclass
@@ -129,14 +129,9 @@ def test_an_erp_change_updates_the_account_once(env: Env) -> None:
 
 def test_the_asset_follows_the_sync_file(env: Env, tmp_path: Any) -> None:
     from bp_pipelines.assets.storefront import storefront_accounts
-    from bp_pipelines.resources.bigcommerce import BigCommerceResource
 
     resources = {
-        "bigcommerce": BigCommerceResource(
-            base_url=env.sb.bigcommerce_base_url,
-            store_hash=env.sb.bigcommerce_store_hash,
-            access_token=env.sb.bigcommerce_access_token,
-        ),
+        "bigcommerce": bigcommerce(env.sb),
         "warehouse": env.wh,
     }
     sync_file = tmp_path / "sync.yaml"

@@ -17,7 +17,7 @@ from bp_pipelines.resources.bigcommerce import BigCommerceResource
 from bp_pipelines.resources.warehouse import WarehouseResource
 from bp_pipelines.schedules.storefront import storefront_changes, storefront_push_order, storefront_redrive
 
-from .test_brightpearl_sync import brightpearl, metadata_of, today
+from .test_brightpearl_sync import bigcommerce, brightpearl, metadata_of, today
 
 SYNC_FILE = """
 storefront:
@@ -44,11 +44,7 @@ class Env:
     def resources(self) -> dict[str, Any]:
         return {
             "brightpearl": brightpearl(self.sb),
-            "bigcommerce": BigCommerceResource(
-                base_url=self.sb.bigcommerce_base_url,
-                store_hash=self.sb.bigcommerce_store_hash,
-                access_token=self.sb.bigcommerce_access_token,
-            ),
+            "bigcommerce": bigcommerce(self.sb),
             "warehouse": self.wh,
         }
 
