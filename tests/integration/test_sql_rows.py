@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bp_pipelines.lib.brightpearl import BrightpearlClient, RetryPolicy
-from bp_pipelines.lib.sync import streams, transforms
+from bp_pipelines.lib.sync import stream_sync, streams, transforms
 from bp_pipelines.lib.sync.stream_sync import StreamSync
 from bp_pipelines.lib.warehouse import DuckDBWarehouse
 
@@ -323,3 +324,31 @@ def test_a_batch_beyond_the_writers_memory_is_written_through_python(client: Bri
         warned = [line for line in log.lines if "memory limit" in line]
         assert len(warned) == (1 if limit == "48MB" else 0), log.lines
     assert counts["48MB"] == counts["96MB"] == [(i, 2800, Decimal("5600.0000")) for i in range(50, 59)]
+
+
+def test_a_batch_rolled_back_in_the_child_upsert_counts_once(
+    client: BrightpearlClient, warehouse: DuckDBWarehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Memory that runs out after the parent upsert (in the child one): the batch is rolled back and written through
+    # Python, and the run's counters tell what landed once, not the parent's counts twice. The out-of-memory error is
+    # injected (a real one cannot be aimed at the child upsert); the upserts themselves are real.
+    real_merge = stream_sync.merge
+    failed: list[str] = []
+
+    def merge_running_out_in_the_child(conn: Any, table: Any, stg: str, now: Any, **kw: Any) -> Any:
+        if "parent_ids" in kw and not failed:
+            failed.append(table.name)
+            raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block (injected)")
+        return real_merge(conn, table, stg, now, **kw)
+
+    monkeypatch.setattr(stream_sync, "merge", merge_running_out_in_the_child)
+    log = Log()
+    sync = StreamSync(streams.ORDERS, client, warehouse, log)  # type: ignore[arg-type]
+    assert sync.fetch([30, 31, 32], {}) == {30, 31, 32}
+    sync.write()
+    sync._close_staging()
+    assert failed == ["order_rows"]
+    assert [line for line in log.lines if "memory limit" in line] != []
+    assert (sync.stats.table.inserted, sync.stats.child_table.inserted, sync.stats.fetched) == (3, 3, 3)
+    with warehouse.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM brightpearl.order_rows").fetchone() == (3,)

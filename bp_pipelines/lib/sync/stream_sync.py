@@ -15,6 +15,7 @@ safety valve) are module functions, unit-tested on their own.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -603,12 +604,16 @@ class StreamSync:
             bad=list(buffer.bad),
             resolved=list(buffer.resolved),
         )
+        # Counters as they were: a batch rolled back and written again through Python must not count twice (the
+        # memory can run out in the child upsert, after the parent's counts were added).
+        before = copy.deepcopy(self.stats)
         try:
             self._write(conn, attempt, sql)
         except duckdb.OutOfMemoryException as exc:
             if sql is None:
                 raise
             conn.execute("ROLLBACK")
+            self.stats = before
             self._write_through_python(conn, buffer, sql, exc)
         if sql is not None:
             sql.clear()
