@@ -352,3 +352,82 @@ def test_a_batch_rolled_back_in_the_child_upsert_counts_once(
     assert (sync.stats.table.inserted, sync.stats.child_table.inserted, sync.stats.fetched) == (3, 3, 3)
     with warehouse.connect() as conn:
         assert conn.execute("SELECT count(*) FROM brightpearl.order_rows").fetchone() == (3,)
+
+
+# Customer payments: search rows typed in SQL; each kind of bad cell still lands in the quarantine with the reason
+# the Python transform gives, and the good rows equal `customer_payment_row`'s.
+def _payment(payment_id: Any, **cells: Any) -> dict[str, Any]:
+    row = {
+        "paymentId": payment_id,
+        "transactionRef": f"REF-{payment_id}",
+        "transactionCode": "CODE",
+        "paymentMethodCode": "CARD",
+        "paymentType": "RECEIPT",
+        "orderId": 1000 + (payment_id if isinstance(payment_id, int) else 0),
+        "currencyId": 1,
+        "currencyCode": "USD",
+        "amountAuthorized": 0,
+        "amountPaid": "12.50",
+        "expires": None,
+        "paymentDate": "2026-04-17T00:00:00.000-06:00",
+        "createdOn": "2026-04-17T11:32:08.000-06:00",
+        "journalId": 77,
+    }
+    return {**row, **cells}
+
+
+def test_payment_search_rows_typed_in_sql_equal_python_and_bad_cells_are_quarantined(tmp_path: Path) -> None:
+    from bp_pipelines.lib.sync.payments import COLUMNS, PaymentSync, customer_payment_row
+
+    good = [
+        _payment(1),
+        _payment(2, amountPaid=7.1, amountAuthorized="3", orderId="1002"),  # numbers and digit strings
+        _payment(3, expires="2026-05-01", paymentDate="2026-04-17T06:00:00Z", transactionRef=None),
+        _payment(4, amountPaid=" 10 ", journalId="5"),  # a padded amount: Python reads it
+        _payment(6, transactionCode=123),  # a number where text is expected: Python spells it
+    ]
+    bad = {
+        7: (_payment(7, amountPaid="lots"), "amountPaid is not an amount: 'lots'"),
+        8: (_payment(8, createdOn="yesterday"), "createdOn is not a timestamp: 'yesterday'"),
+        9: (_payment(9, orderId=1.5), "orderId is not an integer: 1.5"),
+        10: (_payment(10, currencyCode={"code": "USD"}), "currencyCode is not text: {'code': 'USD'}"),
+    }
+    no_id = _payment("x")
+    # Payment 1 twice: the search keeps the first copy (offset paging, see BrightpearlClient.search).
+    rows = [*good, *(payload for payload, _ in bad.values()), no_id, _payment(1, amountPaid="99.00")]
+
+    async def search(request: Request) -> Response:
+        body = {
+            "response": {
+                "results": [[row[c] for c in COLUMNS] for row in rows],
+                "metaData": {
+                    "resultsAvailable": len(rows),
+                    "resultsReturned": len(rows),
+                    "firstResult": 1,
+                    "lastResult": len(rows),
+                    "morePagesAvailable": False,
+                    "columns": [{"name": c} for c in COLUMNS],
+                },
+            }
+        }
+        return Response(json.dumps(body).encode(), media_type="application/json")
+
+    app = Starlette(routes=[Route("/public-api/acct/accounting-service/customer-payment-search", search)])
+    wh = DuckDBWarehouse(tmp_path / "wh.duckdb")
+    with LoopbackServer(app) as server, BrightpearlClient(server.url, "acct", "app", "token") as client:
+        sync = PaymentSync(client, wh, Log())  # type: ignore[arg-type]
+        assert sync._search({}) is False  # the row without a usable paymentId quarantines its window
+        sync._write()
+    names = [c for c in customer_payment_row(_payment(1))]
+    with wh.connect() as conn:
+        stored = conn.execute(f"SELECT {', '.join(names)} FROM brightpearl.customer_payments ORDER BY 1").fetchall()
+        quarantined = dict(
+            conn.execute(
+                "SELECT record_id, reason FROM _sync.quarantine WHERE resource = 'customer_payments'"
+            ).fetchall()
+        )
+    expected = [customer_payment_row(copy.deepcopy(r)) for r in good]
+    assert [dict(zip(names, row, strict=True)) for row in stored] == expected
+    assert {k: v for k, v in quarantined.items() if k.isdigit()} == {str(i): reason for i, (_, reason) in bad.items()}
+    assert [v for k, v in quarantined.items() if not k.isdigit()] == ["search row without a usable paymentId: 'x'"]
+    assert sync.max_seen is not None and sync.max_seen.isoformat() == "2026-04-17T17:32:08+00:00"

@@ -1,7 +1,9 @@
 """Customer payments: `accounting-service/customer-payment-search` -> `brightpearl.customer_payments`.
 
 Unlike the other streams there is no GET by id: the search row is the whole record (columns as recorded in
-`customer_payment/search/simple_search.yml`), so rows are transformed and upserted straight from the pages.
+`customer_payment/search/simple_search.yml`), so rows are typed and upserted straight from the pages: DuckDB
+types them (`sqlrows.PAYMENT_COLUMNS`, the readers of the GET bodies) and only the rows it cannot vouch for go
+through `customer_payment_row`, which gives their row or their quarantine reason.
 `createdOn` (PERIOD, filterable and sortable) is the replication key: a payment is entered once and can be
 deleted, and deletion is the only change the search can show -- so:
 
@@ -23,14 +25,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from bp_pipelines.lib.brightpearl import BrightpearlClient, BrightpearlMalformedResponseError, to_id_set
 from bp_pipelines.lib.warehouse import DuckDBWarehouse
 from bp_pipelines.lib.warehouse import bookkeeping as bk
 from bp_pipelines.lib.warehouse.tables import CUSTOMER_PAYMENTS
-from bp_pipelines.lib.warehouse.upsert import Counts, mark_deleted, upsert
+from bp_pipelines.lib.warehouse.upsert import Counts, create_stage, load_rows, mark_deleted, merge
 
 from .coerce import RecordError, required, to_int, to_money, to_str, to_ts
 from .config import Mode, SyncConfig
+from .sqlrows import PAYMENT_COLUMNS, build_search_rows
 from .stream_sync import (
     SweepPlan,
     SyncLog,
@@ -112,7 +117,10 @@ class PaymentSync:
         self.started = datetime.now(UTC)
         self.run_stats = PaymentRun()
         self.max_seen: datetime | None = None
-        self.rows: list[Row] = []
+        # Search rows waiting for the next write: each page's rows, and the same as JSON for DuckDB.
+        self.pages: list[list[Mapping[str, Any]]] = []
+        self.page_texts: list[bytes] = []
+        self.pending_rows = 0
         self.bad: list[tuple[str, str, Any]] = []
         # Ids the current search returned: for the confirming `paymentId=` searches (at most ID_FILTER_BATCH ids).
         # A sweep's ids go to `_sync.sweep_ids` in the warehouse instead, so memory stays flat in the table's size.
@@ -180,9 +188,8 @@ class PaymentSync:
         clean = True
         try:
             for page in self.client.search(SEARCH_PATH, filters, columns=list(COLUMNS), sort="paymentId.ASC"):
-                for raw in page.rows:
-                    clean = self._on_row(raw, window) and clean
-                if len(self.rows) >= WRITE_BATCH:
+                clean = self._on_page(page.rows, window) and clean
+                if self.pending_rows >= WRITE_BATCH:
                     self._write()
         except BrightpearlMalformedResponseError as exc:
             self.bad.append((window, f"search page malformed after retries: {exc}", {"filters": dict(filters)}))
@@ -191,39 +198,70 @@ class PaymentSync:
             self.run_stats.search_complete = False
         return clean
 
-    def _on_row(self, raw: Mapping[str, Any], window: str) -> bool:
-        payment_id = as_id(raw.get("paymentId"))
-        if payment_id is None:
-            self.bad.append((window, f"search row without a usable paymentId: {raw.get('paymentId')!r:.40}", raw))
-            return False
-        self.seen.add(payment_id)
-        try:
-            row = customer_payment_row(raw)
-        except RecordError as exc:
-            self.bad.append((str(payment_id), str(exc), raw))
-            return True
-        if row["created_on"] is not None and (self.max_seen is None or row["created_on"] > self.max_seen):
-            self.max_seen = row["created_on"]
-        self.rows.append(row)
-        return True
+    def _on_page(self, rows: list[dict[str, Any]], window: str) -> bool:
+        """Queue a page's rows for the write; a row without a usable paymentId quarantines its window (False)."""
+        clean, usable = True, rows
+        ids = [as_id(raw.get("paymentId")) for raw in rows]
+        if None in ids:
+            usable = []
+            for payment_id, raw in zip(ids, rows, strict=True):
+                if payment_id is None:
+                    clean = False
+                    reason = f"search row without a usable paymentId: {raw.get('paymentId')!r:.40}"
+                    self.bad.append((window, reason, raw))
+                else:
+                    usable.append(raw)
+        self.seen.update(i for i in ids if i is not None)
+        if usable:
+            self.pages.append(usable)
+            self.page_texts.append(orjson.dumps(usable))
+            self.pending_rows += len(usable)
+        return clean
 
     def _write(self, resolved: list[str] | None = None) -> None:
-        rows, bad, self.rows, self.bad = self.rows, self.bad, [], []
-        resolved = [str(r["payment_id"]) for r in rows] + (resolved or [])
+        pages, texts, bad = self.pages, self.page_texts, self.bad
+        self.pages, self.page_texts, self.bad, self.pending_rows = [], [], [], 0
         swept, self.seen = (sorted(self.seen), set()) if self.sweeping else ([], self.seen)
-        if not (rows or bad or resolved or swept):
+        if not (pages or bad or resolved or swept):
             return
         out = self.run_stats
         with self.warehouse.connect() as conn:
             conn.execute("BEGIN TRANSACTION")
             if swept:  # the sweep's ids live in the warehouse, not in memory
                 conn.execute("INSERT INTO _sync.sweep_ids SELECT ?, unnest(?::BIGINT[])", [NAME, swept])
-            out.counts.add(upsert(conn, CUSTOMER_PAYMENTS, rows, self.started))
+            stored: list[int] = []
+            if pages:
+                stored = self._upsert_pages(conn, pages, texts, bad)
             for record_id, reason, raw in bad:
                 self._quarantine(conn, record_id, reason, raw)
-            out.resolved += bk.resolve(conn, NAME, resolved, self.started)
+            out.resolved += bk.resolve(conn, NAME, [str(i) for i in stored] + (resolved or []), self.started)
             conn.execute("COMMIT")
-        out.fetched += len(rows)
+        out.fetched += len(stored)
+
+    def _upsert_pages(
+        self, conn: Any, pages: list[list[Mapping[str, Any]]], texts: list[bytes], bad: list[tuple[str, str, Any]]
+    ) -> list[int]:
+        """Rows typed in SQL, the rest through `customer_payment_row` (its row, or its reason added to `bad`);
+        returns the payment ids upserted."""
+        table = CUSTOMER_PAYMENTS
+        stg = create_stage(conn, table)
+        python_rows: list[Row] = []
+        for p, i in build_search_rows(conn, PAYMENT_COLUMNS, COLUMNS, texts, stg):
+            raw = pages[p][i]
+            try:
+                python_rows.append(customer_payment_row(raw))
+            except RecordError as exc:
+                bad.append((str(as_id(raw.get("paymentId"))), str(exc), raw))
+        if python_rows:  # a payment twice in the batch: the copy read in Python replaces the one typed in SQL
+            ids = [row["payment_id"] for row in python_rows]
+            conn.execute(f"DELETE FROM {stg} WHERE payment_id IN (SELECT unnest(?::BIGINT[]))", [ids])
+            load_rows(conn, table, stg, python_rows)
+        stored = [r[0] for r in conn.execute(f"SELECT payment_id FROM {stg}").fetchall()]
+        latest = conn.execute(f"SELECT max(created_on) FROM {stg}").fetchone()[0]  # type: ignore[index]
+        if latest is not None and (self.max_seen is None or latest > self.max_seen):
+            self.max_seen = latest
+        self.run_stats.counts.add(merge(conn, table, stg, self.started))
+        return stored
 
     def _quarantine(self, conn: Any, record_id: str, reason: str, raw: Any) -> None:
         self.run_stats.quarantined += 1

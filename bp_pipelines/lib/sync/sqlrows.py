@@ -125,10 +125,10 @@ def _unknown(value: str, param: str) -> str:
     return f"({value} IS NOT NULL AND {value} <> 0 AND len({param}) > 0 AND NOT list_contains({param}, {value}))"
 
 
-def _struct(fields: Mapping[str, Any]) -> str:
+def struct_type(fields: Mapping[str, Any]) -> str:
     parts = []
     for key, value in fields.items():
-        inner = value if isinstance(value, str) else _struct(value)
+        inner = value if isinstance(value, str) else struct_type(value)
         parts.append(f'"{key}" {inner}')
     return "STRUCT(" + ", ".join(parts) + ")"
 
@@ -179,7 +179,7 @@ _ORDER = {
     "shippingStatusCode": V,
     "stockStatusCode": V,
     "allocationStatusCode": V,
-    "invoices": _struct({"invoiceReference": V, "taxDate": V, "dueDate": V}) + "[]",
+    "invoices": struct_type({"invoiceReference": V, "taxDate": V, "dueDate": V}) + "[]",
     "parentOrderId": V,
     "priceListId": V,
     "priceModeCode": V,
@@ -189,14 +189,14 @@ _ORDER = {
     "updatedOn": V,
     "closedOn": V,
     "version": V,
-    "orderRows": f"MAP(VARCHAR, {_struct(_ROW)})",
+    "orderRows": f"MAP(VARCHAR, {struct_type(_ROW)})",
 }
 _M4, _M6 = "DECIMAL(18,4)", "DECIMAL(18,6)"
 _INV = "r.invoices[1]"
 _PARTY = "coalesce(r.parties.customer, r.parties.supplier)"
 
 ORDERS = Spec(
-    response_type=_struct(_ORDER) + "[]",
+    response_type=struct_type(_ORDER) + "[]",
     keyed=False,
     id_expr="r.id",
     columns=(
@@ -311,11 +311,11 @@ _NOTE = {
     "createdBy": V,
     "sequence": V,
     "lastEventVersion": V,
-    "orderRows": "MAP(VARCHAR, " + _struct({"productId": V, "quantity": V}) + "[])",
+    "orderRows": "MAP(VARCHAR, " + struct_type({"productId": V, "quantity": V}) + "[])",
 }
 
 GOODS_OUT_NOTES = Spec(
-    response_type=f"MAP(VARCHAR, {_struct(_NOTE)})",
+    response_type=f"MAP(VARCHAR, {struct_type(_NOTE)})",
     keyed=True,
     id_expr="k",
     columns=(
@@ -379,7 +379,7 @@ _CONTACT = {
 }
 
 CONTACTS = Spec(
-    response_type=_struct(_CONTACT) + "[]",
+    response_type=struct_type(_CONTACT) + "[]",
     keyed=False,
     id_expr="r.contactId",
     columns=(
@@ -419,7 +419,7 @@ CONTACTS = Spec(
 _PRODUCT = {
     "id": V,
     "identity": {"sku": V, "ean": V, "upc": V, "barcode": V, "isbn": V, "mpn": V},
-    "salesChannels": _struct({"salesChannelName": V, "productName": V}) + "[]",
+    "salesChannels": struct_type({"salesChannelName": V, "productName": V}) + "[]",
     "brandId": V,
     "productTypeId": V,
     "productGroupId": V,
@@ -434,7 +434,7 @@ _PRODUCT = {
 _MASTER = "coalesce(list_filter(r.salesChannels, lambda x: x.salesChannelName = 'Brightpearl')[1], r.salesChannels[1])"
 
 PRODUCTS = Spec(
-    response_type=_struct(_PRODUCT) + "[]",
+    response_type=struct_type(_PRODUCT) + "[]",
     keyed=False,
     id_expr="r.id",
     columns=(
@@ -471,6 +471,58 @@ SPECS: dict[str, Spec] = {
     "contacts": CONTACTS,
     "products": PRODUCTS,
 }
+
+
+# ------------------------------------------------------------------ search rows (customer payments)
+# A customer payment is its search row (no GET): the rows of the search pages are handed to DuckDB as JSON (the
+# page's `results` cells keyed by column name) and typed here with the same readers as the GET bodies.
+PAYMENT_COLUMNS: tuple[Col, ...] = (
+    Col("payment_id", "r.paymentId", "int", required=True),
+    Col("order_id", "r.orderId", "int"),
+    Col("payment_type", "r.paymentType", "str"),
+    Col("payment_method_code", "r.paymentMethodCode", "str"),
+    Col("currency_id", "r.currencyId", "int"),
+    Col("currency_code", "r.currencyCode", "str"),
+    Col("amount_authorized", "r.amountAuthorized", "money", _M4),
+    Col("amount_paid", "r.amountPaid", "money", _M4),
+    Col("expires", "r.expires", "ts"),
+    Col("payment_date", "r.paymentDate", "ts"),
+    Col("created_on", "r.createdOn", "ts"),
+    Col("journal_id", "r.journalId", "int"),
+    Col("transaction_ref", "r.transactionRef", "str"),
+    Col("transaction_code", "r.transactionCode", "str"),
+)
+
+
+def build_search_rows(
+    conn: duckdb.DuckDBPyConnection,
+    columns: Sequence[Col],
+    fields: Sequence[str],
+    pages: Sequence[bytes],
+    stg: str,
+) -> list[tuple[int, int]]:
+    """Insert the typed rows of `pages` (each a JSON list of search rows keyed by the column names `fields`) into
+    `stg`; return (page index, row index) of the rows SQL cannot vouch for, left to the Python transform. A key
+    twice keeps its last copy."""
+    schema = json.dumps([{f: V for f in fields}]).replace("'", "''")
+    typed = ", ".join(f"{c.typed()} AS {c.name}" for c in columns)
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE _srow AS SELECT p, i, r, {typed} FROM (SELECT p, generate_subscripts(j, 1) - 1 "
+        "AS i, unnest(j) AS r FROM (SELECT generate_subscripts($1::BLOB[], 1) - 1 AS p, "
+        f"json_transform(decode(unnest($1::BLOB[])), '{schema}') AS j))",
+        [list(pages)],
+    )
+    problems = " OR ".join(c.problem() for c in columns)
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE _sflag AS SELECT p, i, ({problems}) AS bad FROM _srow")
+    key, names = columns[0].name, ", ".join(c.name for c in columns)
+    conn.execute(
+        f"INSERT INTO {stg} ({names}) SELECT {names} FROM _srow JOIN _sflag USING (p, i) WHERE NOT bad "
+        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY p DESC, i DESC) = 1"
+    )
+    flagged = conn.execute("SELECT p, i FROM _sflag WHERE bad ORDER BY p, i").fetchall()
+    conn.execute("DROP TABLE _srow")
+    conn.execute("DROP TABLE _sflag")
+    return [(int(p), int(i)) for p, i in flagged]
 
 
 # ------------------------------------------------------------------ staging and building
