@@ -291,6 +291,9 @@ class StreamSync:
         self.recent_cutoff: datetime | None = None  # reconciliation: re-read records touched after this
         self.sweeping = False
         self.sweep: SweepPlan | None = None
+        # A sweep into an empty table (a first run): nothing stored can have changed or vanished, so pages are not
+        # compared with stored rows and the swept ids are not recorded (~5% of a first sync's CPU).
+        self.fresh = False
         self.progress = StreamProgress(stream.name, log)
         self.null_is_change = True
         self._warned_columns: set[str] = set()
@@ -319,6 +322,7 @@ class StreamSync:
         window_to: datetime | None = None
         self.sweep = self._plan(mode, config)
         if self.sweep is not None:
+            self.fresh = self._stored_rows() == 0
             window_from = None
             reread = config.reread_days if self.sweep.reread_recent else None
             # A cheap per-run sweep does not re-fetch records whose search rows keep saying updatedOn null.
@@ -357,16 +361,18 @@ class StreamSync:
             return SweepPlan("reconciliation requested", True, True)
         if mode != "incremental":
             return None
-        with self.warehouse.connect() as conn:
-            stored_rows = conn.execute(f"SELECT count(*) FROM {self.stream.table.qualified}").fetchone()[0]  # type: ignore[index]
         return plan_sweep(
             watermark=self.stored.watermark,
             last_reconciled_at=self.stored.last_reconciled_at,
-            stored_rows=stored_rows,
+            stored_rows=self._stored_rows(),
             now=self.started,
             reconcile_every=timedelta(hours=config.reconcile_every_hours),
             max_pages=config.reconcile_max_pages,
         )
+
+    def _stored_rows(self) -> int:
+        with self.warehouse.connect() as conn:
+            return conn.execute(f"SELECT count(*) FROM {self.stream.table.qualified}").fetchone()[0]  # type: ignore[index]
 
     def retry_quarantine(self) -> None:
         """Dead letters first: single records, GET batches ('ids:'), search windows ('window:')."""
@@ -428,8 +434,12 @@ class StreamSync:
         ids = [as_id(r.get(stream.primary_key)) for r in rows]
         valid = [i for i in ids if i is not None]
         conn = self._conn()
-        local = local_state(conn, stream.table, [c.table_column for c in stream.change_columns], valid)
-        if self.sweeping and valid:
+        local = (
+            {}
+            if self.fresh
+            else local_state(conn, stream.table, [c.table_column for c in stream.change_columns], valid)
+        )
+        if self.sweeping and valid and not self.fresh:
             conn.execute("INSERT INTO _sync.sweep_ids SELECT ?, unnest(?::BIGINT[])", [stream.name, valid])
         clean = True
         for record_id, row in zip(ids, rows, strict=True):
@@ -680,7 +690,7 @@ class StreamSync:
         self.sweeping = False
         self.flush()
         self.write()
-        if complete:
+        if complete and not self.fresh:
             self.mark_vanished(max_delete_fraction)
         else:
             self.stats.deletions_skipped = "the sweep was incomplete (a page was quarantined): nothing marked deleted"
