@@ -80,10 +80,14 @@ def check_brightpearl_access() -> None:
     try:
         with resource.get_client() as client:
             client.get(PREFLIGHT_PATH)
-    except BrightpearlAuthError:
+    except BrightpearlAuthError as exc:
+        # Brightpearl's own words tell a wrong account ("Account 'x' does not have API access") from a wrong or
+        # expired token; they come scrubbed of the token (the client's errors never carry it).
+        said = f": {' '.join(exc.bp_message.split())[:160]}" if exc.bp_message else ""
         raise PreflightFailure(
-            f"Brightpearl refused the credentials (HTTP 401) for {where}: check BRIGHTPEARL_APP_REF and "
-            "BRIGHTPEARL_ACCOUNT_TOKEN (the private app's reference and its account token)."
+            f"Brightpearl refused the credentials (HTTP 401{said}) for {where}: check BRIGHTPEARL_ACCOUNT (the "
+            "account code), BRIGHTPEARL_APP_REF and BRIGHTPEARL_ACCOUNT_TOKEN (the private app's reference and its "
+            "account token)."
         ) from None
     except BrightpearlConnectionError as exc:
         raise PreflightFailure(

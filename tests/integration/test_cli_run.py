@@ -63,7 +63,9 @@ def test_a_wrong_token_is_one_line(sandbox: Any, tmp_path: Path) -> None:
 
 def test_an_unknown_account_names_the_account_variable(sandbox: Any, tmp_path: Path) -> None:
     result = run_cli(tmp_path, sandbox_env(sandbox, BRIGHTPEARL_ACCOUNT="no-such-account"))
-    assert_one_clear_line(result, "BRIGHTPEARL_ACCOUNT")
+    # Brightpearl answers an unknown account with 401 like a wrong token: the line names both, with its words.
+    assert_one_clear_line(result, "BRIGHTPEARL_ACCOUNT (the account code)", "BRIGHTPEARL_ACCOUNT_TOKEN")
+    assert "no-such-account" in result.stderr and "Not authenticated" in result.stderr
 
 
 def test_an_unreachable_host_names_the_base_url(tmp_path: Path, sandbox: Any) -> None:
