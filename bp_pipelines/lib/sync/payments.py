@@ -117,9 +117,7 @@ class PaymentSync:
         self.started = datetime.now(UTC)
         self.run_stats = PaymentRun()
         self.max_seen: datetime | None = None
-        # Search rows waiting for the next write: each page's rows, and the same as JSON for DuckDB.
-        self.pages: list[list[Mapping[str, Any]]] = []
-        self.page_texts: list[bytes] = []
+        self.pages: list[list[Mapping[str, Any]]] = []  # search rows waiting for the next write, by page
         self.pending_rows = 0
         self.bad: list[tuple[str, str, Any]] = []
         # Ids the current search returned: for the confirming `paymentId=` searches (at most ID_FILTER_BATCH ids).
@@ -214,13 +212,12 @@ class PaymentSync:
         self.seen.update(i for i in ids if i is not None)
         if usable:
             self.pages.append(usable)
-            self.page_texts.append(orjson.dumps(usable))
             self.pending_rows += len(usable)
         return clean
 
     def _write(self, resolved: list[str] | None = None) -> None:
-        pages, texts, bad = self.pages, self.page_texts, self.bad
-        self.pages, self.page_texts, self.bad, self.pending_rows = [], [], [], 0
+        pages, bad = self.pages, self.bad
+        self.pages, self.bad, self.pending_rows = [], [], 0
         swept, self.seen = (sorted(self.seen), set()) if self.sweeping else ([], self.seen)
         if not (pages or bad or resolved or swept):
             return
@@ -231,7 +228,7 @@ class PaymentSync:
                 conn.execute("INSERT INTO _sync.sweep_ids SELECT ?, unnest(?::BIGINT[])", [NAME, swept])
             stored: list[int] = []
             if pages:
-                stored = self._upsert_pages(conn, pages, texts, bad)
+                stored = self._upsert_pages(conn, pages, bad)
             for record_id, reason, raw in bad:
                 self._quarantine(conn, record_id, reason, raw)
             out.resolved += bk.resolve(conn, NAME, [str(i) for i in stored] + (resolved or []), self.started)
@@ -239,13 +236,14 @@ class PaymentSync:
         out.fetched += len(stored)
 
     def _upsert_pages(
-        self, conn: Any, pages: list[list[Mapping[str, Any]]], texts: list[bytes], bad: list[tuple[str, str, Any]]
+        self, conn: Any, pages: list[list[Mapping[str, Any]]], bad: list[tuple[str, str, Any]]
     ) -> list[int]:
-        """Rows typed in SQL, the rest through `customer_payment_row` (its row, or its reason added to `bad`);
-        returns the payment ids upserted."""
+        """Rows typed in SQL (the pages go to DuckDB as JSON), the rest through `customer_payment_row` (its row, or
+        its reason added to `bad`); returns the payment ids upserted."""
         table = CUSTOMER_PAYMENTS
         stg = create_stage(conn, table)
         python_rows: list[Row] = []
+        texts = [orjson.dumps(rows) for rows in pages]
         for p, i in build_search_rows(conn, PAYMENT_COLUMNS, COLUMNS, texts, stg):
             raw = pages[p][i]
             try:
