@@ -6,7 +6,14 @@ from collections.abc import Iterator
 import dagster as dg
 
 from bp_pipelines.lib.conventions import ANALYTICS_GROUP, WRITER_POOL
-from bp_pipelines.lib.marts import MARTS, MARTS_BY_NAME, PREVIEW_ROWS, Mart, preview_markdown, rebuild_marts
+from bp_pipelines.lib.marts import (
+    MARTS,
+    MARTS_BY_NAME,
+    PREVIEW_ROWS,
+    Mart,
+    preview_markdown,
+    rebuild_marts_within_memory,
+)
 from bp_pipelines.resources.warehouse import WarehouseResource
 
 
@@ -31,7 +38,7 @@ def analytics_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     """
     selected = [mart for mart in MARTS if dg.AssetKey(mart.name) in context.selected_asset_keys]
     with warehouse.connect() as conn:
-        counts = rebuild_marts(conn, selected)
+        counts = rebuild_marts_within_memory(conn, selected, warehouse.memory_limit, context.log.warning)
         # the first rows of each mart, so analysts see data on the asset page without opening the file
         previews = {mart.name: preview_markdown(conn, mart) for mart in selected}
     published = warehouse.publish()

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from bp_pipelines.assets.analytics import analytics_assets
-from bp_pipelines.lib.marts import MARTS
+from bp_pipelines.lib.marts import MARTS, rebuild_marts_within_memory
 from bp_pipelines.lib.marts.build import create_prelude, read_sql
 from bp_pipelines.resources.warehouse import WarehouseResource
 
@@ -357,3 +357,42 @@ def test_documented_queries_run(db: duckdb.DuckDBPyConnection) -> None:
     # The statement picks the customer owing most (Euro GmbH here); its base outstanding adds up to the balance.
     statement = db.execute(next(q for q in queries if "Statement of account" in q)).fetchall()
     assert sum(r[8] for r in statement) == Decimal("850")
+
+
+def test_marts_that_run_out_of_memory_are_retried_with_more(tmp_path: Path) -> None:
+    # The marts join per-order aggregates to every order at once, and DuckDB keeps those join tables in memory: a
+    # large account's marts outgrow a memory limit the extraction fits in (1M orders: ~128 MB). Here 100k generated
+    # orders and a 16 MB limit: the rebuild runs out, is retried with the limit doubled (one warning each), and
+    # every mart is built.
+    n = 100_000
+    path = tmp_path / "warehouse.duckdb"
+    with WarehouseResource(path=str(path), memory_limit="512MB").connect() as conn:
+        conn.execute(
+            f"INSERT INTO brightpearl.contacts (contact_id, is_customer) SELECT i, true FROM range(1, {n // 5} + 1) t(i)"
+        )
+        conn.execute(
+            "INSERT INTO brightpearl.orders (order_id, order_type_code, order_status_id, contact_id, currency_code, "
+            "total_net, total_tax, total_value, created_on, invoice_reference, payment_status, shipping_status_code) "
+            f"SELECT i, 'SO', 4, 1 + i % {n // 5}, 'USD', 10, 1, 11, TIMESTAMPTZ '2026-01-01' + to_seconds(i), "
+            f"'INV-' || i, 'UNPAID', 'ASS' FROM range(1, {n} + 1) t(i)"
+        )
+        conn.execute(
+            f"INSERT INTO brightpearl.order_rows (order_id, row_id, quantity) SELECT i, 1, 2 FROM range(1, {n} + 1) t(i)"
+        )
+        conn.execute(
+            "INSERT INTO brightpearl.goods_out_notes (goods_out_note_id, order_id, warehouse_id, shipped, created_on, "
+            f"tracking_reference) SELECT i, i, 1, true, TIMESTAMPTZ '2026-01-02', 'T' || i FROM range(1, {n} + 1) t(i)"
+        )
+    wh = WarehouseResource(path=str(path), memory_limit="16MB")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(analytics_assets, resources={"warehouse": wh}, instance=instance)
+        assert result.success
+        retries = [e.user_message for e in instance.all_logs(result.run_id) if "ran out of memory" in e.user_message]
+    assert 1 <= len(retries) <= 3 and "configured: 16MB" in retries[0], retries
+    with duckdb.connect(str(wh.published_path), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM analytics.customer_order_history").fetchone() == (n,)
+        assert conn.execute("SELECT sum(order_count) FROM analytics.customer_accounts").fetchone() == (n,)
+    with wh.connect() as conn:  # the retries raise the limit for the marts only: the configured one is back after
+        seen: list[str] = []
+        rebuild_marts_within_memory(conn, MARTS, "16MB", seen.append)
+        assert seen and conn.execute("SELECT current_setting('memory_limit')").fetchone() == ("15.2 MiB",)

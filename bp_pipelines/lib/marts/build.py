@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
 
@@ -42,6 +43,62 @@ def rebuild_marts(conn: duckdb.DuckDBPyConnection, marts: Iterable[Mart]) -> dic
         conn.execute("ROLLBACK")
         raise
     return counts
+
+
+# The marts join several per-order aggregates to every order at once; DuckDB holds those join tables in memory (it
+# did not spill them: at 1M orders customer_accounts and customer_order_history need about 128 MB and failed at 96).
+# Rather than fail the run of a large account, the rebuild is retried with the limit doubled, up to this factor.
+MEMORY_GROWTH_MAX = 8
+_SIZE = re.compile(r"^\s*([0-9.]+)\s*([KMGT]?i?B)\s*$", re.IGNORECASE)
+_UNIT = {
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
+
+
+def size_bytes(text: str) -> int | None:
+    """`"128MB"`, `"122.0 MiB"` -> bytes, as DuckDB reads a memory size (None for anything else)."""
+    match = _SIZE.match(text)
+    return int(float(match[1]) * _UNIT[match[2].upper()]) if match else None
+
+
+def rebuild_marts_within_memory(
+    conn: duckdb.DuckDBPyConnection, marts: Iterable[Mart], configured: str, warn: Callable[[str], None]
+) -> dict[str, int]:
+    """`rebuild_marts` on a connection opened with memory_limit `configured`; when DuckDB runs out of memory, warn
+    and retry with twice the limit (up to MEMORY_GROWTH_MAX times the configured one), then restore `configured`."""
+    marts = list(marts)
+    base = limit = size_bytes(configured)
+    try:
+        while True:
+            try:
+                return rebuild_marts(conn, marts)
+            except duckdb.OutOfMemoryException as exc:
+                if base is None or limit is None or limit * 2 > base * MEMORY_GROWTH_MAX:
+                    raise
+                limit *= 2
+                warn(
+                    f"analytics marts: DuckDB ran out of memory ({str(exc).splitlines()[0][:120]}); retrying with "
+                    f"memory_limit {limit // 2**20} MiB (configured: {configured}). Raise "
+                    "WarehouseResource.memory_limit to skip the retry."
+                )
+                conn.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
+    finally:
+        if limit != base:
+            try:
+                conn.execute(f"SET memory_limit = '{configured}'")
+            except duckdb.Error:  # blocks still held: the database keeps the larger limit until it is closed
+                warn(
+                    f"analytics marts: memory_limit stays at {limit // 2**20 if limit else '?'} MiB until the "
+                    "warehouse closes"
+                )
 
 
 PREVIEW_ROWS = 10
