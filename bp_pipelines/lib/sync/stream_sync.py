@@ -320,9 +320,10 @@ class StreamSync:
         self.retry_quarantine()
         window_from: datetime | None
         window_to: datetime | None = None
-        self.sweep = self._plan(mode, config)
+        stored_rows = self._stored_rows()
+        self.sweep = self._plan(mode, config, stored_rows)
         if self.sweep is not None:
-            self.fresh = self._stored_rows() == 0
+            self.fresh = stored_rows == 0
             window_from = None
             reread = config.reread_days if self.sweep.reread_recent else None
             # A cheap per-run sweep does not re-fetch records whose search rows keep saying updatedOn null.
@@ -356,7 +357,7 @@ class StreamSync:
             watermark = bk.get_watermark(conn, self.stream.name).watermark
         return StreamRun(self.stats, mode, self.started, window_from, window_to, watermark, self.sweep)
 
-    def _plan(self, mode: Mode, config: SyncConfig) -> SweepPlan | None:
+    def _plan(self, mode: Mode, config: SyncConfig, stored_rows: int) -> SweepPlan | None:
         if mode == "reconciliation":
             return SweepPlan("reconciliation requested", True, True)
         if mode != "incremental":
@@ -364,7 +365,7 @@ class StreamSync:
         return plan_sweep(
             watermark=self.stored.watermark,
             last_reconciled_at=self.stored.last_reconciled_at,
-            stored_rows=self._stored_rows(),
+            stored_rows=stored_rows,
             now=self.started,
             reconcile_every=timedelta(hours=config.reconcile_every_hours),
             max_pages=config.reconcile_max_pages,
