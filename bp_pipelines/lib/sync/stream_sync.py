@@ -292,7 +292,7 @@ class StreamSync:
         self.sweeping = False
         self.sweep: SweepPlan | None = None
         # A sweep into an empty table (a first run): nothing stored can have changed or vanished, so pages are not
-        # compared with stored rows and the swept ids are not recorded (~5% of a first sync's CPU).
+        # compared with stored rows and the swept ids are not recorded (at 20k orders ~0.3 of 7.3 job CPU-s).
         self.fresh = False
         self.progress = StreamProgress(stream.name, log)
         self.null_is_change = True
