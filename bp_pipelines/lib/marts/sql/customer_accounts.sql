@@ -4,17 +4,9 @@
 -- account's base (accounting) currency, base_currency_code: Brightpearl's base totals, payments converted at
 -- their order's rate. balance_outstanding = invoiced minus paid on unpaid / partially paid invoices, minus what
 -- is still owed to the customer on credit notes.
-WITH customers AS (
-    SELECT c.*
-    FROM brightpearl.contacts AS c
-    WHERE c.is_deleted IS NOT TRUE
-      AND (
-          c.is_customer IS TRUE
-          OR (c.is_customer IS NULL AND c.is_supplier IS NOT TRUE AND c.is_staff IS NOT TRUE)
-          OR c.contact_id IN (SELECT f.contact_id FROM order_facts AS f WHERE f.order_type_code IN ('SO', 'SC'))
-      )
-),
-activity AS (
+-- order_facts is read once (activity, materialized): reading it twice held two of its per-order joins in memory at
+-- once, which ran out of a 96 MB limit at 1M orders.
+WITH activity AS MATERIALIZED (
     SELECT
         f.contact_id,
         count(*) FILTER (WHERE f.is_sale) AS order_count,
@@ -35,6 +27,16 @@ activity AS (
     FROM order_facts AS f
     WHERE f.order_type_code IN ('SO', 'SC')
     GROUP BY f.contact_id
+),
+customers AS (
+    SELECT c.*
+    FROM brightpearl.contacts AS c
+    WHERE c.is_deleted IS NOT TRUE
+      AND (
+          c.is_customer IS TRUE
+          OR (c.is_customer IS NULL AND c.is_supplier IS NOT TRUE AND c.is_staff IS NOT TRUE)
+          OR c.contact_id IN (SELECT a.contact_id FROM activity AS a)
+      )
 )
 SELECT
     c.contact_id,
