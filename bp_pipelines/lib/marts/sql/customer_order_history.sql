@@ -29,19 +29,22 @@ SELECT
     f.shipping_status_code,
     f.shipped_state,
     f.is_open_sale AS is_open,
-    coalesce(r.row_count, 0) AS row_count,
-    coalesce(r.total_quantity, 0) AS total_quantity,
-    coalesce(s.goods_out_notes, 0) AS goods_out_notes,
-    coalesce(s.shipped_notes, 0) AS shipped_notes,
-    s.last_shipped_on,
-    s.tracking_references,
+    coalesce(st.row_count, 0) AS row_count,
+    coalesce(st.total_quantity, 0) AS total_quantity,
+    coalesce(st.goods_out_notes, 0) AS goods_out_notes,
+    coalesce(st.shipped_notes, 0) AS shipped_notes,
+    st.last_shipped_on,
+    st.tracking_references,
     f.closed_on,
     f.updated_on
 FROM order_facts AS f
 LEFT JOIN brightpearl.contacts AS c ON c.contact_id = f.contact_id
 LEFT JOIN brightpearl.channels AS ch ON ch.channel_id = f.channel_id AND ch.is_deleted IS NOT TRUE
-LEFT JOIN order_row_stats AS r ON r.order_id = f.order_id
-LEFT JOIN order_shipments AS s ON s.order_id = f.order_id
+-- The two per-order aggregates are joined to each other first, then once to the orders: joining both to every
+-- order at once held both join tables in memory and ran out of a 96 MB limit at 1M orders.
+LEFT JOIN (
+    SELECT * FROM order_row_stats FULL JOIN order_shipments USING (order_id)
+) AS st ON st.order_id = f.order_id
 WHERE f.order_type_code IN ('SO', 'SC')
   AND c.is_deleted IS NOT TRUE
 ORDER BY f.contact_id, f.ordered_on, f.order_id
