@@ -25,7 +25,7 @@ class WarehouseResource(dg.ConfigurableResource):
         default="",
         description="Published file analysts open; empty = BP_WAREHOUSE_PATH, else warehouse.duckdb at the repo root.",
     )
-    memory_limit: str = Field(default="128MB", description="DuckDB memory_limit for the writer connection.")
+    memory_limit: str = Field(default="96MB", description="DuckDB memory_limit for the writer connection.")
     threads: int = Field(default=1, ge=1, description="DuckDB worker threads of the writer's database.")
 
     def get_warehouse(self) -> DuckDBWarehouse:

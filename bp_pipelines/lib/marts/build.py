@@ -45,9 +45,9 @@ def rebuild_marts(conn: duckdb.DuckDBPyConnection, marts: Iterable[Mart]) -> dic
     return counts
 
 
-# The marts join several per-order aggregates to every order at once; DuckDB holds those join tables in memory (it
-# did not spill them: at 1M orders customer_accounts and customer_order_history need about 128 MB and failed at 96).
-# Rather than fail the run of a large account, the rebuild is retried with the limit doubled, up to this factor.
+# The marts join per-order aggregates to every order, and DuckDB keeps those join tables in memory (it did not
+# spill them). Each mart now joins one large aggregate at a time and all fit in 96 MB at 1M orders (80 MB does
+# not); a larger account would outgrow any fixed limit, so the rebuild is retried with the limit doubled.
 MEMORY_GROWTH_MAX = 8
 _SIZE = re.compile(r"^\s*([0-9.]+)\s*([KMGT]?i?B)\s*$", re.IGNORECASE)
 _UNIT = {

@@ -81,7 +81,7 @@ class DuckDBWarehouse:
 
     path: Path
     # Batches are small; a modest buffer pool keeps the writer's RSS flat at any table size (DuckDB spills).
-    memory_limit: str = "128MB"
+    memory_limit: str = "96MB"
     # The writer runs many small statements (one batch of ~2000 records each): a second worker thread only adds
     # scheduling overhead there (~10% more CPU per extraction), so the writer's database runs single-threaded.
     threads: int = 1
