@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -14,7 +15,7 @@ import pytest
 
 from bp_pipelines.assets.analytics import analytics_assets
 from bp_pipelines.lib.marts import MARTS, rebuild_marts_within_memory
-from bp_pipelines.lib.marts.build import create_prelude, read_sql
+from bp_pipelines.lib.marts.build import create_prelude, input_tables, read_sql, reads_clock
 from bp_pipelines.resources.warehouse import WarehouseResource
 
 from .mart_fixtures import _order, build_warehouse, insert
@@ -336,6 +337,87 @@ def test_subset_rebuild_replaces_only_selected_marts(tmp_path: Path) -> None:
         ).fetchall()
     assert tables == {"daily_sales"}
     assert day == []  # both orders of that day were deleted in Brightpearl since the first build
+
+
+def _builds(result: dg.ExecuteInProcessResult) -> dict[str, tuple[bool, str]]:
+    return {
+        e.asset_key.to_user_string(): (
+            e.materialization.metadata["rebuilt"].value,
+            e.materialization.metadata["why"].text,
+        )
+        for e in result.get_asset_materialization_events()
+    }
+
+
+def test_marts_are_rebuilt_only_when_their_inputs_change(tmp_path: Path) -> None:
+    # A run that changed nothing must not pay a rebuild that grows with the account's history (~30 s at 1M orders):
+    # a mart is rebuilt when its SQL or the content of a table it reads changed, when it reads the clock, when its
+    # table is gone, or on request (rebuild_all).
+    wh = build_warehouse(tmp_path / "warehouse.duckdb")
+    first = _builds(dg.materialize(analytics_assets, resources={"warehouse": wh}))
+    assert {name: built for name, (built, _) in first.items()} == {m.name: True for m in MARTS}
+    assert {why for _, why in first.values()} == {"first build"}
+    clock = {m.name for m in MARTS if reads_clock(m.name)}
+    assert {"customer_documents", "open_quotations", "open_purchase_orders"} <= clock
+    assert not {"customer_accounts", "customer_order_history", "daily_sales", "stock_position"} & clock
+
+    again = _builds(dg.materialize(analytics_assets, resources={"warehouse": wh}))
+    assert {name for name, (built, _) in again.items() if built} == clock
+    assert again["customer_order_history"][1].startswith("inputs unchanged since ")
+
+    # A product renamed: the marts reading products are rebuilt (and show it), those reading only orders are not.
+    with wh.connect() as conn:
+        sku, product_id = conn.execute("SELECT sku, product_id FROM brightpearl.products ORDER BY 2 LIMIT 1").fetchone()
+        conn.execute("UPDATE brightpearl.products SET name = 'Renamed' WHERE product_id = ?", [product_id])
+        conn.execute("DROP TABLE analytics.daily_sales")
+    changed = _builds(dg.materialize(analytics_assets, resources={"warehouse": wh}))
+    readers = {m.name for m in MARTS if "brightpearl.products" in input_tables(m.name)}
+    assert "stock_position" in readers
+    assert {name for name, (built, _) in changed.items() if built} == clock | readers | {"daily_sales"}
+    assert changed["stock_position"][1] == "its SQL or input tables changed"
+    assert changed["daily_sales"][1] == "first build"
+    with duckdb.connect(str(wh.published_path), read_only=True) as conn:
+        names = {
+            r[0]
+            for r in conn.execute("SELECT product_name FROM analytics.stock_position WHERE sku = ?", [sku]).fetchall()
+        }
+        assert names == {"Renamed"}
+        assert conn.execute("SELECT count(*) FROM analytics.daily_sales").fetchone()[0] > 0
+
+    forced = dg.materialize(
+        analytics_assets,
+        resources={"warehouse": wh},
+        run_config={"ops": {"analytics_marts": {"config": {"rebuild_all": True}}}},
+    )
+    assert set(_builds(forced).values()) == {(True, "rebuild_all")}
+
+
+def _scanned(node: Any, out: set[str]) -> set[str]:
+    """catalog.schema.table of every table scan in an EXPLAIN (FORMAT JSON) plan."""
+    if isinstance(node, dict):
+        extra = node.get("extra_info")
+        if isinstance(extra, dict) and extra.get("Table"):
+            out.add(extra["Table"])
+        for value in node.values():
+            _scanned(value, out)
+    elif isinstance(node, list):
+        for value in node:
+            _scanned(value, out)
+    return out
+
+
+def test_fingerprints_cover_every_table_a_mart_reads(tmp_path: Path) -> None:
+    # The fingerprint reads the schema-qualified names in the SQL: a table read without its schema (or through a
+    # view outside the prelude) would change unseen and leave its marts stale. DuckDB's plan names what it scans.
+    wh = build_warehouse(tmp_path / "warehouse.duckdb")
+    with wh.connect() as conn:
+        create_prelude(conn)
+        catalog = conn.execute("SELECT current_database()").fetchone()[0]
+        for mart in MARTS:
+            plan = conn.execute(f"EXPLAIN (FORMAT JSON) {read_sql(mart.name)}").fetchall()[0][1]
+            scanned = {name.removeprefix(f"{catalog}.") for name in _scanned(json.loads(plan), set())}
+            assert scanned, mart.name
+            assert scanned <= set(input_tables(mart.name)), (mart.name, scanned - set(input_tables(mart.name)))
 
 
 def documented_queries() -> list[str]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -25,8 +27,11 @@ def create_prelude(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS\n{read_sql(view)}")
 
 
-def rebuild_marts(conn: duckdb.DuckDBPyConnection, marts: Iterable[Mart]) -> dict[str, int]:
-    """Replace each mart table atomically (all or none) and return its row count."""
+def rebuild_marts(
+    conn: duckdb.DuckDBPyConnection, marts: Iterable[Mart], fingerprints: Mapping[str, str] | None = None
+) -> dict[str, int]:
+    """Replace each mart table atomically (all or none) and return its row count. With `fingerprints` (mart name ->
+    fingerprint of what it was built from), `_sync.marts` records the builds in the same transaction."""
     marts = list(marts)
     create_prelude(conn)
     counts: dict[str, int] = {}
@@ -38,11 +43,136 @@ def rebuild_marts(conn: duckdb.DuckDBPyConnection, marts: Iterable[Mart]) -> dic
             conn.execute(f"CREATE OR REPLACE TABLE {table} AS\n{read_sql(mart.name)}")
             row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
             counts[mart.name] = int(row[0]) if row else 0
+            if fingerprints is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO _sync.marts VALUES (?, ?, now(), ?)",
+                    [mart.name, fingerprints[mart.name], counts[mart.name]],
+                )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     return counts
+
+
+# ------------------------------------------------------------------ what a mart is built from
+# Every table a mart reads is named with its schema (tests/integration/test_marts.py holds the SQL to that); the
+# prelude views it reads count with their own tables.
+_TABLE = re.compile(r"\b(?:brightpearl|storefront|push|_sync)\.[a-z_][a-z0-9_]*\b")
+_CLOCK = re.compile(r"\b(?:now|current_timestamp|current_date|get_current_timestamp|today)\b", re.IGNORECASE)
+
+
+@cache
+def _code(name: str) -> str:
+    """The SQL of `sql/<name>.sql` without comments and text literals (prose and push.state keys such as
+    'storefront.status_map' name no table)."""
+    return re.sub(r"'[^']*'", "''", re.sub(r"--[^\n]*", "", read_sql(name)))
+
+
+@cache
+def sql_closure(name: str) -> tuple[str, ...]:
+    """The SQL files a mart's build reads: its own and the prelude views it (or they) select from."""
+    seen: list[str] = []
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.append(current)
+        todo += [v for v in PRELUDE_VIEWS if re.search(rf"\b{v}\b", _code(current))]
+    return tuple(seen)
+
+
+@cache
+def input_tables(name: str) -> tuple[str, ...]:
+    """The warehouse tables (schema.table) a mart's build reads, directly or through the prelude views."""
+    return tuple(sorted({t for part in sql_closure(name) for t in _TABLE.findall(_code(part))}))
+
+
+@cache
+def reads_clock(name: str) -> bool:
+    """The mart reads the time (e.g. overdue = due date before now()): it changes without its inputs changing."""
+    return any(_CLOCK.search(_code(part)) for part in sql_closure(name))
+
+
+def table_fingerprint(conn: duckdb.DuckDBPyConnection, table: str) -> str:
+    """Row count and an order-independent hash of every row's content (~0.3 s for 1M orders, against ~20 s to
+    rebuild the marts that read them); 'missing' for a table that does not exist."""
+    try:
+        row = conn.execute(f"SELECT count(*), sum(hash(*COLUMNS(*))) FROM {table}").fetchone()
+    except duckdb.CatalogException:
+        return "missing"
+    return f"{row[0]}:{row[1]}" if row else "missing"
+
+
+def mart_fingerprints(conn: duckdb.DuckDBPyConnection, marts: Iterable[Mart]) -> dict[str, str]:
+    """Mart name -> sha256 of its SQL (and its views') and of the fingerprint of each table it reads."""
+    tables: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for mart in marts:
+        digest = hashlib.sha256()
+        for part in sql_closure(mart.name):
+            digest.update(f"{part}\n{read_sql(part)}\n".encode())
+        for table in input_tables(mart.name):
+            if table not in tables:
+                tables[table] = table_fingerprint(conn, table)
+            digest.update(f"{table}={tables[table]}\n".encode())
+        out[mart.name] = digest.hexdigest()
+    return out
+
+
+@dataclass(frozen=True)
+class MartBuild:
+    """What became of one mart in a refresh."""
+
+    rows: int
+    rebuilt: bool
+    reason: str  # why it was rebuilt, or since when it is unchanged
+
+
+def refresh_marts(
+    conn: duckdb.DuckDBPyConnection,
+    marts: Iterable[Mart],
+    configured: str,
+    warn: Callable[[str], None],
+    *,
+    rebuild_all: bool = False,
+) -> dict[str, MartBuild]:
+    """Rebuild the marts whose SQL or input tables changed since their last build (or that read the clock, are
+    missing, or all with `rebuild_all`), in one transaction; the others are left as they are. A run that changed
+    nothing then costs a hash of the inputs instead of the whole rebuild (~0.7 s instead of ~30 s at 1M orders)."""
+    marts = list(marts)
+    fingerprints = mart_fingerprints(conn, marts)
+    stored = {
+        name: (fingerprint, built_at, rows)
+        for name, fingerprint, built_at, rows in conn.execute(
+            "SELECT mart, fingerprint, built_at, row_count FROM _sync.marts"
+        ).fetchall()
+    }
+    existing = {
+        name
+        for (name,) in conn.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ?", [SCHEMA]).fetchall()
+    }
+    reasons: dict[str, str] = {}
+    for mart in marts:
+        if rebuild_all:
+            reasons[mart.name] = "rebuild_all"
+        elif mart.name not in existing or mart.name not in stored:
+            reasons[mart.name] = "first build"
+        elif reads_clock(mart.name):
+            reasons[mart.name] = "reads the clock (now())"
+        elif stored[mart.name][0] != fingerprints[mart.name]:
+            reasons[mart.name] = "its SQL or input tables changed"
+    stale = [mart for mart in marts if mart.name in reasons]
+    counts = rebuild_marts_within_memory(conn, stale, configured, warn, fingerprints) if stale else {}
+    out: dict[str, MartBuild] = {}
+    for mart in marts:
+        if mart.name in reasons:
+            out[mart.name] = MartBuild(counts[mart.name], True, reasons[mart.name])
+        else:
+            _, built_at, rows = stored[mart.name]
+            out[mart.name] = MartBuild(int(rows), False, f"inputs unchanged since {built_at:%Y-%m-%d %H:%M:%S %Z}")
+    return out
 
 
 # The marts join per-order aggregates to every order, and DuckDB keeps those join tables in memory (it did not
@@ -70,7 +200,11 @@ def size_bytes(text: str) -> int | None:
 
 
 def rebuild_marts_within_memory(
-    conn: duckdb.DuckDBPyConnection, marts: Iterable[Mart], configured: str, warn: Callable[[str], None]
+    conn: duckdb.DuckDBPyConnection,
+    marts: Iterable[Mart],
+    configured: str,
+    warn: Callable[[str], None],
+    fingerprints: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
     """`rebuild_marts` on a connection opened with memory_limit `configured`; when DuckDB runs out of memory, warn
     and retry with twice the limit (up to MEMORY_GROWTH_MAX times the configured one), then restore `configured`."""
@@ -79,7 +213,7 @@ def rebuild_marts_within_memory(
     try:
         while True:
             try:
-                return rebuild_marts(conn, marts)
+                return rebuild_marts(conn, marts, fingerprints)
             except duckdb.OutOfMemoryException as exc:
                 if base is None or limit is None or limit * 2 > base * MEMORY_GROWTH_MAX:
                     raise

@@ -319,6 +319,15 @@ CREATE TABLE IF NOT EXISTS _sync.runs (
     PRIMARY KEY (run_id, asset)
 );
 
+-- The last build of each analyst mart: a mart whose SQL and input tables have the same fingerprint is not rebuilt
+-- (lib/marts/build.py refresh_marts).
+CREATE TABLE IF NOT EXISTS _sync.marts (
+    mart              VARCHAR PRIMARY KEY,    -- analytics.<mart>
+    fingerprint       VARCHAR NOT NULL,       -- sha256 of its SQL and of the row count and content hash of each input
+    built_at          TIMESTAMPTZ NOT NULL,
+    row_count         BIGINT NOT NULL
+);
+
 -- Ids seen by the running reconciliation sweep (cleared before and after each sweep).
 CREATE TABLE IF NOT EXISTS _sync.sweep_ids (
     resource          VARCHAR NOT NULL,
