@@ -35,6 +35,8 @@ SUMMARY_KEYS = (
     "contacts_created",
     "updated",
     "unchanged",
+    # marts: rebuilt, or left as they were (nothing they read changed)
+    "rebuilt",
 )
 
 
