@@ -322,7 +322,7 @@ CREATE TABLE IF NOT EXISTS _sync.runs (
 -- The last build of each analyst mart: a mart whose SQL and input tables have the same fingerprint is not rebuilt
 -- (lib/marts/build.py refresh_marts).
 CREATE TABLE IF NOT EXISTS _sync.marts (
-    mart              VARCHAR PRIMARY KEY,    -- analytics.<mart>
+    mart              VARCHAR PRIMARY KEY,    -- the mart's name: table analytics.<mart>
     fingerprint       VARCHAR NOT NULL,       -- sha256 of its SQL and of the row count and content hash of each input
     built_at          TIMESTAMPTZ NOT NULL,
     row_count         BIGINT NOT NULL
