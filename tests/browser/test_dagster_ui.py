@@ -44,10 +44,13 @@ def launch_materialization(page: Page) -> str:
     # Accessible names carry the icon's label first ("materialization Materialize all"): match the word only.
     page.get_by_role("button", name=re.compile(r"\bMaterialize\b")).first.click()
     toast = page.get_by_text(LAUNCHED)
-    dialog = page.get_by_role("dialog")
-    expect(toast.or_(dialog).first).to_be_visible()
-    if dialog.is_visible():  # partitioned or config-needing selections open a launchpad first
-        dialog.get_by_role("button", name=re.compile(r"\bLaunch\b")).last.click()
+    # Partitioned or config-needing selections open a launchpad first. Wait for its Launch button, not for any
+    # dialog: another dialog (or the launch toast's own) can show for a moment while the run launches directly,
+    # and waiting on a Launch button inside it then timed out although the run had started.
+    launch = page.get_by_role("dialog").get_by_role("button", name=re.compile(r"\bLaunch\b"))
+    expect(toast.or_(launch).first).to_be_visible()
+    if not toast.first.is_visible() and launch.last.is_visible():
+        launch.last.click()
     expect(toast.first).to_be_visible()
     match = LAUNCHED.search(toast.first.inner_text())
     assert match, toast.first.inner_text()
