@@ -1,6 +1,8 @@
 """The analyst marts: name, business meaning and the Brightpearl assets each one reads.
 
-Each mart is one table in schema `analytics`, rebuilt from a SELECT in `sql/<name>.sql`. The shared business
+Each mart is one table in schema `analytics`, rebuilt from a SELECT in `sql/<name>.sql`; a mart with columns that
+read the clock (`Mart.clock`: overdue, age in days) is a view there instead, computing them when queried over the
+table the SELECT built in schema `_marts`, so the passing of time alone never forces a rebuild. The shared business
 rules (what counts as a quote, an invoice, an open order...) live once in `sql/order_facts.sql`, loaded as a
 temporary view before the marts are built. See docs/warehouse.md, "Analyst marts", for columns and queries.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SCHEMA = "analytics"
+STORED_SCHEMA = "_marts"  # the tables behind the marts that are views (clock columns)
 
 # Temporary views created on the building connection, in order (later ones may read earlier ones).
 PRELUDE_VIEWS: tuple[str, ...] = ("order_facts", "order_row_stats", "order_shipments")
@@ -20,10 +23,24 @@ class Mart:
     name: str
     description: str
     deps: tuple[str, ...]  # keys of the brightpearl assets whose tables the SQL reads
+    # (column, SQL expression over the stored columns) computed when queried: the SQL stores a typed NULL in each
+    # such column (keeping the column order) and `analytics.<name>` is a view replacing it with the expression.
+    clock: tuple[tuple[str, str], ...] = ()
 
     @property
     def table(self) -> str:
+        """What analysts query: the mart's table, or its view when it has clock columns."""
         return f"{SCHEMA}.{self.name}"
+
+    @property
+    def stored(self) -> str:
+        """The table the SQL is built into."""
+        return f"{STORED_SCHEMA}.{self.name}" if self.clock else self.table
+
+    def view_sql(self) -> str:
+        """The view over `stored` that computes the clock columns when queried."""
+        replace = ", ".join(f"{expression} AS {column}" for column, expression in self.clock)
+        return f"SELECT * REPLACE ({replace}) FROM {self.stored}"
 
     @property
     def sql_path(self) -> str:
@@ -55,14 +72,17 @@ MARTS: tuple[Mart, ...] = (
         "Customer invoices (sales orders with an invoice reference) and credit notes (sales credits with one): "
         "document type, reference, date (tax date), due date, totals, signed total (credit notes negative), "
         "payment status, amount paid and outstanding (from the customer payments), the same in the base currency, "
-        "and whether the document is still outstanding or overdue.",
+        "and whether the document is still outstanding or overdue (as of the query).",
         ("contacts", "customer_payments", *ORDER_DEPS),
+        clock=(("is_overdue", "coalesce(is_outstanding AND due_date < now(), false)"),),
     ),
     Mart(
         "open_quotations",
         "Sales quotes (sales orders in a draft/quote status) not yet converted, invoiced or cancelled, with the "
-        "customer, value, rows and age in days: the sales team's follow-up list and the portal's quotes page.",
+        "customer, value, rows and age in days (as of the query): the sales team's follow-up list and the portal's "
+        "quotes page.",
         ("contacts", "order_rows", *ORDER_DEPS),
+        clock=(("age_days", "date_diff('day', quoted_on, now())"),),
     ),
     Mart(
         "daily_sales",
@@ -81,8 +101,13 @@ MARTS: tuple[Mart, ...] = (
     Mart(
         "open_purchase_orders",
         "Purchase orders to suppliers not yet fully received, closed or cancelled: supplier contact and company, "
-        "status, reference, totals, row count and quantity, expected delivery date and age in days.",
+        "status, reference, totals, row count and quantity, expected delivery date, age in days and whether the "
+        "delivery date has passed (both as of the query).",
         ("contacts", "warehouses", "order_rows", *ORDER_DEPS),
+        clock=(
+            ("age_days", "date_diff('day', ordered_on, now())"),
+            ("is_overdue", "coalesce(delivery_date < now(), false)"),
+        ),
     ),
     Mart(
         "storefront_orders_not_imported",

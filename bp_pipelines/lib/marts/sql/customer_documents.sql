@@ -28,7 +28,8 @@ SELECT
     CAST(CASE f.order_type_code WHEN 'SO' THEN f.base_outstanding_value ELSE -f.base_outstanding_value END
         AS DECIMAL(18, 4)) AS base_signed_outstanding,
     f.is_unpaid AS is_outstanding,
-    coalesce(f.is_unpaid AND f.due_date < now(), false) AS is_overdue,
+    -- is_overdue reads the clock: the view analytics.customer_documents computes it when queried (marts.py)
+    CAST(NULL AS BOOLEAN) AS is_overdue,
     f.customer_ref,
     f.status_name
 FROM order_facts AS f

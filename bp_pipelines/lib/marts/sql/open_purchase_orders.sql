@@ -1,5 +1,6 @@
 -- open_purchase_orders: live purchase orders not yet fully received, closed or cancelled -- the buyer's and
--- supplier's view of what is still due in. age_days is measured when the mart is built.
+-- supplier's view of what is still due in. age_days and is_overdue read the clock: the view
+-- analytics.open_purchase_orders computes them when queried (marts.py), from ordered_on and delivery_date.
 SELECT
     f.order_id,
     f.contact_id AS supplier_contact_id,
@@ -13,8 +14,8 @@ SELECT
     f.customer_ref AS reference,
     f.ordered_on,
     f.delivery_date,
-    date_diff('day', f.ordered_on, now()) AS age_days,
-    coalesce(f.delivery_date < now(), false) AS is_overdue,
+    CAST(NULL AS BIGINT) AS age_days,
+    CAST(NULL AS BOOLEAN) AS is_overdue,
     f.warehouse_id,
     w.name AS warehouse_name,
     f.shipping_status_code,

@@ -1,5 +1,6 @@
 -- open_quotations: live sales quotes not yet converted, invoiced or cancelled -- the sales team's follow-up list
--- and the portal's "my quotes". age_days is measured when the mart is built.
+-- and the portal's "my quotes". age_days reads the clock: the view analytics.open_quotations computes it when
+-- queried (marts.py), from quoted_on.
 SELECT
     f.order_id,
     f.contact_id,
@@ -10,7 +11,7 @@ SELECT
     f.status_name,
     f.customer_ref,
     f.ordered_on AS quoted_on,
-    date_diff('day', f.ordered_on, now()) AS age_days,
+    CAST(NULL AS BIGINT) AS age_days,
     f.channel_id,
     f.currency_code,
     f.total_net,
