@@ -47,4 +47,5 @@ LEFT JOIN (
 ) AS st ON st.order_id = f.order_id
 WHERE f.order_type_code IN ('SO', 'SC')
   AND c.is_deleted IS NOT TRUE
-ORDER BY f.contact_id, f.ordered_on, f.order_id
+-- No ORDER BY: sorting the finished rows cost more than building them (4.5 of 13 CPU-s at 1M orders), and within
+-- 96 MB it ran out of memory beside the joins. Queries order what they read (e.g. ORDER BY contact_id, ordered_on).
