@@ -72,6 +72,7 @@ def analytics_marts(
                 "dagster/row_count": dg.MetadataValue.int(build.rows),
                 "table": dg.MetadataValue.text(mart.table),
                 "rebuilt": dg.MetadataValue.bool(build.rebuilt),
+                "orders_updated": dg.MetadataValue.int(build.orders_updated),
                 "why": dg.MetadataValue.text(build.reason),
                 "preview": dg.MetadataValue.md(previews[mart.name]),
                 "preview_rows": dg.MetadataValue.int(min(PREVIEW_ROWS, build.rows)),

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from bp_pipelines.assets.analytics import analytics_assets
-from bp_pipelines.lib.marts import MARTS, rebuild_marts_within_memory
+from bp_pipelines.lib.marts import MARTS, MARTS_BY_NAME, rebuild_marts_within_memory
 from bp_pipelines.lib.marts.build import create_prelude, input_tables, read_sql, reads_clock
 from bp_pipelines.resources.warehouse import WarehouseResource
 
@@ -454,6 +454,96 @@ def test_a_mart_table_from_an_older_version_becomes_its_view(tmp_path: Path) -> 
         ).fetchone()
         assert kind == ("VIEW",)
         assert conn.execute("SELECT count(*) FROM analytics.customer_documents").fetchone()[0] > 0
+
+
+KEYED = ("customer_order_history", "customer_documents", "open_quotations", "open_purchase_orders")
+
+
+def _differences(conn: duckdb.DuckDBPyConnection, name: str) -> list[tuple[Any, ...]]:
+    """Rows in the stored mart or in a fresh run of its SQL but not in both (duplicates counted)."""
+    create_prelude(conn)
+    stored, sql = MARTS_BY_NAME[name].stored, read_sql(name)
+    return conn.execute(
+        f"(SELECT 'stored' AS side, * FROM (SELECT * FROM {stored} EXCEPT ALL SELECT * FROM ({sql}))) UNION ALL "
+        f"(SELECT 'fresh', * FROM (SELECT * FROM ({sql}) EXCEPT ALL SELECT * FROM {stored}))"
+    ).fetchall()
+
+
+def test_per_order_marts_are_updated_in_place_for_the_orders_that_changed(tmp_path: Path) -> None:
+    # An incremental run of a large account changes a few orders: the per-order marts replace those orders' rows
+    # (found by _synced_at, which the upserts move only on a real change) instead of rebuilding ~1M rows; what they
+    # hold must be exactly what a rebuild would hold.
+    wh = build_warehouse(tmp_path / "warehouse.duckdb")
+    with wh.connect() as conn:  # as the pipeline leaves them: every row stamped when it was written
+        for (table,) in conn.execute(
+            "SELECT table_name FROM duckdb_columns() WHERE schema_name = 'brightpearl' AND column_name = '_synced_at'"
+        ).fetchall():
+            conn.execute(f"UPDATE brightpearl.{table} SET _synced_at = now() - INTERVAL 1 DAY")
+    assert {m.name for m in MARTS if m.key} == set(KEYED)
+    dg.materialize(analytics_assets, resources={"warehouse": wh})
+
+    with wh.connect() as conn:
+        stamp = "_synced_at = now()"  # as the upserts write a changed row
+        for change in (
+            f"UPDATE brightpearl.orders SET total_net = 200, total_value = 240, {stamp} WHERE order_id = 1001",
+            f"UPDATE brightpearl.orders SET order_status_id = 5, {stamp} WHERE order_id = 1006",  # quote cancelled
+            f"UPDATE brightpearl.orders SET contact_id = 2, {stamp} WHERE order_id = 1005",  # another customer's now
+            f"UPDATE brightpearl.orders SET is_deleted = true, {stamp} WHERE order_id = 4001",  # an open PO deleted
+            f"UPDATE brightpearl.order_rows SET quantity = 7, {stamp} WHERE order_id = 1004 AND row_id = 11",
+            "UPDATE brightpearl.goods_out_notes SET tracking_reference = 'ZZ-9', shipped = true, "
+            f"shipped_on = '2026-01-14 09:00:00+00', {stamp} WHERE goods_out_note_id = 9002",
+            "INSERT INTO brightpearl.goods_out_notes (goods_out_note_id, order_id, warehouse_id, shipped, shipped_on, "
+            "tracking_reference, _synced_at) VALUES (9100, 2001, 1, true, '2026-01-11 10:00:00+00', 'AA-1', now())",
+            "INSERT INTO brightpearl.customer_payments (payment_id, order_id, payment_type, currency_code, "
+            "amount_paid, _synced_at) VALUES (100, 1001, 'RECEIPT', 'GBP', 20, now())",
+            f"UPDATE brightpearl.contacts SET company_name = 'Acme Group', {stamp} WHERE contact_id = 1",
+            f"UPDATE brightpearl.contacts SET is_deleted = true, {stamp} WHERE contact_id = 3",
+        ):
+            conn.execute(change)
+    updated = dg.materialize(analytics_assets, resources={"warehouse": wh})
+    builds = {
+        e.asset_key.to_user_string(): e.materialization.metadata for e in updated.get_asset_materialization_events()
+    }
+    for name in KEYED:
+        assert builds[name]["rebuilt"].value is False, name
+        assert builds[name]["why"].text.startswith("updated "), (name, builds[name]["why"].text)
+        assert builds[name]["orders_updated"].value > 0
+    assert builds["customer_accounts"]["rebuilt"].value is True  # one row per customer: rebuilt whole
+    with wh.connect() as conn:
+        for name in KEYED:
+            assert _differences(conn, name) == [], name
+        history = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                "SELECT order_id, company_name, tracking_references FROM analytics.customer_order_history"
+            ).fetchall()
+        }
+        assert history[1001][0] == "Acme Group"
+        assert history[2001][1] == "AA-1"
+        assert conn.execute("SELECT count(*) FROM analytics.open_purchase_orders WHERE order_id = 4001").fetchone() == (
+            0,
+        )
+
+    # A change no _synced_at explains (here: written without stamping it) is not trusted to the in-place update.
+    with wh.connect() as conn:
+        conn.execute("UPDATE brightpearl.orders SET customer_ref = 'unstamped' WHERE order_id = 1004")
+    unstamped = _builds(dg.materialize(analytics_assets, resources={"warehouse": wh}))
+    assert unstamped["customer_order_history"] == (True, "its input tables changed in a way only a rebuild covers")
+    # Nor is a change to a table other than orders, their rows, notes, payments and contacts.
+    with wh.connect() as conn:
+        conn.execute("UPDATE brightpearl.channels SET name = 'Trade desk', _synced_at = now() WHERE channel_id = 2")
+    renamed = _builds(dg.materialize(analytics_assets, resources={"warehouse": wh}))
+    assert renamed["customer_order_history"] == (True, "its SQL or input tables changed")
+    with wh.connect() as conn:
+        for name in KEYED:
+            assert _differences(conn, name) == [], name
+        names = {
+            r[0]
+            for r in conn.execute(
+                "SELECT channel_name FROM analytics.customer_order_history WHERE channel_id = 2"
+            ).fetchall()
+        }
+        assert names == {"Trade desk"}
 
 
 def _scanned(node: Any, out: set[str]) -> set[str]:

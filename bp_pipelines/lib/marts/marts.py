@@ -26,6 +26,9 @@ class Mart:
     # (column, SQL expression over the stored columns) computed when queried: the SQL stores a typed NULL in each
     # such column (keeping the column order) and `analytics.<name>` is a view replacing it with the expression.
     clock: tuple[tuple[str, str], ...] = ()
+    # "order_id" for a mart with one row per order, made from that order's records (and its contact and small tables):
+    # updated in place for the orders that changed (build.py, ORDER_TABLES)
+    key: str | None = None
 
     @property
     def table(self) -> str:
@@ -66,6 +69,7 @@ MARTS: tuple[Mart, ...] = (
         "name, kind (order / quote / credit), row count, shipped state from Brightpearl's shipping status and the "
         "goods-out notes (shipments, last shipped date, tracking references).",
         ("contacts", "channels", "order_rows", "goods_out_notes", *ORDER_DEPS),
+        key="order_id",
     ),
     Mart(
         "customer_documents",
@@ -75,6 +79,7 @@ MARTS: tuple[Mart, ...] = (
         "and whether the document is still outstanding or overdue (as of the query).",
         ("contacts", "customer_payments", *ORDER_DEPS),
         clock=(("is_overdue", "coalesce(is_outstanding AND due_date < now(), false)"),),
+        key="order_id",
     ),
     Mart(
         "open_quotations",
@@ -83,6 +88,7 @@ MARTS: tuple[Mart, ...] = (
         "quotes page.",
         ("contacts", "order_rows", *ORDER_DEPS),
         clock=(("age_days", "date_diff('day', quoted_on, now())"),),
+        key="order_id",
     ),
     Mart(
         "daily_sales",
@@ -108,6 +114,7 @@ MARTS: tuple[Mart, ...] = (
             ("age_days", "date_diff('day', ordered_on, now())"),
             ("is_overdue", "coalesce(delivery_date < now(), false)"),
         ),
+        key="order_id",
     ),
     Mart(
         "storefront_orders_not_imported",

@@ -328,6 +328,16 @@ CREATE TABLE IF NOT EXISTS _sync.marts (
     row_count         BIGINT NOT NULL
 );
 
+-- What each mart's last build read: per input table its fingerprint and newest _synced_at, so a per-order mart can be
+-- updated in place for the orders changed since (lib/marts/build.py).
+CREATE TABLE IF NOT EXISTS _sync.mart_inputs (
+    mart              VARCHAR NOT NULL,
+    input             VARCHAR NOT NULL,       -- schema.table, or 'sql' (digest of the mart's SQL and shared views)
+    fingerprint       VARCHAR NOT NULL,
+    synced_max        TIMESTAMPTZ,            -- max(_synced_at) of the table then (NULL: not tracked, or empty)
+    PRIMARY KEY (mart, input)
+);
+
 -- Ids seen by the running reconciliation sweep (cleared before and after each sweep).
 CREATE TABLE IF NOT EXISTS _sync.sweep_ids (
     resource          VARCHAR NOT NULL,
