@@ -160,25 +160,30 @@ def api_cost_section(results: Mapping[str, Any]) -> str:
 
 
 def incremental_section(results: Mapping[str, Any]) -> str:
-    source = next((r for r in _scales(results) if r.get("incremental")), None)
-    if source is None:
+    sources = [r for r in _scales(results) if r.get("incremental")]
+    if not sources:
         return "_not measured_"
-    rows = []
-    for run in source["incremental"]:
-        changed = run.get("changed")
-        per = ", ".join(f"{res} {v['search']}+{v['get']}" for res, v in sorted(run["measured"].items()))
-        fetched = sum(run["records_fetched"].values())
-        cpu = run.get("job_cpu_s")
-        rows.append((run["label"], changed["visible_total"] if changed else 0,
-                     changed["hidden_total"] if changed else 0, run["calls"], per, fetched,
-                     "–" if cpu is None else f"{cpu:.2f}", run["wall_s"]))
-    return (f"On the {_k(source['orders'])}-order sandbox after its full load (measured {source['measured_at']}). "
-            "Each change batch is one `POST /_sandbox/changes` after a 15-minute clock advance; \"visible\" = "
-            "distinct records whose updatedOn/createdOn/shippedOn moved (new or status-changed orders, created or "
-            "shipped goods-out notes, edited products, new or edited contacts); \"hidden\" = stock moves, "
-            "deletions and silent edits, which by design only the nightly reconciliation finds.\n\n"
-            + table(("run", "records changed (visible)", "hidden changes", "API calls",
-                     "calls by resource (search+GET)", "records fetched", "job CPU s", "wall s"), rows))
+    parts = [
+        "Each change batch is one `POST /_sandbox/changes` after a 15-minute clock advance; \"visible\" = distinct "
+        "records whose updatedOn/createdOn/shippedOn moved (new or status-changed orders, created or shipped goods-out "
+        "notes, edited products, new or edited contacts); \"hidden\" = stock moves, deletions and silent edits, "
+        "which by design only the nightly reconciliation finds."
+    ]
+    for source in sources:
+        rows = []
+        for run in source["incremental"]:
+            changed = run.get("changed")
+            per = ", ".join(f"{res} {v['search']}+{v['get']}" for res, v in sorted(run["measured"].items()))
+            fetched = sum(run["records_fetched"].values())
+            cpu = run.get("job_cpu_s")
+            rows.append((run["label"], changed["visible_total"] if changed else 0,
+                         changed["hidden_total"] if changed else 0, run["calls"], per, fetched,
+                         "–" if cpu is None else f"{cpu:.2f}", run["wall_s"]))
+        parts.append(
+            f"**On the {_k(source['orders'])}-order sandbox after its full load** (measured {source['measured_at']}):"
+            "\n\n" + table(("run", "records changed (visible)", "hidden changes", "API calls",
+                             "calls by resource (search+GET)", "records fetched", "job CPU s", "wall s"), rows))
+    return "\n\n".join(parts)
 
 
 def _rate_runs(results: Mapping[str, Any]) -> list[dict[str, Any]]:
