@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from bp_pipelines.assets.analytics import analytics_assets
-from bp_pipelines.lib.marts import MARTS, MARTS_BY_NAME, rebuild_marts_within_memory
+from bp_pipelines.lib.marts import MARTS, MARTS_BY_NAME, build, rebuild_marts_within_memory
 from bp_pipelines.lib.marts.build import create_prelude, input_tables, read_sql, reads_clock
 from bp_pipelines.resources.warehouse import WarehouseResource
 
@@ -544,6 +544,39 @@ def test_per_order_marts_are_updated_in_place_for_the_orders_that_changed(tmp_pa
             ).fetchall()
         }
         assert names == {"Trade desk"}
+
+
+def test_an_in_place_update_that_runs_out_of_memory_rebuilds_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Most orders changed at once (e.g. after a reconciliation) could outgrow the writer's memory in place; the
+    # whole rebuild retries with more memory. DuckDB's out-of-memory error is raised here at the point it would
+    # occur: a real one cannot be aimed at this statement alone (a limit that low fails the hashing before it).
+    wh = build_warehouse(tmp_path / "warehouse.duckdb")
+    with wh.connect() as conn:
+        for (table,) in conn.execute(
+            "SELECT table_name FROM duckdb_columns() WHERE schema_name = 'brightpearl' AND column_name = '_synced_at'"
+        ).fetchall():
+            conn.execute(f"UPDATE brightpearl.{table} SET _synced_at = now() - INTERVAL 1 DAY")
+    dg.materialize(analytics_assets, resources={"warehouse": wh})
+    with wh.connect() as conn:
+        conn.execute("UPDATE brightpearl.orders SET total_value = 999, _synced_at = now() WHERE order_id = 1004")
+        before = conn.execute("SELECT count(*) FROM analytics.customer_order_history").fetchone()
+
+    def out_of_memory(conn: duckdb.DuckDBPyConnection, mart: Any) -> int:
+        conn.execute(f"DELETE FROM {mart.stored}")  # half done: the rollback must undo it
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256.0 KiB")
+
+    monkeypatch.setattr(build, "update_in_place", out_of_memory)
+    builds = _builds(dg.materialize(analytics_assets, resources={"warehouse": wh}))
+    for name in KEYED:
+        assert builds[name] == (True, "changed; updating in place ran out of memory"), name
+    with wh.connect() as conn:
+        for name in KEYED:
+            assert _differences(conn, name) == [], name
+        assert conn.execute("SELECT count(*) FROM analytics.customer_order_history").fetchone() == before
+        total = conn.execute("SELECT total_value FROM analytics.customer_order_history WHERE order_id = 1004")
+        assert total.fetchone() == (Decimal("999"),)
 
 
 def _scanned(node: Any, out: set[str]) -> set[str]:

@@ -353,7 +353,19 @@ def refresh_marts(
     counts = rebuild_marts_within_memory(conn, stale, configured, warn, now) if stale else {}
     # After the rebuilds: on a 1M-order copy, rebuilding customer_accounts after the in-place updates (committed and
     # checkpointed) ran out of 96 MB; the other way round both fit.
-    out = _update_marts_in_place(conn, [m for m in marts if m.name in in_place], in_place, now) if in_place else {}
+    out: dict[str, MartBuild] = {}
+    if in_place:
+        updating = [mart for mart in marts if mart.name in in_place]
+        try:
+            out = _update_marts_in_place(conn, updating, in_place, now)
+        except duckdb.OutOfMemoryException as exc:  # e.g. most orders changed at once: the rebuild retries with more
+            warn(
+                f"analytics marts: updating in place ran out of memory ({str(exc).splitlines()[0][:120]}); "
+                "rebuilding them whole"
+            )
+            for mart in updating:
+                reasons[mart.name] = "changed; updating in place ran out of memory"
+            counts.update(rebuild_marts_within_memory(conn, updating, configured, warn, now))
     for mart in marts:
         if mart.name in reasons:
             out[mart.name] = MartBuild(counts[mart.name], True, reasons[mart.name])
