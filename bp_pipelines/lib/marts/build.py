@@ -166,11 +166,6 @@ def mart_inputs(conn: duckdb.DuckDBPyConnection, marts: Iterable[Mart]) -> dict[
     return out
 
 
-def mart_fingerprints(conn: duckdb.DuckDBPyConnection, marts: Iterable[Mart]) -> dict[str, str]:
-    """Mart name -> sha256 of its SQL (and its views') and of the fingerprint of each table it reads."""
-    return {name: inputs.fingerprint for name, inputs in mart_inputs(conn, marts).items()}
-
-
 def _record(conn: duckdb.DuckDBPyConnection, mart: Mart, inputs: Inputs, rows: int) -> None:
     """Note the build in `_sync.marts` and what it read in `_sync.mart_inputs` (inside the build's transaction)."""
     conn.execute("INSERT OR REPLACE INTO _sync.marts VALUES (?, ?, now(), ?)", [mart.name, inputs.fingerprint, rows])
@@ -201,7 +196,7 @@ ORDER_TABLES: tuple[str, ...] = (
 )
 CONTACTS = "brightpearl.contacts"  # a changed contact touches the mart rows of its orders
 IN_PLACE_TABLES: tuple[str, ...] = (*ORDER_TABLES, CONTACTS)
-_ORDER_TABLE = re.compile(r"\bbrightpearl\.(orders|order_rows|goods_out_notes|customer_payments)\b")
+_ORDER_TABLE = re.compile(r"\b(?:" + "|".join(re.escape(table) for table in ORDER_TABLES) + r")\b")
 
 
 def changed_since(mart: Mart, now: Inputs, before: Mapping[str, tuple[str, datetime | None]]) -> dict[str, datetime]:
@@ -250,9 +245,14 @@ def _orders_changed(conn: duckdb.DuckDBPyConnection, changed: Mapping[str, datet
     )
 
 
+def _changed_view(table: str) -> str:
+    """The temp view of `table`'s rows of the orders being updated (brightpearl.orders -> _changed_orders)."""
+    return f"_changed_{table.split('.')[1]}"
+
+
 def _only_changed(sql: str) -> str:
     """`sql` reading the `_changed_<table>` views instead of ORDER_TABLES."""
-    return _ORDER_TABLE.sub(r"_changed_\1", sql)
+    return _ORDER_TABLE.sub(lambda match: _changed_view(match[0]), sql)
 
 
 def update_in_place(conn: duckdb.DuckDBPyConnection, mart: Mart) -> int:
@@ -262,7 +262,7 @@ def update_in_place(conn: duckdb.DuckDBPyConnection, mart: Mart) -> int:
     assert mart.key is not None
     for table in ORDER_TABLES:
         conn.execute(
-            f"CREATE OR REPLACE TEMP VIEW _changed_{table.split('.')[1]} AS SELECT * FROM {table} "
+            f"CREATE OR REPLACE TEMP VIEW {_changed_view(table)} AS SELECT * FROM {table} "
             "WHERE order_id IN (SELECT order_id FROM _orders_to_update)"
         )
     try:
