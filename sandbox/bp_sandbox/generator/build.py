@@ -184,6 +184,11 @@ def build_world(path: Path, seed: int, orders: int, clock_ms: int, workers: int 
         with multiprocessing.get_context("fork").Pool(n_workers) as pool:
             for result in pool.imap(_run_chunk, tasks):
                 consume(result)
+            # Let the workers exit on their own instead of by the `with` exit's SIGTERM: once in a test run, a worker
+            # forked from a pytest worker was left waiting on a lock after the results were in, and the parent waited
+            # for it for good (not reproduced since; a worker that exits by itself needs no signal).
+            pool.close()
+            pool.join()
     _WORLD = None
     phases["orders"] = time.monotonic() - started - phases["master"]
     conn.executescript(schema_sql())  # recreate the indexes
