@@ -68,6 +68,11 @@ def reconcile_every_hours() -> float:
     return _number("BP_RECONCILE_EVERY_HOURS", 24, "24")
 
 
+def open_notes_days() -> int:
+    """Unshipped goods-out notes created this recently are re-searched on every run (BP_OPEN_NOTES_DAYS)."""
+    return int(_number("BP_OPEN_NOTES_DAYS", 30, "30"))
+
+
 def reconcile_max_pages() -> int:
     """Sweeps of at most this many search pages run on every incremental run (BP_RECONCILE_MAX_PAGES)."""
     return int(_number("BP_RECONCILE_MAX_PAGES", 10, "10"))
@@ -175,6 +180,7 @@ def sync_settings() -> dict[str, float | int]:
         "reread_days": reread_days(),
         "reconcile_every_hours": reconcile_every_hours(),
         "reconcile_max_pages": reconcile_max_pages(),
+        "open_notes_days": open_notes_days(),
     }
 
 

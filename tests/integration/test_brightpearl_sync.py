@@ -9,7 +9,7 @@ import sys
 import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -355,6 +355,40 @@ def test_reconciliation_marks_deletions_and_catches_silent_edits(env: Env) -> No
     # Still nothing to do afterwards: the quiet incremental run is back to searches only.
     quiet = env.run()
     assert set(quiet.calls) == {f"GET {s}" for s in SEARCHES}, quiet.calls
+
+
+def test_open_notes_are_re_searched_for_open_notes_days_and_older_ones_by_the_sweep(env: Env) -> None:
+    """The unshipped-notes search reaches back `open_notes_days` only, so its cost follows recent activity: a
+    print/pick/pack event on an older open note waits for the sweep; its shipment never waits."""
+    clock = datetime.fromtimestamp(env.sb.clock_ms() / 1000, UTC)
+    open_notes = env.query(
+        "SELECT goods_out_note_id, created_on FROM brightpearl.goods_out_notes "
+        "WHERE NOT shipped AND NOT printed AND NOT is_deleted ORDER BY created_on"
+    )
+    old = [n for n, created in open_notes if created < clock - timedelta(days=40)]
+    recent = [n for n, created in open_notes if created > clock - timedelta(days=20)]
+    assert len(old) >= 2 and recent, open_notes  # the sandbox keeps long-open notes, as real accounts do
+    (old_printed, old_shipped), recent_printed = old[:2], recent[-1]
+    env.sb.advance_clock(600)
+    with api(env.sb) as bp:
+        for note_id, code in ((old_printed, "PRI"), (recent_printed, "PRI"), (old_shipped, "SHW")):
+            bp.post(f"warehouse-service/goods-note/goods-out/{note_id}/event", {"events": [{"eventCode": code}]})
+
+    def state(note_id: int) -> tuple[bool, bool]:
+        return env.query(
+            "SELECT printed, shipped FROM brightpearl.goods_out_notes WHERE goods_out_note_id = ?", [note_id]
+        )[0]
+
+    goods_out = [a for a in brightpearl_assets if a.node_def.name == "goods_out_notes_and_rows"]
+    run = env.run(assets=goods_out, open_notes_days=30)
+    assert run.calls["GET warehouse-service/goods-note/goods-out-search"] == 3
+    assert run.meta["goods_out_notes"]["rows_updated"] == 2
+    assert state(recent_printed) == (True, False)
+    assert state(old_shipped) == (True, True)  # shipped: the shippedOn search sees notes of any age
+    assert state(old_printed) == (False, False)  # older than 30 days: not searched on every run...
+    sweep = env.run("reconciliation", assets=goods_out)
+    assert sweep.meta["goods_out_notes"]["rows_updated"] >= 1
+    assert state(old_printed) == (True, False)  # ...but the sweep compares every note's flags
 
 
 def test_a_small_account_is_swept_on_every_run_so_deletions_need_no_nightly_run(env: Env) -> None:

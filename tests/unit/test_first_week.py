@@ -149,6 +149,7 @@ def test_sync_settings_come_from_the_environment(clean_env: pytest.MonkeyPatch) 
         "reread_days": 3,
         "reconcile_every_hours": 24,
         "reconcile_max_pages": 10,
+        "open_notes_days": 30,
     }
     clean_env.setenv("BP_OVERLAP_MINUTES", "45")
     assert settings.sync_settings()["overlap_minutes"] == 45

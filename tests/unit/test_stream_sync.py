@@ -60,6 +60,16 @@ def test_goods_out_window_adds_shipped_and_unshipped_searches_restricted_to_olde
     ]
 
 
+def test_goods_out_unshipped_search_reaches_back_only_the_lookback() -> None:
+    searches = window_searches(streams.GOODS_OUT_NOTES, T0, None, timedelta(days=30))
+    assert searches == [
+        {"createdOn": "2025-03-01T00:00:00.000Z/"},
+        {"shippedOn": "2025-03-01T00:00:00.000Z/", "createdOn": "/2025-03-01T00:00:00.000Z"},  # any age ships
+        {"shipped": "false", "createdOn": "2025-01-30T00:00:00.000Z/2025-03-01T00:00:00.000Z"},
+    ]
+    assert window_searches(streams.ORDERS, T0, None, timedelta(days=30)) == [{"updatedOn": "2025-03-01T00:00:00.000Z/"}]
+
+
 # ------------------------------------------------------------------ change detection
 UPDATED = streams.UPDATED_ON
 SKU = streams.ChangeColumn("SKU", "sku", "str")

@@ -56,6 +56,16 @@ class SyncConfig(dg.Config):
             "500 (default from BP_RECONCILE_MAX_PAGES, else 10; 0 = only when due)."
         ),
     )
+    open_notes_days: int = Field(
+        default=settings.open_notes_days(),
+        ge=0,
+        description=(
+            "Incremental runs re-search unshipped goods-out notes created this many days before the window for "
+            "print/pick/pack changes; older open notes are re-checked by the reconciliation sweep, and any note's "
+            "shipment is seen whatever its age (default from BP_OPEN_NOTES_DAYS, else 30; 0 = every unshipped note "
+            "on every run)."
+        ),
+    )
     max_delete_fraction: float = Field(
         default=0.5,
         ge=0,

@@ -74,17 +74,24 @@ def sync_start() -> datetime:
     return datetime.combine(settings.sync_start_date(), time(0), tzinfo=UTC)
 
 
-def window_searches(stream: Stream, window_from: datetime, window_to: datetime | None) -> list[dict[str, str]]:
+def window_searches(
+    stream: Stream, window_from: datetime, window_to: datetime | None, extra_lookback: timedelta | None = None
+) -> list[dict[str, str]]:
     """The searches covering a window. The first replication key selects records of the window; further keys
     and the extra searches (goods-out: shipped in the window, still unshipped) only need records whose first
-    key lies BEFORE the window -- the others came with the first search -- which keeps their pages few."""
+    key lies BEFORE the window -- the others came with the first search -- which keeps their pages few.
+    `extra_lookback` bounds the extra searches to records whose first key lies that far before the window (goods-out:
+    unshipped notes created in the last `open_notes_days`), so their cost follows recent activity, not history."""
     period = f"{search_time(window_from)}/{search_time(window_to) if window_to else ''}"
     first, *others = stream.replication_keys
     before = {first: f"/{search_time(window_from)}"}
+    recent = before
+    if extra_lookback is not None:
+        recent = {first: f"{search_time(window_from - extra_lookback)}/{search_time(window_from)}"}
     return (
         [{first: period}]
         + [{column: period, **before} for column in others]
-        + [{**extra, **before} for extra in stream.extra_searches]
+        + [{**extra, **recent} for extra in stream.extra_searches]
     )
 
 
@@ -338,7 +345,8 @@ class StreamSync:
                 # the watermark is still capped at our search start time.
                 overlap = timedelta(minutes=config.overlap_minutes)
                 window_from = self.stored.watermark - overlap if self.stored.watermark else sync_start()
-            for filters in window_searches(self.stream, window_from, window_to):
+            lookback = timedelta(days=config.open_notes_days) if config.open_notes_days else None
+            for filters in window_searches(self.stream, window_from, window_to, lookback):
                 self.search(filters)
         self.flush()
         self.write()
