@@ -49,9 +49,9 @@ def analytics_marts(
     changed nothing costs a hash of the inputs, not a rebuild that grows with the account's history.
     """
     selected = [mart for mart in MARTS if dg.AssetKey(mart.name) in context.selected_asset_keys]
-    with warehouse.connect() as conn:
+    with warehouse.connect_for_marts() as conn:
         builds = refresh_marts(
-            conn, selected, warehouse.memory_limit, context.log.warning, rebuild_all=config.rebuild_all
+            conn, selected, warehouse.marts_memory_limit, context.log.warning, rebuild_all=config.rebuild_all
         )
         # the first rows of each mart, so analysts see data on the asset page without opening the file
         previews = {mart.name: preview_markdown(conn, mart) for mart in selected}

@@ -652,7 +652,7 @@ def test_marts_that_run_out_of_memory_are_retried_with_more(tmp_path: Path) -> N
             "INSERT INTO brightpearl.goods_out_notes (goods_out_note_id, order_id, warehouse_id, shipped, created_on, "
             f"tracking_reference) SELECT i, i, 1, true, TIMESTAMPTZ '2026-01-02', 'T' || i FROM range(1, {n} + 1) t(i)"
         )
-    wh = WarehouseResource(path=str(path), memory_limit="16MB")
+    wh = WarehouseResource(path=str(path), memory_limit="16MB", marts_memory_limit="16MB")
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(analytics_assets, resources={"warehouse": wh}, instance=instance)
         assert result.success
@@ -665,3 +665,18 @@ def test_marts_that_run_out_of_memory_are_retried_with_more(tmp_path: Path) -> N
         seen: list[str] = []
         rebuild_marts_within_memory(conn, MARTS, "16MB", seen.append)
         assert seen and conn.execute("SELECT current_setting('memory_limit')").fetchone() == ("15.2 MiB",)
+
+
+def test_the_marts_build_at_their_own_memory_limit_and_the_writer_gets_its_own_back(tmp_path: Path) -> None:
+    wh = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"), memory_limit="96MB", marts_memory_limit="48MB")
+
+    def limit(conn: duckdb.DuckDBPyConnection) -> str:
+        return conn.execute("SELECT current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
+
+    with wh.session():  # one database across the run's connections, as in a run
+        with wh.connect_for_marts() as conn:
+            assert limit(conn) == "45.7 MiB"
+        with wh.connect() as conn:
+            assert limit(conn) == "91.5 MiB"
+    with pytest.raises(ValueError, match="marts_memory_limit='plenty' is not a memory size"):
+        WarehouseResource(path=str(tmp_path / "w.duckdb"), marts_memory_limit="plenty")

@@ -14,6 +14,8 @@ from typing import Literal
 
 import duckdb
 
+from bp_pipelines.lib.warehouse.storage import size_bytes
+
 from .marts import PRELUDE_VIEWS, SCHEMA, STORED_SCHEMA, Mart
 
 
@@ -404,27 +406,10 @@ def _update_marts_in_place(
 
 
 # The marts join per-order aggregates to every order, and DuckDB keeps those join tables in memory (it did not
-# spill them). Each mart now joins one large aggregate at a time and all fit in 96 MB at 1M orders (80 MB does
-# not); a larger account would outgrow any fixed limit, so the rebuild is retried with the limit doubled.
+# spill them). Each mart joins one large aggregate at a time, and the large ones are stored unsorted (a final
+# ORDER BY of customer_documents alone ran out of 80 MB): all fit in 80 MB at 1M orders (72 MB does not). A larger
+# account would outgrow any fixed limit, so the rebuild is retried with the limit doubled.
 MEMORY_GROWTH_MAX = 8
-_SIZE = re.compile(r"^\s*([0-9.]+)\s*([KMGT]?i?B)\s*$", re.IGNORECASE)
-_UNIT = {
-    "B": 1,
-    "KB": 10**3,
-    "MB": 10**6,
-    "GB": 10**9,
-    "TB": 10**12,
-    "KIB": 2**10,
-    "MIB": 2**20,
-    "GIB": 2**30,
-    "TIB": 2**40,
-}
-
-
-def size_bytes(text: str) -> int | None:
-    """`"128MB"`, `"122.0 MiB"` -> bytes, as DuckDB reads a memory size (None for anything else)."""
-    match = _SIZE.match(text)
-    return int(float(match[1]) * _UNIT[match[2].upper()]) if match else None
 
 
 def rebuild_marts_within_memory(
@@ -449,7 +434,7 @@ def rebuild_marts_within_memory(
                 warn(
                     f"analytics marts: DuckDB ran out of memory ({str(exc).splitlines()[0][:120]}); retrying with "
                     f"memory_limit {limit // 2**20} MiB (configured: {configured}). Raise "
-                    "WarehouseResource.memory_limit to skip the retry."
+                    "WarehouseResource.marts_memory_limit to skip the retry."
                 )
                 conn.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
     finally:

@@ -14,6 +14,7 @@ import contextlib
 import functools
 import hashlib
 import os
+import re
 import shutil
 import threading
 import time
@@ -73,6 +74,26 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("CREATE TABLE IF NOT EXISTS _sync.schema_version (ddl_hash VARCHAR NOT NULL)")
     conn.execute("DELETE FROM _sync.schema_version")
     conn.execute("INSERT INTO _sync.schema_version VALUES (?)", [_schema_hash()])
+
+
+_SIZE = re.compile(r"^\s*([0-9.]+)\s*([KMGT]?i?B)\s*$", re.IGNORECASE)
+_UNIT = {
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
+
+
+def size_bytes(text: str) -> int | None:
+    """`"128MB"`, `"122.0 MiB"` -> bytes, as DuckDB reads a memory size (None for anything else)."""
+    match = _SIZE.match(text)
+    return int(float(match[1]) * _UNIT[match[2].upper()]) if match else None
 
 
 @dataclass(frozen=True)

@@ -69,4 +69,3 @@ SELECT
     a.last_order_on
 FROM customers AS c
 LEFT JOIN activity AS a ON a.contact_id = c.contact_id
-ORDER BY c.contact_id

@@ -36,4 +36,3 @@ FROM order_facts AS f
 LEFT JOIN brightpearl.contacts AS c ON c.contact_id = f.contact_id
 WHERE (f.is_invoice OR f.is_credit_note)
   AND c.is_deleted IS NOT TRUE
-ORDER BY document_date, f.order_id

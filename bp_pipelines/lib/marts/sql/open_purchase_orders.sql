@@ -33,4 +33,3 @@ LEFT JOIN brightpearl.warehouses AS w ON w.warehouse_id = f.warehouse_id AND w.i
 LEFT JOIN order_row_stats AS r ON r.order_id = f.order_id
 WHERE f.is_open_purchase
   AND c.is_deleted IS NOT TRUE
-ORDER BY f.ordered_on, f.order_id

@@ -25,4 +25,3 @@ LEFT JOIN brightpearl.contacts AS c ON c.contact_id = f.contact_id
 LEFT JOIN order_row_stats AS r ON r.order_id = f.order_id
 WHERE f.is_quote AND NOT f.is_cancelled AND NOT f.is_closed
   AND c.is_deleted IS NOT TRUE
-ORDER BY f.ordered_on, f.order_id
