@@ -27,11 +27,16 @@ def count_and_sample(
     """Number of rows `sql` returns, and the first `limit` of them as plain dicts (for check metadata)."""
     row = conn.execute(f"SELECT count(*) FROM ({sql})", params or []).fetchone()
     total = int(row[0]) if row else 0
-    if not total:
-        return 0, []
+    return (total, sample_rows(conn, sql, params, limit)) if total else (0, [])
+
+
+def sample_rows(
+    conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None, limit: int = SAMPLE_SIZE
+) -> list[dict[str, Any]]:
+    """The first `limit` rows of `sql` as plain dicts (for check metadata)."""
     cursor = conn.execute(f"SELECT * FROM ({sql}) LIMIT {int(limit)}", params or [])
     names = [d[0] for d in cursor.description]
-    return total, [{n: _plain(v) for n, v in zip(names, r, strict=True)} for r in cursor.fetchall()]
+    return [{n: _plain(v) for n, v in zip(names, r, strict=True)} for r in cursor.fetchall()]
 
 
 def violation_result(
