@@ -457,6 +457,7 @@ def test_a_mart_table_from_an_older_version_becomes_its_view(tmp_path: Path) -> 
 
 
 KEYED = ("customer_order_history", "customer_documents", "open_quotations", "open_purchase_orders")
+GROUPED = ("customer_accounts", "daily_sales")  # one row per customer / per day, channel and currency
 
 
 def _differences(conn: duckdb.DuckDBPyConnection, name: str) -> list[tuple[Any, ...]]:
@@ -480,6 +481,7 @@ def test_per_order_marts_are_updated_in_place_for_the_orders_that_changed(tmp_pa
         ).fetchall():
             conn.execute(f"UPDATE brightpearl.{table} SET _synced_at = now() - INTERVAL 1 DAY")
     assert {m.name for m in MARTS if m.key} == set(KEYED)
+    assert {m.name for m in MARTS if m.group} == set(GROUPED)
     dg.materialize(analytics_assets, resources={"warehouse": wh})
 
     with wh.connect() as conn:
@@ -498,20 +500,27 @@ def test_per_order_marts_are_updated_in_place_for_the_orders_that_changed(tmp_pa
             "amount_paid, _synced_at) VALUES (100, 1001, 'RECEIPT', 'GBP', 20, now())",
             f"UPDATE brightpearl.contacts SET company_name = 'Acme Group', {stamp} WHERE contact_id = 1",
             f"UPDATE brightpearl.contacts SET is_deleted = true, {stamp} WHERE contact_id = 3",
+            # another day (daily_sales: the old day and the new one), a customer with no orders yet, one no more
+            f"UPDATE brightpearl.orders SET placed_on = placed_on - INTERVAL 3 DAY, {stamp} WHERE order_id = 1002",
+            "INSERT INTO brightpearl.contacts (contact_id, first_name, is_customer, _synced_at) "
+            "VALUES (60, 'Newly', true, now())",
+            f"UPDATE brightpearl.contacts SET is_customer = false, is_supplier = true, {stamp} WHERE contact_id = 6",
         ):
             conn.execute(change)
     updated = dg.materialize(analytics_assets, resources={"warehouse": wh})
     builds = {
         e.asset_key.to_user_string(): e.materialization.metadata for e in updated.get_asset_materialization_events()
     }
-    for name in KEYED:
+    for name in KEYED + GROUPED:
         assert builds[name]["rebuilt"].value is False, name
         assert builds[name]["why"].text.startswith("updated "), (name, builds[name]["why"].text)
         assert builds[name]["orders_updated"].value > 0
-    assert builds["customer_accounts"]["rebuilt"].value is True  # one row per customer: rebuilt whole
+    assert builds["customer_accounts"]["why"].text.startswith("updated 6 customers in place")  # 1, 2, 3, 6, 60 + 1005's
     with wh.connect() as conn:
-        for name in KEYED:
+        for name in KEYED + GROUPED:
             assert _differences(conn, name) == [], name
+        accounts = {r[0] for r in conn.execute("SELECT contact_id FROM analytics.customer_accounts").fetchall()}
+        assert 60 in accounts and 3 not in accounts and 6 not in accounts
         history = {
             r[0]: r[1:]
             for r in conn.execute(
@@ -524,6 +533,18 @@ def test_per_order_marts_are_updated_in_place_for_the_orders_that_changed(tmp_pa
             0,
         )
 
+    # A group mart built by an older version (no order -> group map) is built whole once, then updated in place.
+    with wh.connect() as conn:
+        conn.execute("DROP TABLE _marts.daily_sales__order_groups")
+        conn.execute("UPDATE brightpearl.orders SET total_net = 201, _synced_at = now() WHERE order_id = 1001")
+    assert _builds(dg.materialize(analytics_assets, resources={"warehouse": wh}))["daily_sales"] == (
+        True,
+        "no order -> group map yet (built by an older version)",
+    )
+    with wh.connect() as conn:
+        conn.execute("UPDATE brightpearl.orders SET total_net = 202, _synced_at = now() WHERE order_id = 1001")
+    assert _builds(dg.materialize(analytics_assets, resources={"warehouse": wh}))["daily_sales"][0] is False
+
     # A change no _synced_at explains (here: written without stamping it) is not trusted to the in-place update.
     with wh.connect() as conn:
         conn.execute("UPDATE brightpearl.orders SET customer_ref = 'unstamped' WHERE order_id = 1004")
@@ -534,8 +555,9 @@ def test_per_order_marts_are_updated_in_place_for_the_orders_that_changed(tmp_pa
         conn.execute("UPDATE brightpearl.channels SET name = 'Trade desk', _synced_at = now() WHERE channel_id = 2")
     renamed = _builds(dg.materialize(analytics_assets, resources={"warehouse": wh}))
     assert renamed["customer_order_history"] == (True, "its SQL or input tables changed")
+    assert renamed["daily_sales"] == (True, "its SQL or input tables changed")  # channel names: rebuilt whole
     with wh.connect() as conn:
-        for name in KEYED:
+        for name in KEYED + GROUPED:
             assert _differences(conn, name) == [], name
         names = {
             r[0]

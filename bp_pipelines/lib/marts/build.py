@@ -57,6 +57,11 @@ def rebuild_marts(
             conn.execute(f"CREATE OR REPLACE TABLE {mart.stored} AS\n{read_sql(mart.name)}")
             if mart.clock:
                 conn.execute(f"CREATE OR REPLACE VIEW {mart.table} AS {mart.view_sql()}")
+            if mart.group:  # every order's group now, for the next in-place update (all orders: deleted ones too)
+                conn.execute(
+                    f"CREATE OR REPLACE TABLE {mart.order_groups_table} AS "
+                    f"SELECT o.order_id, {mart.group[1]} AS grp FROM brightpearl.orders AS o"
+                )
             row = conn.execute(f"SELECT count(*) FROM {mart.stored}").fetchone()
             counts[mart.name] = int(row[0]) if row else 0
             if inputs is not None:
@@ -183,13 +188,16 @@ def _record(conn: duckdb.DuckDBPyConnection, mart: Mart, inputs: Inputs, rows: i
     )
 
 
-# ------------------------------------------------------------------ per-order marts updated in place
+# ------------------------------------------------------------------ marts updated in place
 # A mart with `Mart.key = "order_id"` has one row per order, made from that order's rows in IN_PLACE_TABLES (and its
 # contact, and small tables such as statuses and channels). When only those tables changed since its last build, the
 # orders whose records changed since (by `_synced_at`, which the upserts move only when a row really changed) are
 # deleted from the mart and built again by the same SQL reading only those orders: an incremental run of a 1M-order
 # account costs what it changed, not a rebuild (~19 CPU-s). Anything else (its SQL, another table, a change no
 # `_synced_at` explains, e.g. a clock set back) rebuilds the mart whole.
+# A mart with `Mart.group` (one row per customer, per day...) is updated the same way per group: the groups of the
+# changed orders before the change (its order -> group map, kept with the mart) and after it are deleted and built
+# again from all the orders of those groups.
 ORDER_TABLES: tuple[str, ...] = (
     "brightpearl.orders",
     "brightpearl.order_rows",
@@ -204,7 +212,7 @@ _ORDER_TABLE = re.compile(r"\b(?:" + "|".join(re.escape(table) for table in ORDE
 def changed_since(mart: Mart, now: Inputs, before: Mapping[str, tuple[str, datetime | None]]) -> dict[str, datetime]:
     """The tables that changed since the mart's last build, each with its newest `_synced_at` then, when the mart can
     be updated in place; {} when it cannot (no key, its SQL changed, another table changed, nothing recorded)."""
-    if mart.key is None or before.get("sql", ("", None))[0] != now.sql:
+    if (mart.key is None and mart.group is None) or before.get("sql", ("", None))[0] != now.sql:
         return {}
     changed: dict[str, datetime] = {}
     for table, (fingerprint, _) in now.tables.items():
@@ -245,6 +253,13 @@ def _orders_changed(conn: duckdb.DuckDBPyConnection, changed: Mapping[str, datet
         + ") WHERE order_id IS NOT NULL",
         list(changed.values()),
     )
+    # the changed contacts themselves (a contact with no orders still has its row in customer_accounts)
+    since = changed.get(CONTACTS)
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE _contacts_changed AS SELECT contact_id FROM brightpearl.contacts "
+        + ("WHERE _synced_at > ?" if since is not None else "WHERE false"),
+        [since] if since is not None else [],
+    )
 
 
 def _changed_view(table: str) -> str:
@@ -257,24 +272,64 @@ def _only_changed(sql: str) -> str:
     return _ORDER_TABLE.sub(lambda match: _changed_view(match[0]), sql)
 
 
-def update_in_place(conn: duckdb.DuckDBPyConnection, mart: Mart) -> int:
-    """Replace the mart's rows of the orders in `_orders_to_update` by the SQL's rows for them; returns how many orders.
-    The SQL (and the shared views) read filtered views of ORDER_TABLES, so every per-order aggregate sees only those
-    orders; the connection's shared views are restored after."""
-    assert mart.key is not None
+def _rebuild_rows(conn: duckdb.DuckDBPyConnection, mart: Mart, orders: str, delete_where: str) -> None:
+    """Delete the mart's rows matching `delete_where` and insert the SQL's rows built from the orders in temp table
+    `orders` only: the SQL (and the shared views) read filtered views of ORDER_TABLES, so every per-order aggregate
+    sees only those orders; the connection's shared views are restored after."""
     for table in ORDER_TABLES:
         conn.execute(
             f"CREATE OR REPLACE TEMP VIEW {_changed_view(table)} AS SELECT * FROM {table} "
-            "WHERE order_id IN (SELECT order_id FROM _orders_to_update)"
+            f"WHERE order_id IN (SELECT order_id FROM {orders})"
         )
+    sql = _only_changed(read_sql(mart.name))
+    if mart.group_contacts:  # the contacts are the groups: only those being rebuilt
+        conn.execute(
+            f"CREATE OR REPLACE TEMP VIEW {_changed_view(CONTACTS)} AS SELECT * FROM {CONTACTS} "
+            "WHERE contact_id IN (SELECT grp FROM _groups_to_update)"
+        )
+        sql = re.sub(rf"\b{re.escape(CONTACTS)}\b", _changed_view(CONTACTS), sql)
     try:
         for view in PRELUDE_VIEWS:
             conn.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS\n{_only_changed(read_sql(view))}")
-        conn.execute(f"DELETE FROM {mart.stored} WHERE {mart.key} IN (SELECT order_id FROM _orders_to_update)")
-        conn.execute(f"INSERT INTO {mart.stored}\n{_only_changed(read_sql(mart.name))}")
+        conn.execute(f"DELETE FROM {mart.stored} WHERE {delete_where}")
+        conn.execute(f"INSERT INTO {mart.stored}\n{sql}")
     finally:
         create_prelude(conn)
-    row = conn.execute("SELECT count(*) FROM _orders_to_update").fetchone()
+
+
+def update_in_place(conn: duckdb.DuckDBPyConnection, mart: Mart) -> int:
+    """Replace the mart's rows of the orders in `_orders_to_update` (a per-order mart) or of their groups (a group
+    mart) by the SQL's rows for them; returns how many orders (groups) were rebuilt."""
+    if mart.key is not None:
+        _rebuild_rows(conn, mart, "_orders_to_update", f"{mart.key} IN (SELECT order_id FROM _orders_to_update)")
+        row = conn.execute("SELECT count(*) FROM _orders_to_update").fetchone()
+        return int(row[0]) if row else 0
+    assert mart.group is not None
+    column, expression, _ = mart.group
+    # The groups of the changed orders before (the map) and after the change; a NULL group is a group too.
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE _groups_to_update AS "
+        f"SELECT grp FROM {mart.order_groups_table} WHERE order_id IN (SELECT order_id FROM _orders_to_update) "
+        f"UNION SELECT {expression} FROM brightpearl.orders AS o "
+        "WHERE o.order_id IN (SELECT order_id FROM _orders_to_update)"
+        + (" UNION SELECT contact_id FROM _contacts_changed" if mart.group_contacts else "")
+    )
+    in_groups = "EXISTS (SELECT 1 FROM _groups_to_update AS g WHERE g.grp IS NOT DISTINCT FROM {})"
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE _group_orders AS SELECT o.order_id FROM brightpearl.orders AS o "
+        f"WHERE {in_groups.format(expression)}"
+    )
+    _rebuild_rows(conn, mart, "_group_orders", in_groups.format(f"{mart.stored}.{column}"))
+    # the map follows the changed orders
+    changed = "order_id IN (SELECT order_id FROM _orders_to_update)"
+    conn.execute(f"DELETE FROM {mart.order_groups_table} WHERE {changed}")
+    conn.execute(
+        f"INSERT INTO {mart.order_groups_table} SELECT o.order_id, {expression} FROM brightpearl.orders AS o "
+        f"WHERE o.{changed}"
+    )
+    row = conn.execute("SELECT count(*) FROM _groups_to_update").fetchone()
+    conn.execute("DROP TABLE _group_orders")
+    conn.execute("DROP TABLE _groups_to_update")
     return int(row[0]) if row else 0
 
 
@@ -285,7 +340,7 @@ class MartBuild:
     rows: int
     rebuilt: bool  # built whole
     reason: str  # why it was rebuilt or updated, or since when it is unchanged
-    orders_updated: int = 0  # orders whose rows were replaced in place (a per-order mart, not rebuilt)
+    orders_updated: int = 0  # changed orders the mart was updated in place for (their rows, or their groups' rows)
 
 
 def refresh_marts(
@@ -301,8 +356,9 @@ def refresh_marts(
     A mart is rebuilt whole when its SQL changed, when it is missing, when it reads the clock (the storefront
     reconciliation marts), with `rebuild_all`, or when tables it reads changed; a per-order mart (`Mart.key`) whose
     changes are all in orders, their rows, notes, payments or contacts is updated in place for the orders that
-    changed. At 1M orders a run that changed nothing costs the hash of the inputs (~0.7 s), not a rebuild of every
-    mart (~20 s). Clock columns (overdue, age) are views computed when queried."""
+    changed, and a group mart (`Mart.group`: per customer, per day) for the groups of those orders. At 1M orders a
+    run that changed nothing costs the hash of the inputs (~0.7 s), not a rebuild of every mart (~20 s). Clock
+    columns (overdue, age) are views computed when queried."""
     marts = list(marts)
     now = mart_inputs(conn, marts)
     stored = {
@@ -333,6 +389,8 @@ def refresh_marts(
             reasons[mart.name] = "rebuild_all"
         elif mart.name not in existing or mart.name not in stored:
             reasons[mart.name] = "first build"
+        elif mart.group and mart.order_groups_table.split(".")[1] not in tables[STORED_SCHEMA]:
+            reasons[mart.name] = "no order -> group map yet (built by an older version)"
         elif reads_clock(mart.name):
             reasons[mart.name] = "reads the clock (now())"
         elif stored[mart.name][0] != now[mart.name].fingerprint:
@@ -390,18 +448,22 @@ def _update_marts_in_place(
         for mart in marts:
             changed = changes[mart.name]
             _orders_changed(conn, changed)
-            orders = update_in_place(conn, mart)
+            updated = update_in_place(conn, mart)
             row = conn.execute(f"SELECT count(*) FROM {mart.stored}").fetchone()
             rows = int(row[0]) if row else 0
             _record(conn, mart, now[mart.name], rows)
             names = ", ".join(table.split(".")[1] for table in changed)
-            out[mart.name] = MartBuild(rows, False, f"updated {orders} orders in place ({names} changed)", orders)
+            noun = mart.group[2] if mart.group else "orders"
+            row = conn.execute("SELECT count(*) FROM _orders_to_update").fetchone()
+            orders = int(row[0]) if row else 0
+            out[mart.name] = MartBuild(rows, False, f"updated {updated} {noun} in place ({names} changed)", orders)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     finally:
         conn.execute("DROP TABLE IF EXISTS _orders_to_update")
+        conn.execute("DROP TABLE IF EXISTS _contacts_changed")
     return out
 
 

@@ -29,6 +29,18 @@ class Mart:
     # "order_id" for a mart with one row per order, made from that order's records (and its contact and small tables):
     # updated in place for the orders that changed (build.py, ORDER_TABLES)
     key: str | None = None
+    # A mart with one row per group of orders (a customer, a day): (its group column, the SQL expression of that
+    # column over `brightpearl.orders AS o`, what a group is called). Updated in place for the groups whose orders
+    # changed, before and after the change (build.py keeps each order's group in `order_groups_table`).
+    group: tuple[str, str, str] | None = None
+    # Its groups are contacts and its rows read `brightpearl.contacts` as the list of groups (customer_accounts): a
+    # changed contact's row is rebuilt too, and the SQL reads only the contacts being rebuilt.
+    group_contacts: bool = False
+
+    @property
+    def order_groups_table(self) -> str:
+        """A group mart's map of every order to its group as of the mart's last build or update."""
+        return f"{STORED_SCHEMA}.{self.name}__order_groups"
 
     @property
     def table(self) -> str:
@@ -62,6 +74,8 @@ MARTS: tuple[Mart, ...] = (
         "orders not fully shipped, closed or cancelled; quotes excluded), open quotations, lifetime value (invoiced "
         "net minus credited net), first/last order dates and order count. is_b2b = the contact has a company name.",
         ("contacts", "customer_payments", *ORDER_DEPS),
+        group=("contact_id", "o.contact_id", "customers"),
+        group_contacts=True,
     ),
     Mart(
         "customer_order_history",
@@ -97,6 +111,8 @@ MARTS: tuple[Mart, ...] = (
         "credits. Amounts in currency_code are never added across currencies; base_net, base_gross and "
         "base_net_after_credits are in the account's base currency and do add up.",
         ("channels", *ORDER_DEPS),
+        # the day of order_facts.ordered_on, as daily_sales.sql groups it
+        group=("sales_date", "CAST(timezone('UTC', coalesce(o.placed_on, o.created_on)) AS DATE)", "days"),
     ),
     Mart(
         "stock_position",
