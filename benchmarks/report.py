@@ -242,6 +242,23 @@ def perf_section(results: Mapping[str, Any]) -> str:
                      "RSS after imports MB", "peak step", "sandbox CPU s", "other processes CPU s", "warehouse MB"), rows))
 
 
+def step_cpu_section(results: Mapping[str, Any]) -> str:
+    """Job CPU per step at each scale (the steps that cost at least 2 % of the job), from the 0.1 s samples."""
+    scales = [r for r in _scales(results) if (r["perf"].get("cpu_by_step_s") or {})]
+    if not scales:
+        return ""
+    totals = {r["orders"]: r["perf"]["job_cpu_s"] for r in scales}
+    steps = sorted(
+        {s for r in scales for s, cpu in r["perf"]["cpu_by_step_s"].items() if cpu >= 0.02 * totals[r["orders"]]},
+        key=lambda s: -max(r["perf"]["cpu_by_step_s"].get(s, 0) for r in scales),
+    )
+    rows = [(f"`{s}`", *(r["perf"]["cpu_by_step_s"].get(s) for r in scales)) for s in steps]
+    rows.append(("job (all steps and Dagster's own work)", *(totals[r["orders"]] for r in scales)))
+    return ("### Job CPU by step (rate limit off)\n\nProcess CPU seconds while each step ran, from samples every 0.1 s "
+            "(steps that cost at least 2 % of the job; the rest is short steps and Dagster's work between them).\n\n"
+            + table(("step", *(f"{_k(r['orders'])} ({r['measured_at']})" for r in scales)), rows))
+
+
 def profile_section(results: Mapping[str, Any]) -> str:
     prof = next(((r["orders"], r["profile"]) for r in _scales(results) if r.get("profile")), None)
     if prof is None:
@@ -279,6 +296,9 @@ def render(results: Mapping[str, Any], config_note: str) -> str:
         "", "### 3. Throughput under the rate limit", "", rate_section(results),
         "", "### 4. CPU, wall time and peak memory (rate limit off)", "", perf_section(results),
     ]
+    step_cpu = step_cpu_section(results)
+    if step_cpu:
+        body += ["", step_cpu]
     if profile:
         body += ["", profile]
     body += ["", "### Reproduce", "",

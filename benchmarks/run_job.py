@@ -37,12 +37,15 @@ class RssSampler(threading.Thread):
         super().__init__(daemon=True)
         self.interval_s = interval_s
         self.samples: list[tuple[float, int]] = []
+        self.cpu_samples: list[tuple[float, float]] = []  # (time, process CPU s): CPU per step
         self._halt = threading.Event()
         self._proc = psutil.Process()
 
     def run(self) -> None:
         while not self._halt.is_set():
-            self.samples.append((time.time(), self._proc.memory_info().rss))
+            now, cpu = time.time(), self._proc.cpu_times()
+            self.samples.append((now, self._proc.memory_info().rss))
+            self.cpu_samples.append((now, cpu.user + cpu.system))
             self._halt.wait(self.interval_s)
 
     def stop(self) -> None:
@@ -99,6 +102,17 @@ def _step_peaks(windows: dict[str, list[float]], samples: list[tuple[float, int]
         if inside:
             peaks[step] = round(max(inside) / 2**20, 1)
     return peaks
+
+
+def _step_cpu(windows: dict[str, list[float]], samples: list[tuple[float, float]]) -> dict[str, float]:
+    """Process CPU seconds spent while each step ran (sampled every SAMPLE_INTERVAL_S: steps shorter than that read
+    0; the few steps that overlap in time share their CPU)."""
+
+    def at(t: float) -> float:
+        before = [cpu for ts, cpu in samples if ts <= t]
+        return before[-1] if before else 0.0
+
+    return {step: round(max(0.0, at(end) - at(start)), 2) for step, (start, end) in windows.items()}
 
 
 def _materializations(result: Any) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
@@ -161,6 +175,7 @@ def run(mode: str, force: bool, profile_path: str | None) -> dict[str, Any]:
         "process_wall_s": round(time.monotonic() - started_wall, 3),
         "peak_rss_sampled_mb": round(max((r for _, r in sampler.samples), default=0) / 2**20, 1),
         "peak_rss_by_step_mb": peak_step,
+        "cpu_by_step_s": _step_cpu(windows, sampler.cpu_samples),
         "step_seconds": {k: round(v[1] - v[0], 3) for k, v in windows.items()},
         "assets": assets, "steps": steps,
         "api_calls": sum(s["api_calls"] or 0 for s in steps.values()),

@@ -97,6 +97,7 @@ def perf_of(run: ChildRun, orders: int, sandbox_cpu_s: float) -> dict[str, Any]:
         "cpu_per_100k": round(run.cpu_s * 100_000 / orders, 2),
         "maxrss_mb": round(run.maxrss_mb, 1), "rss_after_import_mb": s.get("rss_after_import_mb"),
         "peak_rss_by_step_mb": s.get("peak_rss_by_step_mb", {}), "step_seconds": s.get("step_seconds", {}),
+        "cpu_by_step_s": s.get("cpu_by_step_s", {}),
         "sandbox_cpu_s": round(sandbox_cpu_s, 2), "api_calls": s.get("api_calls"), "throttled": s.get("throttled"),
         "retries": s.get("retries"), "governor_waits": s.get("governor_waits"),
         "governor_wait_s": s.get("governor_wait_s"), "other_cpu_s": round(run.other_cpu_s, 1),
