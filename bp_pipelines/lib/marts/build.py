@@ -389,7 +389,7 @@ def refresh_marts(
             reasons[mart.name] = "rebuild_all"
         elif mart.name not in existing or mart.name not in stored:
             reasons[mart.name] = "first build"
-        elif mart.group and mart.order_groups_table.split(".")[1] not in tables[STORED_SCHEMA]:
+        elif mart.group and mart.order_groups_name not in tables[STORED_SCHEMA]:
             reasons[mart.name] = "no order -> group map yet (built by an older version)"
         elif reads_clock(mart.name):
             reasons[mart.name] = "reads the clock (now())"
@@ -449,13 +449,12 @@ def _update_marts_in_place(
             changed = changes[mart.name]
             _orders_changed(conn, changed)
             updated = update_in_place(conn, mart)
-            row = conn.execute(f"SELECT count(*) FROM {mart.stored}").fetchone()
-            rows = int(row[0]) if row else 0
+            rows, orders = conn.execute(
+                f"SELECT (SELECT count(*) FROM {mart.stored}), (SELECT count(*) FROM _orders_to_update)"
+            ).fetchone() or (0, 0)
             _record(conn, mart, now[mart.name], rows)
             names = ", ".join(table.split(".")[1] for table in changed)
             noun = mart.group[2] if mart.group else "orders"
-            row = conn.execute("SELECT count(*) FROM _orders_to_update").fetchone()
-            orders = int(row[0]) if row else 0
             out[mart.name] = MartBuild(rows, False, f"updated {updated} {noun} in place ({names} changed)", orders)
         conn.execute("COMMIT")
     except BaseException:

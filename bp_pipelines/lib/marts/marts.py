@@ -38,9 +38,13 @@ class Mart:
     group_contacts: bool = False
 
     @property
+    def order_groups_name(self) -> str:
+        """A group mart's map of every order to its group as of the mart's last build or update (in STORED_SCHEMA)."""
+        return f"{self.name}__order_groups"
+
+    @property
     def order_groups_table(self) -> str:
-        """A group mart's map of every order to its group as of the mart's last build or update."""
-        return f"{STORED_SCHEMA}.{self.name}__order_groups"
+        return f"{STORED_SCHEMA}.{self.order_groups_name}"
 
     @property
     def table(self) -> str:
