@@ -257,6 +257,12 @@ def test_pacing_uses_the_budget_without_a_429(sbx: Any) -> None:
     assert bc.stats.throttled == 0 and bc.stats.requests == n and bc.stats.waits > 0
     assert bc.pacer.quota == quota and bc.pacer.window_seconds == window_s
     budget = quota * elapsed / window_s  # requests the store allowed over the run
-    assert n / budget >= 0.9, f"{n} requests in {elapsed:.2f} s used {n / budget:.0%} of the budget"
+    # The pacer never asks for more waiting than a perfect spread (one request per 10 ms) needs. Wall time is not
+    # asserted from below: on a loaded machine the round trips and late wake-ups are the machine's, not the pacer's,
+    # and a slower round trip only shortens the waits the pacer asks for.
+    ideal_s = (n - 1) * window_s / quota
+    assert bc.stats.wait_seconds <= ideal_s * 1.02, f"asked to wait {bc.stats.wait_seconds:.2f} s of {ideal_s:.2f}"
     assert n / budget <= 1.05  # spread, not bursts that a rolling window would punish
-    print(f"pacing: {n} requests in {elapsed:.2f} s = {n / budget:.1%} of the budget, 0 429s")
+    print(
+        f"pacing: {n} requests in {elapsed:.2f} s = {n / budget:.1%} of the budget, {bc.stats.wait_seconds:.2f} s waits asked, 0 429s"
+    )
