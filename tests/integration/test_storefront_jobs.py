@@ -102,6 +102,7 @@ def test_the_push_job_extracts_then_pushes_shipments_before_statuses(env: Env) -
     meta = metadata_of(result)
     assert meta["storefront_shipments"]["sent"] > 0
     assert meta["storefront_order_statuses"]["sent"] > 0
+    assert meta["storefront_shipments"]["published"] and meta["storefront_order_statuses"]["published"]
     assert meta["storefront_shipments"]["open_dead_letters"] == 0
     order = [e.step_key for e in result.all_events if e.event_type_value == "STEP_START"]
     assert order.index("storefront_shipments") < order.index("storefront_order_statuses")
@@ -115,6 +116,9 @@ def test_a_second_run_pushes_nothing_and_makes_no_storefront_call(env: Env) -> N
     meta = metadata_of(result)
     assert meta["storefront_shipments"]["sent"] == meta["storefront_order_statuses"]["sent"] == 0
     assert env.bc_calls() == before
+    # Nothing written but bookkeeping: no copy of the warehouse (the sensor test below still finds the snapshot's
+    # watermarks current, so it does not ask for this run again).
+    assert not meta["storefront_shipments"]["published"] and not meta["storefront_order_statuses"]["published"]
 
 
 def test_the_sensor_polls_with_two_calls_and_asks_for_a_run_only_after_a_change(env: Env) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from bp_pipelines.lib.warehouse import bookkeeping as bk
 from bp_pipelines.lib.warehouse import tables as t
 from bp_pipelines.lib.warehouse.upsert import mark_deleted, upsert
 from bp_pipelines.resources.warehouse import WarehouseResource
@@ -114,6 +115,33 @@ def test_writer_and_published_paths(tmp_path: Path) -> None:
     wh.publish()
     with duckdb.connect(str(wh.published_path), read_only=True) as reader:
         assert reader.execute("SELECT count(*) FROM _sync.watermarks").fetchone() == (0,)
+
+
+def test_a_quiet_step_leaves_the_snapshot_unless_the_sensor_watermarks_moved(tmp_path: Path) -> None:
+    wh = WarehouseResource(path=str(tmp_path / "warehouse.duckdb")).get_warehouse()
+    assert wh.publish_if_changed(False)  # no snapshot yet: published whatever the step did
+    inode = wh.published_path.stat().st_ino
+
+    def mark(resource: str, watermark: datetime) -> None:
+        with wh.connect() as conn:
+            bk.set_watermark(conn, resource, watermark, NOW, mode="incremental", window=(None, None), run_id="r")
+
+    mark("orders", NOW)  # a watermark the snapshot does not have yet (the storefront sensor reads it there)
+    assert wh.publish_if_changed(False)
+    inode = wh.published_path.stat().st_ino
+    mark("orders", NOW)  # bookkeeping only: same watermark, new run time
+    with wh.connect() as conn:
+        conn.execute("INSERT INTO push.state VALUES ('storefront.shipment.planned_at', 'x', now())")
+    assert not wh.publish_if_changed(False)
+    assert wh.published_path.stat().st_ino == inode  # not copied again
+    with duckdb.connect(str(wh.published_path), read_only=True) as reader:
+        assert reader.execute("SELECT count(*) FROM push.state").fetchone() == (0,)  # lags in bookkeeping only
+    with wh.connect() as conn:
+        upsert(conn, t.PRODUCTS, [product(1)], NOW)
+    assert wh.publish_if_changed(True)
+    with duckdb.connect(str(wh.published_path), read_only=True) as reader:
+        assert reader.execute("SELECT count(*) FROM brightpearl.products").fetchone() == (1,)
+        assert reader.execute("SELECT count(*) FROM push.state").fetchone() == (1,)
 
 
 def test_open_analyst_session_never_blocks_publish_and_sees_a_consistent_snapshot(tmp_path: Path) -> None:

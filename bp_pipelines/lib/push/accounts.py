@@ -60,6 +60,11 @@ class AccountReport:
     calls: int = 0
     untagged: int = 0  # with a tag audience: contacts whose tags were never read (stored before tags were extracted)
 
+    @property
+    def changed(self) -> bool:
+        """Whether the run wrote a ledger row or a dead letter (every open row it handled lands in one count)."""
+        return any((self.planned, self.created, self.updated, self.unchanged, self.dead_lettered, self.still_open))
+
     def metadata(self) -> dict[str, Any]:
         return {
             "accounts_enabled": self.enabled,

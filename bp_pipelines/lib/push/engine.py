@@ -54,6 +54,11 @@ class PushReport:
     still_open: int = 0  # left for the next run (e.g. an ambiguous write that could not be checked)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def changed(self) -> bool:
+        """Whether the run wrote a ledger row or a dead letter (every ledger row it handled lands in one count)."""
+        return any((self.planned, self.sent, self.reconciled, self.skipped, self.dead_lettered, self.still_open))
+
     def metadata(self) -> dict[str, Any]:
         return {
             "push_enabled": self.enabled,

@@ -86,6 +86,12 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     contact_rows_seen: set[str] = field(default_factory=set)  # contact_update rows handled in this run
 
+    @property
+    def changed(self) -> bool:
+        """Whether the run wrote a ledger row, a dead letter or a contact."""
+        counts = (self.planned, self.created, self.found, self.skipped, self.dead_lettered, self.still_open)
+        return any(counts) or bool(self.contacts_created or self.contacts_updated or self.contact_rows_seen)
+
     def metadata(self) -> dict[str, Any]:
         return {
             "import_enabled": self.enabled,

@@ -108,9 +108,9 @@ def materialize_push(
             context.log,
             run_id=context.run_id,
         )
-    wh.publish()
+    published = wh.publish_if_changed(report.changed)  # a quiet push (no ledger row written) copies nothing
     context.log.info(summary_line(report))
-    return dg.MaterializeResult(metadata=push_metadata(report, wh))
+    return dg.MaterializeResult(metadata={**push_metadata(report, wh), "published": published})
 
 
 def summary_line(report: PushReport) -> str:
@@ -186,7 +186,7 @@ def materialize_import(
             modified_from=scope.window_from,
             modified_to=scope.window_to,
         )
-    wh.publish()
+    published = wh.publish_if_changed(report.changed)
     if not report.enabled:
         context.log.info("storefront order import: off (" + "; ".join(report.notes) + ")")
     else:
@@ -209,6 +209,7 @@ def materialize_import(
             "open_dead_letters": open_dead,
             "ledger_states": dg.MetadataValue.json(states),
             "dagster/row_count": sum(states.values()),
+            "published": published,
         }
     )
 
@@ -229,7 +230,7 @@ def materialize_accounts(
             settings,
             run_id=context.run_id,
         )
-    wh.publish()
+    published = wh.publish_if_changed(report.changed)
     if report.untagged:
         context.log.warning(
             f"storefront accounts: {report.untagged} contacts were stored before contact tags were extracted, so "
@@ -246,4 +247,4 @@ def materialize_accounts(
         (open_dead,) = conn.execute(
             "SELECT count(*) FROM push.dead_letters WHERE resolved_at IS NULL AND kind = 'account'"
         ).fetchone()
-    return dg.MaterializeResult(metadata={**report.metadata(), "open_dead_letters": open_dead})
+    return dg.MaterializeResult(metadata={**report.metadata(), "open_dead_letters": open_dead, "published": published})

@@ -256,6 +256,12 @@ class StreamReport:
     def rows_written(self) -> int:
         return sum(c.inserted + c.updated for c in self.counts.values())
 
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.quarantined or any(c.inserted or c.updated or c.deleted or c.undeleted for c in self.counts.values())
+        )
+
 
 @dataclass
 class _Batch:

@@ -80,6 +80,7 @@ def materialize_extract(
     wh = warehouse.get_warehouse()
     initial = None if initial_days is None else datetime.now(UTC) - timedelta(days=initial_days)
     sync = StreamSync(wh.connect, context.run_id, context.log, initial_orders_since=initial)
+    changed = False
     with wh.session(), _storefront_client(storefront, "extraction") as bc:
         with wh.connect() as conn:
             record_reconcile_settings(conn, settings)
@@ -88,6 +89,7 @@ def materialize_extract(
             stream = STREAMS[key]
             report = sync.orders(bc, settings.importable_statuses) if stream == "orders" else getattr(sync, stream)(bc)
             requests = _requests(bc) - before
+            changed = changed or report.changed
             context.log.info(
                 f"{report.stream}: {report.records} read, {report.rows_written} rows written, "
                 f"{report.quarantined} quarantined, {requests} calls (since {report.since or 'the beginning'})"
@@ -98,7 +100,7 @@ def materialize_extract(
                 asset_key=key,
                 metadata={**_stream_metadata(report, requests), "dagster/row_count": total},
             )
-    wh.publish()
+    wh.publish_if_changed(changed)  # a quiet run (no row written) leaves the snapshot as it is
 
 
 def materialize_stock(

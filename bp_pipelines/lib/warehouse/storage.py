@@ -42,6 +42,7 @@ class _Session:
 
 
 _SESSIONS: dict[str, _Session] = {}  # working path -> open session
+_WATERMARKS_SQL = "SELECT resource, watermark FROM _sync.watermarks ORDER BY resource"
 
 
 def _file_lock(path: Path) -> threading.RLock:
@@ -181,6 +182,28 @@ class DuckDBWarehouse:
                     ) from exc
                 time.sleep(_LOCK_BACKOFF_S * (attempt + 1))
         raise AssertionError("unreachable")
+
+    def publish_if_changed(self, changed: bool) -> bool:
+        """Publish after a step that changed what readers see; return whether it did.
+
+        A quiet step (it moved only bookkeeping: run times, `push.state`) leaves the snapshot as it is, saving a
+        copy of the whole file (~0.5 CPU-s and 1.5 s per 540 MB). It still publishes when there is no snapshot
+        yet, or when `_sync.watermarks` moved: the storefront sensor reads them from the snapshot, so a lagging
+        watermark would make it request the same push run again and again."""
+        if changed or not self.published_path.exists() or self._watermarks_lag():
+            self.publish()
+            return True
+        return False
+
+    def _watermarks_lag(self) -> bool:
+        with self.connect() as conn:
+            working = conn.execute(_WATERMARKS_SQL).fetchall()
+        try:
+            with duckdb.connect(str(self.published_path), read_only=True) as conn:
+                published = conn.execute(_WATERMARKS_SQL).fetchall()
+        except duckdb.Error:  # unreadable or older than the table: publish
+            return True
+        return working != published
 
     def publish(self) -> Path:
         """Checkpoint the working file and atomically replace the published snapshot with a copy of it."""
