@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from bp_pipelines.lib.brightpearl import BrightpearlClient
+from bp_pipelines.lib.warehouse import SNAPSHOT_WATERMARKS
 
 ORDER_SEARCH = "order-service/order-search"
 GOODS_OUT_SEARCH = "warehouse-service/goods-note/goods-out-search"
@@ -38,7 +39,8 @@ def watermarks(published: Path) -> tuple[datetime | None, datetime | None]:
         with duckdb.connect(str(published), read_only=True) as conn:
             rows = dict(
                 conn.execute(
-                    "SELECT resource, watermark FROM _sync.watermarks WHERE resource IN ('orders', 'goods_out_notes')"
+                    "SELECT resource, watermark FROM _sync.watermarks WHERE list_contains(?, resource)",
+                    [list(SNAPSHOT_WATERMARKS)],
                 ).fetchall()
             )
     except duckdb.Error:

@@ -42,7 +42,9 @@ class _Session:
 
 
 _SESSIONS: dict[str, _Session] = {}  # working path -> open session
-_WATERMARKS_SQL = "SELECT resource, watermark FROM _sync.watermarks ORDER BY resource"
+# Watermarks a reader of the snapshot acts on: the storefront sensor asks Brightpearl what changed after them.
+SNAPSHOT_WATERMARKS = ("orders", "goods_out_notes")
+_WATERMARKS_SQL = "SELECT resource, watermark FROM _sync.watermarks WHERE list_contains(?, resource) ORDER BY 1"
 
 
 def _file_lock(path: Path) -> threading.RLock:
@@ -188,8 +190,8 @@ class DuckDBWarehouse:
 
         A quiet step (it moved only bookkeeping: run times, `push.state`) leaves the snapshot as it is, saving a
         copy of the whole file (~0.5 CPU-s and 1.5 s per 540 MB). It still publishes when there is no snapshot
-        yet, or when `_sync.watermarks` moved: the storefront sensor reads them from the snapshot, so a lagging
-        watermark would make it request the same push run again and again."""
+        yet, or when a watermark in `SNAPSHOT_WATERMARKS` moved: the storefront sensor reads them from the snapshot,
+        so a lagging one would make it request the same push run again and again."""
         if changed or not self.published_path.exists() or self._watermarks_lag():
             self.publish()
             return True
@@ -197,10 +199,10 @@ class DuckDBWarehouse:
 
     def _watermarks_lag(self) -> bool:
         with self.connect() as conn:
-            working = conn.execute(_WATERMARKS_SQL).fetchall()
+            working = conn.execute(_WATERMARKS_SQL, [list(SNAPSHOT_WATERMARKS)]).fetchall()
         try:
             with duckdb.connect(str(self.published_path), read_only=True) as conn:
-                published = conn.execute(_WATERMARKS_SQL).fetchall()
+                published = conn.execute(_WATERMARKS_SQL, [list(SNAPSHOT_WATERMARKS)]).fetchall()
         except duckdb.Error:  # unreadable or older than the table: publish
             return True
         return working != published
