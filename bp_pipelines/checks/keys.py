@@ -1,4 +1,9 @@
-"""Key checks for every Brightpearl table: the upsert key is unique and never NULL (deleted rows included)."""
+"""Key checks for every Brightpearl table: the upsert key is unique and never NULL (deleted rows included).
+
+A table whose PRIMARY KEY is exactly its upsert key cannot hold a duplicate or a NULL key (DuckDB refuses the
+write), so its two key checks read the catalog instead of scanning the table (about 1 CPU-s per run at a million
+orders). A table without that constraint (created by another loader, or rebuilt by hand) is scanned.
+"""
 
 from collections.abc import Iterator
 
@@ -59,8 +64,25 @@ def _specs() -> list[dg.AssetCheckSpec]:
 _TABLES_BY_ASSET = {dg.AssetKey(t.name): t for t in KEYED_TABLES}
 
 
-def evaluate(conn: duckdb.DuckDBPyConnection, key: dg.AssetCheckKey) -> dg.AssetCheckResult:
+PRIMARY_KEYS_SQL = """
+    SELECT schema_name || '.' || table_name, constraint_column_names
+    FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'
+"""
+
+
+def primary_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
+    """`schema.table` -> its PRIMARY KEY columns, for the tables that have one."""
+    return {name: tuple(cols) for name, cols in conn.execute(PRIMARY_KEYS_SQL).fetchall()}
+
+
+def evaluate(
+    conn: duckdb.DuckDBPyConnection, key: dg.AssetCheckKey, pks: dict[str, tuple[str, ...]] | None = None
+) -> dg.AssetCheckResult:
     table = _TABLES_BY_ASSET[key.asset_key]
+    if key.name in (UNIQUE, NOT_NULL) and pks is not None and pks.get(table.qualified) == tuple(table.key):
+        return violation_result(
+            key, 0, [], severity=dg.AssetCheckSeverity.ERROR, description="", extra={"enforced_by": "PRIMARY KEY"}
+        )
     if key.name == UNIQUE:
         sql, severity, what = duplicates_sql(table), dg.AssetCheckSeverity.ERROR, "duplicated key value(s)"
     elif key.name == NOT_NULL:
@@ -77,5 +99,6 @@ def brightpearl_key_checks(
 ) -> Iterator[dg.AssetCheckResult]:
     """Keys of the Brightpearl tables: unique and not null, plus unique SKUs among live products."""
     with warehouse.connect() as conn:
+        pks = primary_keys(conn)
         for key in sorted(context.selected_asset_check_keys, key=str):
-            yield evaluate(conn, key)
+            yield evaluate(conn, key, pks)

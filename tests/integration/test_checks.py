@@ -110,6 +110,9 @@ def test_duplicate_and_null_keys_fail(tmp_path: Path) -> None:
     assert (sku.passed, sku.severity) == (False, WARN)
     assert meta(sku, "sample_keys") == [{"sku": "DUP", "products": 2, "product_ids": [1, 2]}]
     assert results["products:key_is_unique"].passed and results["orders:key_not_null"].passed
+    # Tables with their PRIMARY KEY are vouched for by the catalog; the unconstrained ones above were scanned.
+    assert meta(results["products:key_is_unique"], "enforced_by") == "PRIMARY KEY"
+    assert "enforced_by" not in dup.metadata and "enforced_by" not in nulls.metadata
 
 
 def test_orphan_rows_fail(tmp_path: Path) -> None:
