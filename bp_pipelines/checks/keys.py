@@ -76,10 +76,11 @@ def primary_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
 
 
 def evaluate(
-    conn: duckdb.DuckDBPyConnection, key: dg.AssetCheckKey, pks: dict[str, tuple[str, ...]] | None = None
+    conn: duckdb.DuckDBPyConnection, key: dg.AssetCheckKey, pks: dict[str, tuple[str, ...]]
 ) -> dg.AssetCheckResult:
+    """`pks`: the tables' PRIMARY KEYs (`primary_keys`), read once per step."""
     table = _TABLES_BY_ASSET[key.asset_key]
-    if key.name in (UNIQUE, NOT_NULL) and pks is not None and pks.get(table.qualified) == tuple(table.key):
+    if key.name in (UNIQUE, NOT_NULL) and pks.get(table.qualified) == tuple(table.key):
         return violation_result(
             key, 0, [], severity=dg.AssetCheckSeverity.ERROR, description="", extra={"enforced_by": "PRIMARY KEY"}
         )
