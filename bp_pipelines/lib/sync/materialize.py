@@ -205,7 +205,8 @@ def finish(
             )
         metas.append((table.asset_key, meta))
     # Only after everything of this asset (data, watermark, run log) is committed. A quiet run (bookkeeping
-    # only) does not copy the whole database again; the snapshot then lags only in `_sync.runs`/watermarks.
+    # only) does not copy the whole database again; the snapshot then lags only in `_sync.runs` and in the
+    # watermarks no snapshot reader acts on (`publish_if_changed`).
     published = warehouse.publish_if_changed(changed)
     return [dg.MaterializeResult(asset_key=key, metadata={**meta, "published": published}) for key, meta in metas]
 
