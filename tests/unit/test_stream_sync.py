@@ -281,6 +281,17 @@ def test_incremental_run_stores_changes_and_skips_unchanged(warehouse: DuckDBWar
     assert again.stats.table.inserted == again.stats.table.updated == 0
 
 
+def test_a_complete_first_sweep_warns_of_nothing(warehouse: DuckDBWarehouse) -> None:
+    """The first run sweeps into an empty table: nothing can have vanished, and no page failed, so no warning
+    (an earlier version said "the sweep was incomplete" on every first run)."""
+    client = FakeClient({1: _product(1, "2025-01-01T00:00:00.000Z", "A")}, {})
+    log = ListLog()
+    run = StreamSync(streams.PRODUCTS, client, warehouse, log).run("incremental", None, SyncConfig(), "r1")  # type: ignore[arg-type]
+    assert run.sweep is not None and run.stats.table.inserted == 1
+    assert run.stats.deletions_skipped is None
+    assert not [line for line in log.lines if line.startswith("WARNING")], log.lines
+
+
 def test_reconciliation_marks_vanished_records_and_catches_silent_edits(warehouse: DuckDBWarehouse) -> None:
     products = {i: _product(i, "2025-01-01T00:00:00.000Z", f"S{i}") for i in range(1, 6)}
     client = FakeClient(products, {})

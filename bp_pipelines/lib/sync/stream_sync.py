@@ -700,11 +700,11 @@ class StreamSync:
         self.sweeping = False
         self.flush()
         self.write()
-        if complete and not self.fresh:
-            self.mark_vanished(max_delete_fraction)
-        else:
+        if not complete:
             self.stats.deletions_skipped = "the sweep was incomplete (a page was quarantined): nothing marked deleted"
             self.log.warning(f"{name}: {self.stats.deletions_skipped}")
+        elif not self.fresh:  # a sweep into an empty table has nothing to mark
+            self.mark_vanished(max_delete_fraction)
         with self.warehouse.connect() as conn:
             conn.execute("DELETE FROM _sync.sweep_ids WHERE resource = ?", [name])
 
