@@ -190,7 +190,7 @@ def _new_shipment(env: Env) -> tuple[int, int]:
     """Ship one more storefront order in the sandbox Brightpearl, extract, and return (bp order, storefront order)."""
     env.sb.advance_clock(600)
     for _ in range(10):
-        changed = env.sb.apply_changes(storefront_orders_created=1, goods_out_shipped=3)
+        changed = env.sb.apply_changes(storefront_orders_created=1, goods_out_shipped=0, storefront_goods_out_shipped=1)
         env.extract()
         rows = env.sql(
             """SELECT g.order_id, TRY_CAST(o.external_ref AS BIGINT) FROM brightpearl.goods_out_notes g

@@ -40,6 +40,7 @@ DEFAULT_COUNTS: dict[str, int] = {
     "status_changes": 8,
     "goods_out_created": 5,
     "goods_out_shipped": 5,
+    "storefront_goods_out_shipped": 0,  # notes of storefront orders only (tests that need a shipment to push)
     "product_edits": 4,
     "contact_edits": 4,
     "stock_changes": 6,
@@ -107,6 +108,8 @@ def apply_changes(store: Store, counts: dict[str, int]) -> dict[str, Any]:
         result["status_changes"] = move_statuses(conn, rng, wanted["status_changes"], t.at)
         result["goods_out_created"] = create_notes(conn, rng, wanted["goods_out_created"], t.at, seed, now)
         result["goods_out_shipped"] = ship_notes(conn, rng, wanted["goods_out_shipped"], t.at, now)
+        if n := wanted["storefront_goods_out_shipped"]:
+            result["goods_out_shipped"] += ship_notes(conn, rng, n, t.at, now, storefront_only=True)
         result["product_edits"] = edit_products(conn, rng, wanted["product_edits"], t.at)
         result["contact_edits"] = edit_contacts(conn, rng, wanted["contact_edits"], t.at)
         result["stock_changes"] = stock_changes(conn, rng, wanted["stock_changes"])

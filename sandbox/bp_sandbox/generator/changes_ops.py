@@ -166,12 +166,17 @@ def create_notes(conn: sqlite3.Connection, rng: random.Random, n: int, when: Whe
     return created
 
 
-def ship_notes(conn: sqlite3.Connection, rng: random.Random, n: int, when: When, now: int) -> list[int]:
+def ship_notes(
+    conn: sqlite3.Connection, rng: random.Random, n: int, when: When, now: int, *, storefront_only: bool = False
+) -> list[int]:
+    """`storefront_only`: notes of storefront orders (on the storefront channel, with their BigCommerce id), so a
+    test that needs a shipment to push gets one from one call instead of drawing until one lands there."""
+    where = f" AND o.channel_id = {STOREFRONT_CHANNEL_ID} AND coalesce(o.external_ref, '') <> ''" if storefront_only else ""
     notes = _sample(
         conn,
         rng,
         "SELECT g.id, g.order_id, g.shipping_method_id FROM goods_out_notes g JOIN orders o "
-        "ON o.id = g.order_id WHERE g.shipped = 0 AND g.deleted = 0 AND o.deleted = 0 "
+        f"ON o.id = g.order_id WHERE g.shipped = 0 AND g.deleted = 0 AND o.deleted = 0{where} "
         "ORDER BY g.id DESC LIMIT 400",
         n,
     )
