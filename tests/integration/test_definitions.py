@@ -61,3 +61,12 @@ def test_every_brightpearl_asset_is_in_the_writer_pool_and_group() -> None:
         # The account check writes nothing: it needs no writer slot.
         assert node.pools == (set() if key.to_user_string() == "brightpearl_account" else {"duckdb_writer"}), key
         assert node.description, f"{key} has no business description"
+
+
+def test_every_job_runs_its_steps_in_process() -> None:
+    """Scheduled, sensor and UI runs execute steps in the run's process: a process per step would cost each step
+    an import of dagster and the code location (the writer pool serializes the steps anyway)."""
+    jobs = [defs.resolve_job_def(job.name) for job in defs.resolve_all_job_defs()]
+    assert jobs
+    for job in jobs:
+        assert job.executor_def.name == dg.in_process_executor.name, job.name
