@@ -171,7 +171,9 @@ def ship_notes(
 ) -> list[int]:
     """`storefront_only`: notes of storefront orders (on the storefront channel, with their BigCommerce id), so a
     test that needs a shipment to push gets one from one call instead of drawing until one lands there."""
-    where = f" AND o.channel_id = {STOREFRONT_CHANNEL_ID} AND coalesce(o.external_ref, '') <> ''" if storefront_only else ""
+    where = (
+        f" AND o.channel_id = {STOREFRONT_CHANNEL_ID} AND coalesce(o.external_ref, '') <> ''" if storefront_only else ""
+    )
     notes = _sample(
         conn,
         rng,
