@@ -180,6 +180,12 @@ def test_extraction_then_reads_only_changes(env: Env) -> None:
     assert env.sql("SELECT count(*) FROM storefront.orders WHERE date_modified IS NULL")[0][0] == 0
     assert env.sql("SELECT typeof(total_inc_tax) FROM storefront.orders LIMIT 1")[0][0] == "DECIMAL(18,4)"
     assert env.sql("SELECT count(*) FROM storefront.shipments")[0][0] > 0
+    # Shipments are read only for orders that count shipped items (a shipment ships at least one), and every such
+    # order's shipments are stored.
+    shipped = env.sql("SELECT count(*) FROM storefront.orders WHERE items_shipped > 0")[0][0]
+    assert 0 < shipped < orders[0]
+    assert env.calls("GET v2/orders/{id}/shipments") == shipped
+    assert env.sql("SELECT count(DISTINCT order_id) FROM storefront.shipments")[0][0] == shipped
     variants, with_sku = env.sql("SELECT count(*), count(sku) FROM storefront.variants")[0]
     assert variants == with_sku > 0
     assert first["storefront_catalog"]["dagster/row_count"] == variants

@@ -113,3 +113,20 @@ def test_error_bodies_of_both_versions() -> None:
     assert error_parts(v3, "") == ("Missing Required Fields", {"name": "Please provide a name."})
     assert error_parts({"code": 403, "message": "Missing scope"}, "") == ("Missing scope", {})
     assert error_parts(None, "<html>  Bad   gateway</html>") == ("<html> Bad gateway</html>", {})
+
+
+@pytest.mark.parametrize(
+    ("order", "empty"),
+    [
+        ({"items_shipped": 0}, True),
+        ({"items_shipped": "0"}, True),
+        ({"items_shipped": 2}, False),
+        ({"items_shipped": None}, False),
+        ({"items_shipped": False}, False),
+        ({}, False),
+    ],
+)
+def test_a_sub_resource_is_skipped_only_when_the_order_counts_exactly_zero(order: dict, empty: bool) -> None:
+    from bp_pipelines.lib.storefront.extract import none_counted
+
+    assert none_counted(order, "items_shipped") is empty

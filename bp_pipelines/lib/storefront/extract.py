@@ -120,6 +120,14 @@ def _int(value: Any) -> int | None:
     return None if value is None or value == "" else int(value)
 
 
+def none_counted(o: Mapping[str, Any], count_field: str) -> bool:
+    """The order itself says there is nothing to read: its count field is exactly 0 (`items_shipped` 0 = no
+    shipment, since a shipment ships at least one item; `shipping_address_count` 0 = no shipping address). A
+    missing or unreadable count reads the sub-resource, as before."""
+    value = o.get(count_field)
+    return (type(value) is int and value == 0) or value == "0"
+
+
 def order_row(o: Mapping[str, Any]) -> Row:
     billing = o.get("billing_address") or {}
     return {
@@ -395,8 +403,18 @@ class StreamSync:
             order_id = row["order_id"]
             # Read every sub-resource before adding anything, so a bad line leaves the order out whole.
             lines = [order_product_row(p, order_id) for p in bc.order_products(order_id)]
-            addresses = [address_row(a, order_id) for a in bc.order_shipping_addresses(order_id)]
-            shipments = [shipment_row(s, order_id) for s in bc.order_shipments(order_id)]
+            # Sub-resources the order counts as empty are not read: on a store where most orders are not shipped
+            # yet that is most shipment reads (178 of 208 orders in the 5000-order sandbox).
+            addresses = (
+                []
+                if none_counted(o, "shipping_address_count")
+                else [address_row(a, order_id) for a in bc.order_shipping_addresses(order_id)]
+            )
+            shipments = (
+                []
+                if none_counted(o, "items_shipped")
+                else [shipment_row(s, order_id) for s in bc.order_shipments(order_id)]
+            )
             batch.add(ORDERS, row)
             for line in lines:
                 batch.add(ORDER_PRODUCTS, line)
