@@ -745,6 +745,40 @@ def test_a_refused_contact_update_is_dead_lettered_alone_and_the_order_still_imp
         assert bp.get(f"contact-service/contact/{contact_id}")[0]["organisation"]["name"] == "Refused Holdings Ltd"
 
 
+def test_a_re_driven_contact_update_never_puts_back_details_a_later_order_replaced(env: Env) -> None:
+    env.run(unmatched_sku="free_text_row")
+    (sf_id,) = env.new_storefront_only_orders(1)
+    wh = env.wh.get_warehouse()
+    env.extract_storefront()
+    Ledger(wh.connect).record_plan(plan_imports(wh.connect, env.settings()))
+    desired = json.loads(env.sql("SELECT desired FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"])[0][0])
+    desired["order"]["billing_address"]["company"] = "Older Details Ltd"
+    env.sql("UPDATE push.ledger SET desired = ? WHERE push_id = ?", [json.dumps(desired), f"import:order:{sf_id}"])
+    env.sb.add_fault(api="brightpearl", kind="status", status=400, path="^contact-service/company", method="POST")
+    assert env.run(unmatched_sku="free_text_row").dead_lettered == 1
+    (older, contact_id, stated) = env.sql(
+        "SELECT push_id, source_id, changed_at FROM push.ledger WHERE kind = 'contact_update' AND state = 'dead'"
+    )[0]
+    assert stated == parse_v2_date(desired["order"]["date_created"])  # when the shopper gave those details
+    # The shopper's next order, a day later, gives another company; it is applied.
+    wanted = {**json.loads(env.sql("SELECT desired FROM push.ledger WHERE push_id = ?", [older])[0][0])["wanted"]}
+    wanted["company"] = "Newer Details Ltd"
+    later = customers.plan_contact_update(contact_id, wanted, "if_different", sf_id + 1, "", stated + timedelta(days=1))
+    Ledger(wh.connect).record_plan([later])
+    assert env.run_import_only(unmatched_sku="free_text_row").contacts_updated == 1
+    with env.bp() as bp:
+        assert bp.get(f"contact-service/contact/{contact_id}")[0]["organisation"]["name"] == "Newer Details Ltd"
+    # Re-driven now, the older update is settled as superseded: nothing is written, its dead letter is resolved.
+    assert Ledger(wh.connect).reopen_dead_letters("contact_update") == [older]
+    report = env.run_import_only(unmatched_sku="free_text_row")
+    assert (report.contacts_updated, report.dead_lettered) == (0, 0)
+    (state, note) = env.sql("SELECT state, note FROM push.ledger WHERE push_id = ?", [older])[0]
+    assert state == "skipped" and note.startswith(f"superseded: the later details of storefront order {sf_id + 1}")
+    assert env.sql("SELECT resolved_at IS NOT NULL FROM push.dead_letters WHERE push_id = ?", [older]) == [(True,)]
+    with env.bp() as bp:
+        assert bp.get(f"contact-service/contact/{contact_id}")[0]["organisation"]["name"] == "Newer Details Ltd"
+
+
 def test_the_shoppers_comment_and_staff_notes_become_order_notes(env: Env) -> None:
     env.run(unmatched_sku="free_text_row")
     (sf_id,) = env.new_storefront_only_orders(1)

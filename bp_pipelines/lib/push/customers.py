@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from bp_pipelines.lib import countries
@@ -113,11 +114,17 @@ class ContactReads:
 
 
 def plan_contact_update(
-    contact_id: int, wanted: Mapping[str, Any], policy: str, storefront_order_id: int, known_company: str
+    contact_id: int,
+    wanted: Mapping[str, Any],
+    policy: str,
+    storefront_order_id: int,
+    known_company: str,
+    stated_at: datetime | None = None,
 ) -> PlannedPush:
     """`wanted`: firstName, lastName, phone, company ('' = not given: left alone), billing, delivery (postal-address
     bodies or None). `known_company`: the contact's company name as the warehouse (or contact-search) has it, since
-    a contact GET may carry only the company id."""
+    a contact GET may carry only the company id. `stated_at`: when the shopper gave these details (the order's
+    creation), the row's `changed_at`: a row whose details a later order superseded is not sent (`Ledger.superseded_by`)."""
     fingerprint = hashlib.sha256(dumps({"policy": policy, **wanted}).encode()).hexdigest()[:16]
     desired = {
         "contact_id": contact_id,
@@ -132,7 +139,7 @@ def plan_contact_update(
         None,
         storefront_order_id,
         contact_id,
-        None,
+        stated_at,
         desired,
         target="brightpearl",
     )

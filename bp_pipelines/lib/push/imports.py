@@ -600,6 +600,12 @@ def apply_contact_update(
     the update only: the order goes on with the contact as Brightpearl has it."""
     report.contact_rows_seen.add(row.push_id)
     contact_id = row.desired.get("contact_id")
+    later = ledger.superseded_by(row.push_id)
+    if later is not None:
+        note = f"superseded: the later details of storefront order {later[1]} were applied ({later[0]})"
+        ledger.finish(row.push_id, "skipped", note=note)
+        log.info(f"{row.push_id}: {note}; not sent")
+        return f"Brightpearl contact {contact_id} not updated: {note}"
     try:
         sent = customers.send_contact_update(bp, ledger, row, reads)
     except (BrightpearlRequestError, LookupError) as exc:
@@ -622,6 +628,14 @@ def apply_contact_update(
     ledger.finish(row.push_id, "confirmed", note=f"updated {', '.join(sent)}")
     report.contacts_updated += 1
     return f"updated Brightpearl contact {contact_id}: {', '.join(sent)}"
+
+
+def _created(sf: StorefrontOrder) -> datetime | None:
+    """When the shopper placed the order (V2 RFC-2822 `date_created`); None when it cannot be read."""
+    try:
+        return parse_v2_date(sf.order.get("date_created"))
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def customer_for(
@@ -652,6 +666,7 @@ def customer_for(
             settings.update_customers,
             sf.id,
             lookups.contact_companies.get(contact_id, ""),
+            stated_at=_created(sf),
         )
         ledger.record_plan([planned])
         open_rows = ledger.open_rows(customers.KIND, [planned.push_id])

@@ -82,10 +82,15 @@ class Ledger:
         ]
         with self._connect() as conn:
             before = conn.execute("SELECT count(*) FROM push.ledger").fetchone()[0]
+            # A contact update planned again by a later order (the same details stated again) takes that order's
+            # time: its details are the shopper's latest again (`superseded_by`). Other kinds keep their row as is.
             conn.executemany(
                 """INSERT INTO push.ledger (push_id, kind, target, bp_order_id, storefront_order_id, source_id,
                        changed_at, desired, state, attempts, planned_at, run_id)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'planned', 0, ?, ?) ON CONFLICT DO NOTHING""",
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'planned', 0, ?, ?)
+                   ON CONFLICT (push_id) DO UPDATE SET changed_at = excluded.changed_at
+                   WHERE push.ledger.kind = 'contact_update'
+                     AND excluded.changed_at > coalesce(push.ledger.changed_at, push.ledger.planned_at)""",
                 [(*r, at, self.run_id) for r in rows],
             )
             after = conn.execute("SELECT count(*) FROM push.ledger").fetchone()[0]
@@ -114,6 +119,21 @@ class Ledger:
         with self._connect() as conn:
             rows = conn.execute(sql, params).fetchall()
         return [LedgerRow(r[0], r[1], r[2], r[3], r[4], r[5], orjson.loads(r[6])) for r in rows]
+
+    def superseded_by(self, push_id: str) -> tuple[str, int | None] | None:
+        """(push id, storefront order) of a confirmed row of the same kind and source (contact updates: the same
+        contact) whose change was stated later than this row's, or None. Rows planned before `changed_at` was kept
+        count from when they were planned."""
+        with self._connect() as conn:
+            found = conn.execute(
+                """SELECT n.push_id, n.storefront_order_id FROM push.ledger o JOIN push.ledger n
+                     ON n.kind = o.kind AND n.source_id = o.source_id AND n.push_id <> o.push_id
+                   WHERE o.push_id = ? AND n.state = 'confirmed'
+                     AND coalesce(n.changed_at, n.planned_at) > coalesce(o.changed_at, o.planned_at)
+                   ORDER BY coalesce(n.changed_at, n.planned_at) DESC LIMIT 1""",
+                [push_id],
+            ).fetchone()
+        return (str(found[0]), found[1]) if found else None
 
     def mark_sending(self, push_id: str, request: dict[str, Any]) -> None:
         """Committed BEFORE the request: after a crash this row is reconciled, never blindly re-sent."""
