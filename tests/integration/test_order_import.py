@@ -765,18 +765,68 @@ def test_a_re_driven_contact_update_never_puts_back_details_a_later_order_replac
     wanted["company"] = "Newer Details Ltd"
     later = customers.plan_contact_update(contact_id, wanted, "if_different", sf_id + 1, "", stated + timedelta(days=1))
     Ledger(wh.connect).record_plan([later])
-    assert env.run_import_only(unmatched_sku="free_text_row").contacts_updated == 1
-    with env.bp() as bp:
-        assert bp.get(f"contact-service/contact/{contact_id}")[0]["organisation"]["name"] == "Newer Details Ltd"
-    # Re-driven now, the older update is settled as superseded: nothing is written, its dead letter is resolved.
-    assert Ledger(wh.connect).reopen_dead_letters("contact_update") == [older]
-    report = env.run_import_only(unmatched_sku="free_text_row")
-    assert (report.contacts_updated, report.dead_lettered) == (0, 0)
-    (state, note) = env.sql("SELECT state, note FROM push.ledger WHERE push_id = ?", [older])[0]
-    assert state == "skipped" and note.startswith(f"superseded: the later details of storefront order {sf_id + 1}")
-    assert env.sql("SELECT resolved_at IS NOT NULL FROM push.dead_letters WHERE push_id = ?", [older]) == [(True,)]
-    with env.bp() as bp:
-        assert bp.get(f"contact-service/contact/{contact_id}")[0]["organisation"]["name"] == "Newer Details Ltd"
+    try:
+        assert env.run_import_only(unmatched_sku="free_text_row").contacts_updated == 1
+        with env.bp() as bp:
+            assert bp.get(f"contact-service/contact/{contact_id}")[0]["organisation"]["name"] == "Newer Details Ltd"
+        # Re-driven now, the older update is settled as superseded: nothing is written, its dead letter is resolved.
+        assert Ledger(wh.connect).reopen_dead_letters("contact_update") == [older]
+        report = env.run_import_only(unmatched_sku="free_text_row")
+        assert (report.contacts_updated, report.dead_lettered) == (0, 0)
+        (state, note) = env.sql("SELECT state, note FROM push.ledger WHERE push_id = ?", [older])[0]
+        assert state == "skipped" and note.startswith(f"superseded: the later details of storefront order {sf_id + 1}")
+        assert env.sql("SELECT resolved_at IS NOT NULL FROM push.dead_letters WHERE push_id = ?", [older]) == [(True,)]
+        with env.bp() as bp:
+            assert bp.get(f"contact-service/contact/{contact_id}")[0]["organisation"]["name"] == "Newer Details Ltd"
+    finally:  # the made-up later order is forgotten: other tests may draw the same shopper
+        env.sql("DELETE FROM push.ledger WHERE push_id = ?", [later.push_id])
+
+
+def test_details_stated_again_after_others_were_applied_are_sent_again(env: Env) -> None:
+    """X, then Y, then X again (a shopper alternating between two companies): the contact ends with X."""
+    env.run(unmatched_sku="free_text_row")
+    (sf_id,) = env.new_storefront_only_orders(1)
+    wh = env.wh.get_warehouse()
+    env.extract_storefront()
+    Ledger(wh.connect).record_plan(plan_imports(wh.connect, env.settings()))
+    desired = json.loads(env.sql("SELECT desired FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"])[0][0])
+    desired["order"]["billing_address"]["company"] = "Restated X Ltd"
+    env.sql("UPDATE push.ledger SET desired = ? WHERE push_id = ?", [json.dumps(desired), f"import:order:{sf_id}"])
+    assert env.run(unmatched_sku="free_text_row").contacts_updated == 1
+    (x_id, contact_id, stated, x_desired) = env.sql(
+        "SELECT push_id, source_id, changed_at, desired FROM push.ledger WHERE kind = 'contact_update' "
+        "AND storefront_order_id = ? AND state = 'confirmed'",
+        [sf_id],
+    )[0]
+    x = json.loads(x_desired)
+
+    def company() -> str:
+        with env.bp() as bp:
+            return bp.get(f"contact-service/contact/{contact_id}")[0]["organisation"]["name"]
+
+    assert company() == "Restated X Ltd"
+    ledger = Ledger(wh.connect)
+    y_wanted = {**x["wanted"], "company": "Restated Y Ltd"}
+    y = customers.plan_contact_update(contact_id, y_wanted, x["policy"], sf_id + 1, "", stated + timedelta(days=1))
+    try:
+        ledger.record_plan([y])
+        assert env.run_import_only(unmatched_sku="free_text_row").contacts_updated == 1
+        assert company() == "Restated Y Ltd"
+        # The shopper's next order states X again: the same row (same details), planned again and sent again.
+        again = customers.plan_contact_update(
+            contact_id, x["wanted"], x["policy"], sf_id + 2, "", stated + timedelta(days=2)
+        )
+        assert again.push_id == x_id
+        ledger.record_plan([again])
+        assert env.sql("SELECT state FROM push.ledger WHERE push_id = ?", [x_id]) == [("planned",)]
+        assert env.run_import_only(unmatched_sku="free_text_row").contacts_updated == 1
+        assert company() == "Restated X Ltd"
+        # Stated again by an order no newer than what was applied: nothing reopens.
+        ledger.record_plan([again])
+        assert env.sql("SELECT state FROM push.ledger WHERE push_id = ?", [x_id]) == [("confirmed",)]
+    finally:  # the made-up later orders are forgotten: other tests may draw the same shopper
+        env.sql("DELETE FROM push.ledger WHERE push_id = ?", [y.push_id])
+        env.sql("UPDATE push.ledger SET changed_at = ? WHERE push_id = ?", [stated, x_id])
 
 
 def test_the_shoppers_comment_and_staff_notes_become_order_notes(env: Env) -> None:

@@ -35,6 +35,28 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+# Details stated again after other details of the same contact were applied (X, then Y, then X again) are the
+# shopper's latest again: a settled row of them goes back to 'planned', to be compared with Brightpearl (which
+# writes only what differs). A confirmed row is reopened when another update was applied after it from details
+# stated earlier than its own (now bumped) time; a superseded (skipped) one when nothing applied is stated later.
+# The addresses its earlier send created are forgotten (another update may have corrected them in place since); the
+# company it created is kept and reused (companies are only ever created, never renamed).
+_REOPEN_RESTATED = """
+UPDATE push.ledger o
+SET state = 'planned', response = CASE WHEN response IS NOT NULL THEN json_merge_patch(response, '{"addresses": null}') END
+WHERE o.push_id IN (SELECT unnest(?)) AND o.kind = 'contact_update' AND (
+    (o.state = 'confirmed' AND EXISTS (
+        SELECT 1 FROM push.ledger n
+        WHERE n.kind = o.kind AND n.source_id = o.source_id AND n.push_id <> o.push_id AND n.state = 'confirmed'
+          AND n.finished_at > o.finished_at
+          AND coalesce(n.changed_at, n.planned_at) < coalesce(o.changed_at, o.planned_at)))
+    OR (o.state = 'skipped' AND NOT EXISTS (
+        SELECT 1 FROM push.ledger n
+        WHERE n.kind = o.kind AND n.source_id = o.source_id AND n.push_id <> o.push_id AND n.state = 'confirmed'
+          AND coalesce(n.changed_at, n.planned_at) > coalesce(o.changed_at, o.planned_at))))
+"""
+
+
 class Ledger:
     def __init__(self, connect: Connect, run_id: str | None = None) -> None:
         self._connect = connect
@@ -93,6 +115,9 @@ class Ledger:
                      AND excluded.changed_at > coalesce(push.ledger.changed_at, push.ledger.planned_at)""",
                 [(*r, at, self.run_id) for r in rows],
             )
+            restated = [p.push_id for p in planned if p.kind == "contact_update"]
+            if restated:
+                conn.execute(_REOPEN_RESTATED, [restated])
             after = conn.execute("SELECT count(*) FROM push.ledger").fetchone()[0]
         return after - before
 
