@@ -711,20 +711,33 @@ def test_an_existing_customers_company_and_addresses_are_updated_once(env: Env) 
     ]
 
 
-def test_a_refused_contact_update_is_dead_lettered_alone_and_the_order_still_imported(env: Env) -> None:
+def _planned_order_with_company(env: Env, company: str) -> tuple[int, dict[str, Any]]:
+    """A new storefront order of an existing shopper, planned for import with `company` on its billing address:
+    (storefront order id, the import row's desired)."""
     env.run(unmatched_sku="free_text_row")
     (sf_id,) = env.new_storefront_only_orders(1)
     wh = env.wh.get_warehouse()
     env.extract_storefront()
     Ledger(wh.connect).record_plan(plan_imports(wh.connect, env.settings()))
     desired = json.loads(env.sql("SELECT desired FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"])[0][0])
+    desired["order"]["billing_address"]["company"] = company
+    env.sql("UPDATE push.ledger SET desired = ? WHERE push_id = ?", [json.dumps(desired), f"import:order:{sf_id}"])
+    return sf_id, desired
+
+
+def _company(env: Env, contact_id: int) -> str:
+    with env.bp() as bp:
+        return bp.get(f"contact-service/contact/{contact_id}")[0]["organisation"]["name"]
+
+
+def test_a_refused_contact_update_is_dead_lettered_alone_and_the_order_still_imported(env: Env) -> None:
+    sf_id, desired = _planned_order_with_company(env, "Refused Holdings Ltd")
+    wh = env.wh.get_warehouse()
     email = desired["order"]["billing_address"]["email"].strip().lower()
     (contact_id,) = env.sql(
         "SELECT min(contact_id) FROM brightpearl.contacts WHERE lower(trim(email)) = ? AND NOT is_deleted", [email]
     )[0]
     assert contact_id is not None
-    desired["order"]["billing_address"]["company"] = "Refused Holdings Ltd"
-    env.sql("UPDATE push.ledger SET desired = ? WHERE push_id = ?", [json.dumps(desired), f"import:order:{sf_id}"])
     env.sb.add_fault(api="brightpearl", kind="status", status=400, path="^contact-service/company", method="POST")
     report = env.run(unmatched_sku="free_text_row")
     assert report.created == 1 and report.dead_lettered == 1 and report.contacts_updated == 0
@@ -741,19 +754,12 @@ def test_a_refused_contact_update_is_dead_lettered_alone_and_the_order_still_imp
     again = env.run(unmatched_sku="free_text_row")
     assert (again.planned, again.created, again.dead_lettered, again.contacts_updated) == (0, 0, 0, 1)
     assert env.sql("SELECT resolved_at IS NOT NULL FROM push.dead_letters WHERE push_id = ?", [push_id]) == [(True,)]
-    with env.bp() as bp:
-        assert bp.get(f"contact-service/contact/{contact_id}")[0]["organisation"]["name"] == "Refused Holdings Ltd"
+    assert _company(env, contact_id) == "Refused Holdings Ltd"
 
 
 def test_a_re_driven_contact_update_never_puts_back_details_a_later_order_replaced(env: Env) -> None:
-    env.run(unmatched_sku="free_text_row")
-    (sf_id,) = env.new_storefront_only_orders(1)
+    sf_id, desired = _planned_order_with_company(env, "Older Details Ltd")
     wh = env.wh.get_warehouse()
-    env.extract_storefront()
-    Ledger(wh.connect).record_plan(plan_imports(wh.connect, env.settings()))
-    desired = json.loads(env.sql("SELECT desired FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"])[0][0])
-    desired["order"]["billing_address"]["company"] = "Older Details Ltd"
-    env.sql("UPDATE push.ledger SET desired = ? WHERE push_id = ?", [json.dumps(desired), f"import:order:{sf_id}"])
     env.sb.add_fault(api="brightpearl", kind="status", status=400, path="^contact-service/company", method="POST")
     assert env.run(unmatched_sku="free_text_row").dead_lettered == 1
     (older, contact_id, stated) = env.sql(
@@ -767,8 +773,7 @@ def test_a_re_driven_contact_update_never_puts_back_details_a_later_order_replac
     Ledger(wh.connect).record_plan([later])
     try:
         assert env.run_import_only(unmatched_sku="free_text_row").contacts_updated == 1
-        with env.bp() as bp:
-            assert bp.get(f"contact-service/contact/{contact_id}")[0]["organisation"]["name"] == "Newer Details Ltd"
+        assert _company(env, contact_id) == "Newer Details Ltd"
         # Re-driven now, the older update is settled as superseded: nothing is written, its dead letter is resolved.
         assert Ledger(wh.connect).reopen_dead_letters("contact_update") == [older]
         report = env.run_import_only(unmatched_sku="free_text_row")
@@ -776,22 +781,15 @@ def test_a_re_driven_contact_update_never_puts_back_details_a_later_order_replac
         (state, note) = env.sql("SELECT state, note FROM push.ledger WHERE push_id = ?", [older])[0]
         assert state == "skipped" and note.startswith(f"superseded: the later details of storefront order {sf_id + 1}")
         assert env.sql("SELECT resolved_at IS NOT NULL FROM push.dead_letters WHERE push_id = ?", [older]) == [(True,)]
-        with env.bp() as bp:
-            assert bp.get(f"contact-service/contact/{contact_id}")[0]["organisation"]["name"] == "Newer Details Ltd"
+        assert _company(env, contact_id) == "Newer Details Ltd"
     finally:  # the made-up later order is forgotten: other tests may draw the same shopper
         env.sql("DELETE FROM push.ledger WHERE push_id = ?", [later.push_id])
 
 
 def test_details_stated_again_after_others_were_applied_are_sent_again(env: Env) -> None:
     """X, then Y, then X again (a shopper alternating between two companies): the contact ends with X."""
-    env.run(unmatched_sku="free_text_row")
-    (sf_id,) = env.new_storefront_only_orders(1)
+    sf_id, _ = _planned_order_with_company(env, "Restated X Ltd")
     wh = env.wh.get_warehouse()
-    env.extract_storefront()
-    Ledger(wh.connect).record_plan(plan_imports(wh.connect, env.settings()))
-    desired = json.loads(env.sql("SELECT desired FROM push.ledger WHERE push_id = ?", [f"import:order:{sf_id}"])[0][0])
-    desired["order"]["billing_address"]["company"] = "Restated X Ltd"
-    env.sql("UPDATE push.ledger SET desired = ? WHERE push_id = ?", [json.dumps(desired), f"import:order:{sf_id}"])
     assert env.run(unmatched_sku="free_text_row").contacts_updated == 1
     (x_id, contact_id, stated, x_desired) = env.sql(
         "SELECT push_id, source_id, changed_at, desired FROM push.ledger WHERE kind = 'contact_update' "
@@ -801,8 +799,7 @@ def test_details_stated_again_after_others_were_applied_are_sent_again(env: Env)
     x = json.loads(x_desired)
 
     def company() -> str:
-        with env.bp() as bp:
-            return bp.get(f"contact-service/contact/{contact_id}")[0]["organisation"]["name"]
+        return _company(env, contact_id)
 
     assert company() == "Restated X Ltd"
     ledger = Ledger(wh.connect)
