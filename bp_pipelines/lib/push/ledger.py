@@ -85,7 +85,8 @@ class Ledger:
             )
 
     def record_plan(self, planned: list[PlannedPush]) -> int:
-        """Write planned pushes (insert-if-absent: a change already in the ledger keeps its state)."""
+        """Write planned pushes (insert-if-absent: a change already in the ledger keeps its state; the exception is
+        a contact update whose details are stated again after others were applied, see `_REOPEN_RESTATED`)."""
         if not planned:
             return 0
         at = now()
