@@ -19,7 +19,9 @@ nothing else from ``bp_sandbox``.
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
 import subprocess
 import sys
 import time
@@ -33,11 +35,22 @@ import pytest
 
 from .generator.changes import DEFAULT_COUNTS
 
-__all__ = ["SandboxHandle", "fresh_sandbox", "module_sandbox", "sandbox", "start_sandbox"]
+__all__ = ["SandboxHandle", "fresh_sandbox", "http_client", "module_sandbox", "sandbox", "start_sandbox"]
 
 SESSION_SEED, SESSION_ORDERS, SESSION_WINDOW_SCALE = 42, 300, 0.01
 # Tests run on a fixed clock (deterministic content); `python -m bp_sandbox` alone follows the machine's clock.
 FIXED_CLOCK = "2026-11-20T12:00:00Z"
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    return httpx.create_ssl_context()
+
+
+def http_client(**kwargs: Any) -> httpx.Client:
+    """An `httpx.Client` sharing one TLS context: httpx builds one per client otherwise (~30 ms: the CA bundle is
+    loaded), even for the sandbox's plain-HTTP URLs, and tests make many clients."""
+    return httpx.Client(verify=_ssl_context(), **kwargs)
 
 
 @dataclass
@@ -47,7 +60,7 @@ class SandboxHandle:
     state: dict[str, Any]
     process: subprocess.Popen[bytes]
     log_path: Path
-    _client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=60.0))
+    _client: httpx.Client = field(default_factory=lambda: http_client(timeout=60.0))
 
     # -- connection details -------------------------------------------------------------------
     @property
@@ -99,6 +112,12 @@ class SandboxHandle:
     # -- raw helpers ----------------------------------------------------------------------------
     def bp_get(self, path: str, **params: Any) -> httpx.Response:
         return self._client.get(f"{self.brightpearl_api}/{path}", params=params, headers=self.bp_headers())
+
+    def storefront_state(self, path: str, **params: Any) -> Any:
+        """The storefront's state as the sandbox holds it (`/_sandbox/storefront/<path>`, JSON), for assertions."""
+        resp = self._client.get(f"{self.bigcommerce_base_url}/_sandbox/storefront/{path.lstrip('/')}", params=params)
+        resp.raise_for_status()
+        return resp.json()
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
         resp = self._client.request(method, f"{self.control_url}/{path.lstrip('/')}", json=body)

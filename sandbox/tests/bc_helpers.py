@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 
 from bp_sandbox.bigcommerce.app import create_app
 from bp_sandbox.state import Store
+from bp_sandbox.testing import http_client
 
 STORE_HASH = "teststore"
 TOKEN = "test-token-123"
@@ -246,7 +247,7 @@ class BC:
 
     def raw(self) -> httpx.Client:
         """A client with no auth headers, rooted at the server."""
-        return httpx.Client(base_url=self.root, timeout=10)
+        return http_client(base_url=self.root, timeout=10)
 
     def state(self, path: str, **params: str | int) -> httpx.Response:
         with self.raw() as client:
@@ -296,7 +297,7 @@ class Server:
         seed(store)
         app = create_app(store)
         self.switch.app = app
-        with httpx.Client(
+        with http_client(
             base_url=f"{self.root}/stores/{STORE_HASH}/",
             headers={"X-Auth-Token": TOKEN, "Accept": "application/json"},
             timeout=10,

@@ -8,14 +8,19 @@ from typing import Any
 import httpx
 import pytest
 
+from bp_sandbox.testing import http_client
+
 
 @pytest.fixture(scope="module")
 def sbx(module_sandbox: Any) -> Any:
     return module_sandbox(seed=21, orders=400)
 
 
+_HTTP = http_client()  # one client (and TLS context) for the module's many raw calls
+
+
 def _post(sbx: Any, path: str, body: Any, method: str = "POST", **headers: str) -> httpx.Response:
-    return httpx.request(method, f"{sbx.brightpearl_api}/{path}", json=body, headers={**sbx.bp_headers(), **headers})
+    return _HTTP.request(method, f"{sbx.brightpearl_api}/{path}", json=body, headers={**sbx.bp_headers(), **headers})
 
 
 def _order(sbx: Any, order_id: int) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-import httpx
 import pytest
 
 from bp_pipelines.assets.brightpearl import brightpearl_assets
@@ -112,9 +111,7 @@ class Env:
             ]
 
     def storefront_order(self, order_id: int) -> dict[str, Any]:
-        resp = httpx.get(f"{self.sb.bigcommerce_base_url}/_sandbox/storefront/orders/{order_id}")
-        resp.raise_for_status()
-        return resp.json()
+        return self.sb.storefront_state(f"orders/{order_id}")
 
     def new_storefront_only_orders(self, n: int) -> list[int]:
         """n new storefront orders Brightpearl has never seen, in the importable status 11 (the generator also

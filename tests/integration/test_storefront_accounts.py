@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
-import httpx
 import pytest
 
 from bp_pipelines.assets.brightpearl import brightpearl_assets
@@ -39,9 +38,7 @@ class Env:
             return conn.execute(sql, params or []).fetchall()
 
     def storefront_customers(self) -> dict[str, dict[str, Any]]:
-        resp = httpx.get(f"{self.sb.bigcommerce_base_url}/_sandbox/storefront/customers")
-        resp.raise_for_status()
-        body = resp.json()
+        body = self.sb.storefront_state("customers")
         items = body.get("data", body) if isinstance(body, dict) else body
         return {c["email"].strip().lower(): c for c in items}
 

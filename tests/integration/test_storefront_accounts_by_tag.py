@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import httpx
 import pytest
 
 from bp_pipelines.assets.brightpearl import contact_tags, contacts
@@ -44,9 +43,7 @@ def _sql(wh: WarehouseResource, sql: str) -> list[tuple[Any, ...]]:
 
 
 def _storefront_emails(sb: Any) -> set[str]:
-    resp = httpx.get(f"{sb.bigcommerce_base_url}/_sandbox/storefront/customers")
-    resp.raise_for_status()
-    body = resp.json()
+    body = sb.storefront_state("customers")
     items = body.get("data", body) if isinstance(body, dict) else body
     return {c["email"].strip().lower() for c in items}
 

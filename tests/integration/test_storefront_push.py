@@ -18,7 +18,6 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-import httpx
 import pytest
 
 from bp_pipelines.assets.brightpearl import brightpearl_assets
@@ -104,9 +103,7 @@ class Env:
         return sum(v for k, v in self.sb.request_counts().items() if k.startswith("bigcommerce "))
 
     def storefront_order(self, order_id: int) -> dict[str, Any]:
-        resp = httpx.get(f"{self.sb.bigcommerce_base_url}/_sandbox/storefront/orders/{order_id}")
-        resp.raise_for_status()
-        return resp.json()
+        return self.sb.storefront_state(f"orders/{order_id}")
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import httpx
 import pytest
 
 from bp_pipelines.assets.brightpearl import brightpearl_assets
@@ -110,9 +109,8 @@ class Env:
         return sum(v for k, v in self.sb.request_counts().items() if k.startswith(f"bigcommerce {endpoint}"))
 
     def storefront_level(self, sku: str) -> int:
-        resp = httpx.get(f"{self.sb.bigcommerce_base_url}/_sandbox/storefront/inventory", params={"sku": sku})
-        resp.raise_for_status()
-        locations = {loc["location_id"]: loc["quantity"] for loc in resp.json()["locations"]}
+        state = self.sb.storefront_state("inventory", sku=sku)
+        locations = {loc["location_id"]: loc["quantity"] for loc in state["locations"]}
         return int(locations.get(1, 0))
 
     def marts(self, sql: str) -> list[tuple[Any, ...]]:

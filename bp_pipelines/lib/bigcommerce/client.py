@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from ..tls import ssl_context
 from .errors import BigCommerceAuthError, BigCommerceMalformedResponse, BigCommerceNotFound, scrub
 from .pacing import RatePacer
 from .paging import V2_LIMIT_MAX, V3_LIMIT_MAX, PagingError, v2_pages, v3_pages
@@ -50,6 +51,7 @@ class BigCommerceClient:
         self._sleep = sleep
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout),
+            verify=ssl_context(),
             headers={
                 "x-auth-token": access_token,
                 "accept": "application/json",

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-import ssl
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
 import httpx
 
+from ..tls import ssl_context
 from .errors import BrightpearlNotFoundError
 from .governor import RateGovernor
 from .idset import batch_id_sets
@@ -32,12 +32,6 @@ Params = Mapping[str, str | int | bool | None]
 # Turns a 2xx body into the envelope instead of orjson (e.g. hands it to DuckDB); raises ValueError when the body
 # is not JSON, which counts as a malformed response (retried like one).
 Decoder = Callable[[bytes], Any]
-
-
-@cache
-def _ssl_context() -> ssl.SSLContext:
-    # Building one costs ~30 ms (CA bundle load); every get_client() would pay it again.
-    return httpx.create_ssl_context()
 
 
 class BrightpearlClient:
@@ -67,7 +61,7 @@ class BrightpearlClient:
         self._sleep = sleep
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout_seconds),
-            verify=_ssl_context(),
+            verify=ssl_context(),
             headers={
                 "brightpearl-app-ref": app_ref,
                 "brightpearl-account-token": account_token,
