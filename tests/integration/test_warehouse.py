@@ -192,3 +192,40 @@ def test_the_ddl_runs_once_per_version_of_it(tmp_path: Path) -> None:
     with wh.connect() as conn:  # a file of another version (an upgrade): the DDL runs, columns are added
         assert "tag_ids" in {r[0] for r in conn.execute("DESCRIBE brightpearl.contacts").fetchall()}
         assert conn.execute("SELECT ddl_hash FROM _sync.schema_version").fetchall() == [marker]
+
+
+OTHER_WRITER = textwrap.dedent("""
+    import sys, duckdb
+    try:
+        duckdb.connect(sys.argv[1]).close()
+        print("opened")
+    except duckdb.IOException as exc:
+        print("locked" if "lock" in str(exc).lower() else exc)
+""")
+
+
+def _other_process_opens(path: Path) -> str:
+    done = subprocess.run([sys.executable, "-c", OTHER_WRITER, str(path)], capture_output=True, text=True, timeout=60)
+    return done.stdout.strip() or done.stderr
+
+
+def test_the_working_file_is_held_only_while_a_connection_or_session_is_open(tmp_path: Path) -> None:
+    """Connections attach the file to this process's DuckDB and detach it after: between steps another process
+    (another run's step, once the writer pool lets it) can open it; during a step it cannot."""
+    wh = WarehouseResource(path=str(tmp_path / "wh.duckdb")).get_warehouse()
+    with wh.connect() as conn:
+        conn.execute("CREATE TABLE main.probe AS SELECT 1 AS n")
+        assert _other_process_opens(wh.working_path) == "locked"
+    assert _other_process_opens(wh.working_path) == "opened"
+    with wh.session():
+        with wh.connect() as first, wh.connect() as second:  # both on the one attached file
+            assert (
+                first.execute("SELECT current_database()").fetchone()
+                == second.execute("SELECT current_database()").fetchone()
+            )
+            first.execute("INSERT INTO main.probe VALUES (2)")
+            assert second.execute("SELECT sum(n) FROM main.probe").fetchone() == (3,)
+        assert _other_process_opens(wh.working_path) == "locked"
+    assert _other_process_opens(wh.working_path) == "opened"
+    with duckdb.connect(str(wh.working_path), read_only=True) as conn:  # what the connections wrote was saved
+        assert conn.execute("SELECT sum(n) FROM main.probe").fetchone() == (3,)
