@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,22 @@ def cli(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.Com
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
+
+
+@contextlib.contextmanager
+def instance_at(dagster_home: str) -> Iterator[dg.DagsterInstance]:
+    """The Dagster instance of another DAGSTER_HOME (a CLI run's): dagster.yaml places the run history with
+    `env: DAGSTER_HOME`, so the variable must name that home while the instance is open, as in the CLI's process."""
+    before = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = dagster_home
+    try:
+        with dg.DagsterInstance.from_config(dagster_home) as instance:
+            yield instance
+    finally:
+        if before is None:
+            del os.environ["DAGSTER_HOME"]
+        else:
+            os.environ["DAGSTER_HOME"] = before
 
 
 def sandbox_vars(sb: Any) -> dict[str, str]:
@@ -142,7 +160,7 @@ def test_the_documented_backfill_recipe_materializes_a_date_range(sandbox: Any, 
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     days = {(date(2026, 10, 1) + timedelta(days=i)).isoformat() for i in range(50)}  # through 2026-11-19
-    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+    with instance_at(env["DAGSTER_HOME"]) as instance:
         for asset in ("orders", "order_rows"):
             assert instance.get_materialized_partitions(dg.AssetKey(asset)) == days
     expected = sandbox.bp_get(
@@ -201,7 +219,7 @@ def test_the_daemon_unit_starts_a_working_daemon(sandbox: Any, tmp_path: Path) -
     daemon = subprocess.Popen(start.split(), env=env, cwd=service["WorkingDirectory"][0], start_new_session=True)
     try:
         deadline = time.monotonic() + 120
-        with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        with instance_at(env["DAGSTER_HOME"]) as instance:
             while time.monotonic() < deadline:
                 beats = instance.get_daemon_heartbeats()
                 if {"SCHEDULER", "SENSOR"} <= set(beats):

@@ -26,7 +26,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from .test_first_week_cli import REAL_SHAPED, REPO, base_env, cli, one_line
+from .test_first_week_cli import REAL_SHAPED, REPO, base_env, cli, instance_at, one_line
 from .test_reconciliation import RECONCILIATION_MARTS
 
 
@@ -197,7 +197,7 @@ def test_the_sandbox_warehouse_refuses_a_real_account_until_reset(two_runs: TwoR
     assert reset.returncode == 0, reset.stdout + reset.stderr
     assert "holds brightpearl sandbox (loopback) account sandbox" in reset.stdout
     assert not list(tmp_path.glob("warehouse*.duckdb*"))
-    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+    with instance_at(env["DAGSTER_HOME"]) as instance:
         assert instance.get_latest_materialization_event(dg.AssetKey("orders")) is None
     # The file no longer stands in the way: the real-shaped account now gets as far as its (unreachable) host.
     unreachable = cli({**env, **REAL_SHAPED, "BRIGHTPEARL_BASE_URL": "https://127.0.0.1:9"}, "run")
