@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 import pytest
+import yaml
 
 from bp_pipelines.assets.brightpearl import brightpearl_assets
 from bp_pipelines.lib.conventions import daily_partitions
@@ -24,6 +25,8 @@ from bp_pipelines.lib.warehouse import source as warehouse_source
 from bp_pipelines.resources.brightpearl import BrightpearlResource
 from bp_pipelines.resources.warehouse import WarehouseResource
 from bp_pipelines.schedules import brightpearl_incremental, partition_status
+
+REPO = Path(__file__).resolve().parents[2]
 
 PARTITIONED = [
     "orders",
@@ -48,6 +51,12 @@ def brightpearl(sb: Any, **overrides: str) -> BrightpearlResource:
     return BrightpearlResource(**values)
 
 
+def run_history_storage(dagster_home: str) -> dict[str, Any]:
+    """The repo dagster.yaml's `event_log_storage`, placed in `dagster_home` (instance overrides)."""
+    section = yaml.safe_load((REPO / "dagster.yaml").read_text())["event_log_storage"]
+    return {"event_log_storage": {**section, "config": {"dagster_home": dagster_home}}}
+
+
 def today() -> str:
     return daily_partitions.get_partition_key_for_timestamp(datetime.now(UTC).timestamp())
 
@@ -59,10 +68,10 @@ def loaded(module_sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Ite
     path = tmp_path_factory.mktemp("first_week") / "warehouse.duckdb"
     resources = {"brightpearl": brightpearl(sb), "warehouse": WarehouseResource(path=str(path))}
     # A real SQLite instance on tmpfs: it commits every event separately, and fsync on this disk would make writing
-    # ~1000 partition marks take over a minute.
+    # ~1000 partition marks take over a minute. Its run history storage is the one dagster.yaml selects.
     with (
         tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None) as tmp,
-        dg.instance_for_test(temp_dir=tmp) as instance,
+        dg.instance_for_test(temp_dir=tmp, overrides=run_history_storage(tmp)) as instance,
     ):
         result = dg.materialize(list(brightpearl_assets), resources=resources, instance=instance, partition_key=today())
         assert result.success
