@@ -29,8 +29,8 @@ import duckdb
 # The writer may briefly meet another process holding the working file (two runs racing past the pool).
 _LOCK_RETRIES = 20
 _LOCK_BACKOFF_S = 0.25
-# One process-wide lock per working file: DuckDB shares one database instance per path within a process,
-# and publishing must not copy the file while another thread of this process is writing it.
+# One process-wide lock per file: this process attaches a file once for all its threads (counting its users), and
+# publishing must not copy the file while another thread of this process is writing it.
 _FILE_LOCKS: dict[str, threading.RLock] = {}
 _FILE_LOCKS_GUARD = threading.Lock()
 
