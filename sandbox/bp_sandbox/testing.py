@@ -12,7 +12,8 @@ Installing ``bp-sandbox`` makes these fixtures available everywhere, with no con
 
 Both yield a :class:`SandboxHandle` with the URLs/credentials of ``python -m bp_sandbox`` and
 helpers for the control API (``advance_clock``, ``apply_changes``, ``add_fault``, ``clear_faults``,
-``set_rate_limit``, ``request_counts``, ``reset_request_counts``), plus ``bp_get`` for quick raw calls.
+``set_rate_limit``, ``request_counts``, ``reset_request_counts``), plus ``bp_get`` for quick raw calls and
+``storefront_state`` for the storefront as the sandbox holds it.
 :func:`start_sandbox` starts one directly. The sandbox always runs as a subprocess: this module imports
 nothing else from ``bp_sandbox``.
 """
