@@ -67,18 +67,18 @@ class Env:
     def extract_storefront(self) -> None:
         """The storefront orders into schema `storefront`, as `storefront_extract` does before every import."""
         wh = self.wh.get_warehouse()
-        with self.bc() as bc:
+        with wh.session(), self.bc() as bc:  # a session, as the asset holds one
             StreamSync(wh.connect, "test", Log()).orders(bc, (11,))
 
     def run(self, **settings: Any) -> ImportReport:
         """Extract, then import (the asset's order: the import depends on the extraction)."""
         self.extract_storefront()
-        wh = self.wh.get_warehouse()
-        return run_import(wh.connect, self.bp, self.settings(**settings), Log())
+        return self.run_import_only(**settings)
 
     def run_import_only(self, **settings: Any) -> ImportReport:
         wh = self.wh.get_warehouse()
-        return run_import(wh.connect, self.bp, self.settings(**settings), Log())
+        with wh.session():  # as `materialize_import` holds one
+            return run_import(wh.connect, self.bp, self.settings(**settings), Log())
 
     def bigcommerce_calls(self) -> int:
         return sum(v for k, v in self.sb.request_counts().items() if k.startswith("bigcommerce "))

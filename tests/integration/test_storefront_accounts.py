@@ -31,7 +31,9 @@ class Env:
         return BigCommerceClient(sb.bigcommerce_base_url, sb.bigcommerce_store_hash, sb.bigcommerce_access_token)
 
     def run(self, groups: dict[int, int]) -> AccountReport:
-        return run_accounts(self.wh.get_warehouse().connect, self.client, AccountSettings(True, groups))
+        wh = self.wh.get_warehouse()
+        with wh.session():  # as `materialize_accounts` holds one
+            return run_accounts(wh.connect, self.client, AccountSettings(True, groups))
 
     def sql(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         with self.wh.get_warehouse().connect() as conn:

@@ -71,14 +71,15 @@ class Env:
 
     def push(self, kind: str, scope: PushScope | None = None, timeout: float = 30, **settings: Any) -> Any:
         wh = self.wh.get_warehouse()
-        return run_push(
-            kind,
-            wh.connect,
-            lambda: self.client(timeout),
-            self.settings(**settings),
-            scope or PushScope(),
-            Log(),  # type: ignore[arg-type]
-        )
+        with wh.session():  # as `materialize_push` holds one
+            return run_push(
+                kind,
+                wh.connect,
+                lambda: self.client(timeout),
+                self.settings(**settings),
+                scope or PushScope(),
+                Log(),  # type: ignore[arg-type]
+            )
 
     def extract(self) -> None:
         run_config = {
