@@ -100,6 +100,24 @@ def _attached_cursor(alias: str) -> duckdb.DuckDBPyConnection:
     return conn
 
 
+@contextlib.contextmanager
+def _read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to `path` attached read-only to the host for the block (the host exists: a writer made it)."""
+    alias = _alias(path, "read_only")
+    with _file_lock(path):
+        with _HOST_LOCK:
+            _HOST[0].execute(f'ATTACH {_sql_text(path)} AS "{alias}" (READ_ONLY)')
+        try:
+            conn = _attached_cursor(alias)
+            try:
+                yield conn
+            finally:
+                conn.close()
+        finally:
+            with _HOST_LOCK:
+                _HOST[0].execute(f'DETACH "{alias}"')
+
+
 # Watermarks a reader of the snapshot acts on: the storefront sensor asks Brightpearl what changed after them.
 SNAPSHOT_WATERMARKS = ("orders", "goods_out_notes")
 _WATERMARKS_SQL = "SELECT resource, watermark FROM _sync.watermarks WHERE list_contains(?, resource) ORDER BY 1"
@@ -284,25 +302,11 @@ class DuckDBWarehouse:
     def _watermarks_lag(self) -> bool:
         with self.connect() as conn:
             working = conn.execute(_WATERMARKS_SQL, [list(SNAPSHOT_WATERMARKS)]).fetchall()
-        published_path = self.published_path
-        alias = _alias(published_path, "snapshot")
-        with _file_lock(published_path):
-            try:
-                with _HOST_LOCK:
-                    _HOST[0].execute(f'ATTACH {_sql_text(published_path)} AS "{alias}" (READ_ONLY)')
-            except duckdb.Error:  # unreadable: publish
-                return True
-            try:
-                conn = _attached_cursor(alias)
-                try:
-                    published = conn.execute(_WATERMARKS_SQL, [list(SNAPSHOT_WATERMARKS)]).fetchall()
-                finally:
-                    conn.close()
-            except duckdb.Error:  # older than the table: publish
-                return True
-            finally:
-                with _HOST_LOCK:
-                    _HOST[0].execute(f'DETACH "{alias}"')
+        try:
+            with _read_only(self.published_path) as conn:
+                published = conn.execute(_WATERMARKS_SQL, [list(SNAPSHOT_WATERMARKS)]).fetchall()
+        except duckdb.Error:  # unreadable or older than the table: publish
+            return True
         return working != published
 
     def publish(self) -> Path:
