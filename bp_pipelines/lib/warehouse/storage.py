@@ -88,16 +88,17 @@ def _apply_settings(host: duckdb.DuckDBPyConnection, config: dict[str, str | int
             host.execute(f"SET {name} = {_sql_text(wanted)}")
 
 
-def _attached_cursor(alias: str) -> duckdb.DuckDBPyConnection:
+@contextlib.contextmanager
+def _cursor(alias: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection of the host whose default database is the attached `alias`, in UTC; closed after the block."""
     with _HOST_LOCK:
         conn = _HOST[0].cursor()
     try:
         conn.execute(f'USE "{alias}"')
         conn.execute("SET TimeZone = 'UTC'")
-    except BaseException:
+        yield conn
+    finally:
         conn.close()
-        raise
-    return conn
 
 
 @contextlib.contextmanager
@@ -108,11 +109,8 @@ def _read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         with _HOST_LOCK:
             _HOST[0].execute(f'ATTACH {_sql_text(path)} AS "{alias}" (READ_ONLY)')
         try:
-            conn = _attached_cursor(alias)
-            try:
+            with _cursor(alias) as conn:
                 yield conn
-            finally:
-                conn.close()
         finally:
             with _HOST_LOCK:
                 _HOST[0].execute(f'DETACH "{alias}"')
@@ -221,11 +219,8 @@ class DuckDBWarehouse:
         with _file_lock(working):
             alias = self._attach()
             try:
-                conn = _attached_cursor(alias)
-                try:
+                with _cursor(alias) as conn:
                     yield conn
-                finally:
-                    conn.close()
             finally:
                 self._release()
 
@@ -248,11 +243,8 @@ class DuckDBWarehouse:
                 self._attach_file(host, working, alias)
                 attachment = _ATTACHED[key] = _Attachment(alias)
                 try:
-                    conn = _attached_cursor(alias)
-                    try:
+                    with _cursor(alias) as conn:
                         ensure_schema(conn)
-                    finally:
-                        conn.close()
                 except BaseException:
                     del _ATTACHED[key]
                     with _HOST_LOCK:
