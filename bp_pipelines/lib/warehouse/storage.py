@@ -60,13 +60,19 @@ def _sql_text(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _host(temp_directory: Path, config: dict[str, str | int]) -> duckdb.DuckDBPyConnection:
+def _host(temp_directory: Path) -> duckdb.DuckDBPyConnection:
     """The process's host instance (made on first use). Spills go beside the first warehouse it opens, where DuckDB
     puts them for a file it opens directly (`<file>.tmp`)."""
     with _HOST_LOCK:
         if not _HOST:
-            _HOST.append(duckdb.connect(":memory:", config={**config, "temp_directory": str(temp_directory)}))
+            _HOST.append(duckdb.connect(":memory:", config={"temp_directory": str(temp_directory)}))
         return _HOST[0]
+
+
+def _detach(alias: str) -> None:
+    """Detach `alias` from the host: DuckDB checkpoints and closes the file, releasing its lock."""
+    with _HOST_LOCK:
+        _HOST[0].execute(f'DETACH "{alias}"')
 
 
 def _same_size(shown: str, wanted: str) -> bool:
@@ -112,8 +118,7 @@ def _read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             with _cursor(alias) as conn:
                 yield conn
         finally:
-            with _HOST_LOCK:
-                _HOST[0].execute(f'DETACH "{alias}"')
+            _detach(alias)
 
 
 # Watermarks a reader of the snapshot acts on: the storefront sensor asks Brightpearl what changed after them.
@@ -236,7 +241,7 @@ class DuckDBWarehouse:
             if attachment is None:
                 working.parent.mkdir(parents=True, exist_ok=True)
                 self._seed_working_file()
-                host = _host(working.with_name(f"{working.name}.tmp"), self._config())
+                host = _host(working.with_name(f"{working.name}.tmp"))
                 alias = _alias(working, "warehouse")
                 with _HOST_LOCK:  # settings of the whole host: this warehouse's, while it is the one in use
                     _apply_settings(host, self._config())
@@ -247,8 +252,7 @@ class DuckDBWarehouse:
                         ensure_schema(conn)
                 except BaseException:
                     del _ATTACHED[key]
-                    with _HOST_LOCK:
-                        host.execute(f'DETACH "{alias}"')
+                    _detach(alias)
                     raise
             attachment.users += 1
             return attachment.alias
@@ -261,8 +265,7 @@ class DuckDBWarehouse:
             attachment.users -= 1
             if attachment.users == 0:
                 del _ATTACHED[key]
-                with _HOST_LOCK:  # closes the file (a checkpoint first) and releases its lock
-                    _HOST[0].execute(f'DETACH "{attachment.alias}"')
+                _detach(attachment.alias)
 
     @staticmethod
     def _attach_file(host: duckdb.DuckDBPyConnection, working: Path, alias: str) -> None:
