@@ -431,3 +431,30 @@ def test_payment_search_rows_typed_in_sql_equal_python_and_bad_cells_are_quarant
     assert {k: v for k, v in quarantined.items() if k.isdigit()} == {str(i): reason for i, (_, reason) in bad.items()}
     assert [v for k, v in quarantined.items() if not k.isdigit()] == ["search row without a usable paymentId: 'x'"]
     assert sync.max_seen is not None and sync.max_seen.isoformat() == "2026-04-17T17:32:08+00:00"
+
+
+def test_bodies_of_a_get_batch_quarantined_as_a_whole_are_dropped_and_the_rest_still_build(
+    warehouse: DuckDBWarehouse,
+) -> None:
+    # A fetch of several GETs whose later GET fails drops the bodies it already held (`StreamSync._unstage`).
+    from bp_pipelines.lib.sync.sqlrows import SPECS, SqlRows
+    from bp_pipelines.lib.sync.streams import KnownReferences
+    from bp_pipelines.lib.warehouse.upsert import create_stage
+
+    def body(*ids: int) -> bytes:
+        return json.dumps({"response": [_order(i) for i in ids]}).encode()
+
+    with warehouse.connect() as conn:
+        sql = SqlRows(SPECS["orders"], conn)
+        for ids in ((1,), (2, 3), (4,)):
+            sql.decode(body(*ids))
+        sql.discard_after(1)
+        assert (sql.records, sql.bytes) == (1, len(body(1)))
+        staged = sql.decode(body(5, 6))["response"]
+        assert staged.ids == ["5", "6"] and sql.records == 3
+        stg = create_stage(conn, streams.ORDERS.table)
+        child = create_stage(conn, streams.ORDERS.child_table)  # type: ignore[arg-type]
+        assert sql.build(KnownReferences(), stg, child, []) == []
+        assert conn.execute(f"SELECT order_id FROM {stg} ORDER BY 1").fetchall() == [(1,), (5,), (6,)]
+        assert conn.execute(f"SELECT count(*) FROM {child}").fetchone() == (3,)
+        assert [n for n, _ in sql.staged_bodies()] == [1, staged.body_no]
