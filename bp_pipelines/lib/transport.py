@@ -17,7 +17,7 @@ from urllib3 import exceptions as u3
 
 # urllib3 error -> the httpx error the clients' retry rules expect. Order matters: NewConnectionError subclasses
 # ConnectTimeoutError (urllib3 2.x), and a refused or unresolvable connection is a ConnectError in httpx.
-_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+_ERRORS: tuple[tuple[type[u3.HTTPError], type[httpx.TransportError]], ...] = (
     (u3.NewConnectionError, httpx.ConnectError),
     (u3.ConnectTimeoutError, httpx.ConnectTimeout),
     (u3.SSLError, httpx.ConnectError),
@@ -28,11 +28,9 @@ _ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
 )
 
 
-def _httpx_error(exc: Exception, request: httpx.Request) -> httpx.TransportError:
-    for source, target in _ERRORS:
-        if isinstance(exc, source):
-            return target(str(exc), request=request)
-    return httpx.TransportError(str(exc), request=request)
+def _httpx_error(exc: u3.HTTPError, request: httpx.Request) -> httpx.TransportError:
+    target = next((target for source, target in _ERRORS if isinstance(exc, source)), httpx.TransportError)
+    return target(str(exc), request=request)
 
 
 class Urllib3Transport(httpx.BaseTransport):
@@ -57,10 +55,10 @@ class Urllib3Transport(httpx.BaseTransport):
                 preload_content=True,
                 decode_content=False,  # httpx decodes per Content-Encoding, as with its own transport
             )
-        except (u3.HTTPError, OSError) as exc:
-            if isinstance(exc, OSError) and not isinstance(exc, u3.HTTPError):
-                raise httpx.NetworkError(str(exc), request=request) from exc
+        except u3.HTTPError as exc:
             raise _httpx_error(exc, request) from exc
+        except OSError as exc:  # a socket error urllib3 did not wrap
+            raise httpx.NetworkError(str(exc), request=request) from exc
         return httpx.Response(
             answer.status,
             headers=list(answer.headers.items()),
