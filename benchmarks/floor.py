@@ -3,9 +3,9 @@
 `python -m benchmarks.floor` (variable `FLOOR_ORDERS`, default 100000). On the sandbox (seed 42, rate limit off),
 every order, goods-out note and contact GET body of a full extraction is fetched once, then in this process:
 
-- **receive (httpx)**: the same GETs again with a bare `httpx.Client` (the pipeline's client library), bodies
-  read whole, nothing else done with them;
-- **receive (urllib3)**: the same GETs with a bare `urllib3.PoolManager`, the lightest well-kept Python client;
+- **receive (httpx)**: the same GETs again with a bare `httpx.Client` on httpx's own transport (what the
+  Brightpearl client used before `bp_pipelines/lib/transport.py`), bodies read whole, nothing else done with them;
+- **receive (urllib3)**: the same GETs with a bare `urllib3.PoolManager` (the Brightpearl client's wire now);
 - **JSON parse only**: DuckDB `json_valid` over every body (yyjson, no value built);
 - **read into structs**: DuckDB `json_transform` of every body into the STRUCT the pipeline reads
   (`sqlrows.SPECS`, every leaf as text), unnested to one value per record: the least any row build in DuckDB
