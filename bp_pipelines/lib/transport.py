@@ -24,8 +24,7 @@ _ERRORS: tuple[tuple[type[u3.HTTPError], type[httpx.TransportError]], ...] = (
     (u3.ReadTimeoutError, httpx.ReadTimeout),
     (u3.EmptyPoolError, httpx.PoolTimeout),
     (u3.ProtocolError, httpx.RemoteProtocolError),
-    (u3.HTTPError, httpx.TransportError),
-)
+)  # any other urllib3 error: httpx.TransportError
 
 
 def _httpx_error(exc: u3.HTTPError, request: httpx.Request) -> httpx.TransportError:
