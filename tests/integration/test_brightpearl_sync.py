@@ -483,6 +483,42 @@ def test_malformed_batch_and_unknown_reference_are_quarantined_then_retried(env:
     )
 
 
+def test_a_get_body_found_malformed_at_write_time_is_fetched_again_and_nothing_is_lost(env: Env) -> None:
+    # The bulk of a sync stages GET bodies unread (sqlrows.SqlRows.stage): a truncated body is found when the write
+    # batch is read, then its ids are fetched again; a body that stays malformed quarantines its GET batch.
+    orders = [a for a in brightpearl_assets if a.node_def.name == "orders_and_rows"]
+    env.run(assets=orders)
+    env.sb.advance_clock(600)
+    changes = env.sb.apply_only(orders_created=3)
+    env.sb.add_fault(api="brightpearl", kind="malformed", path=r"^order-service/order/\d", count=1)
+    try:
+        run = env.run(assets=orders)
+    finally:
+        env.sb.clear_faults()
+    assert run.result.success and run.calls["GET order-service/order/{ids}"] == 2  # the first answer, then again
+    assert env.scalar("SELECT count(*) FROM _sync.quarantine WHERE resolved_at IS NULL") == 0
+    stored = env.query(
+        "SELECT order_id FROM brightpearl.orders WHERE order_id IN (SELECT unnest(?::BIGINT[])) ORDER BY 1",
+        [changes["orders_created"]],
+    )
+    assert [r[0] for r in stored] == sorted(set(changes["orders_created"]))
+    assert run.meta["orders"]["rows_inserted"] == len(set(changes["orders_created"]))
+
+    env.sb.advance_clock(600)
+    again = env.sb.apply_only(orders_created=2)
+    env.sb.add_fault(api="brightpearl", kind="malformed", path=r"^order-service/order/\d", count=-1)
+    try:
+        run = env.run(assets=orders)
+    finally:
+        env.sb.clear_faults()
+    assert run.result.success and run.meta["orders"]["rows_quarantined"] == 2
+    [(record_id, reason)] = env.query("SELECT record_id, reason FROM _sync.quarantine WHERE resolved_at IS NULL")
+    assert record_id == "ids:" + to_id_set(sorted(set(again["orders_created"]))) and "malformed" in reason
+    retry = env.run(assets=orders)
+    assert retry.meta["orders"]["quarantine_resolved"] == 2  # counted in records
+    assert env.scalar("SELECT count(*) FROM _sync.quarantine WHERE resolved_at IS NULL") == 0
+
+
 def test_a_search_page_that_stays_malformed_quarantines_its_window(env: Env) -> None:
     env.sb.advance_clock(600)
     changes = env.sb.apply_only(product_edits=3)

@@ -458,3 +458,36 @@ def test_bodies_of_a_get_batch_quarantined_as_a_whole_are_dropped_and_the_rest_s
         assert conn.execute(f"SELECT order_id FROM {stg} ORDER BY 1").fetchall() == [(1,), (5,), (6,)]
         assert conn.execute(f"SELECT count(*) FROM {child}").fetchone() == (3,)
         assert [n for n, _ in sql.staged_bodies()] == [1, staged.body_no]
+
+
+def test_bodies_staged_unread_that_are_not_usable_are_found_at_write_time(warehouse: DuckDBWarehouse) -> None:
+    # `SqlRows.stage` skips the check `decode` makes; `check_staged` finds what it would have refused.
+    from bp_pipelines.lib.sync.sqlrows import SPECS, SqlRows
+    from bp_pipelines.lib.sync.streams import KnownReferences
+    from bp_pipelines.lib.warehouse.upsert import create_stage
+
+    bodies = [
+        json.dumps({"response": [_order(1), _order(2)]}).encode(),  # 1: good
+        json.dumps({"response": [_order(3)]}).encode()[:-20],  # 2: truncated
+        json.dumps({"errors": [{"code": "GEN-001", "message": "no"}], "response": [_order(4)]}).encode(),  # 3
+        b'{"response": null}',  # 4
+        b'{"response": {"id": 5}}',  # 5: another shape
+        b'{"response": []}',  # 6: nothing came back: fine
+        json.dumps({"response": [_order(7)]}).encode(),  # 7: good
+    ]
+    with warehouse.connect() as conn:
+        sql = SqlRows(SPECS["orders"], conn)
+        staged = [sql.stage(b)["response"] for b in bodies]
+        assert [s.ids for s in staged] == [None] * 7 and sql.unchecked == [1, 2, 3, 4, 5, 6, 7]
+        sql.expect(6)
+        assert sql.check_staged() == [2, 3, 4, 5]
+        assert sql.bytes == len(bodies[0]) + len(bodies[5]) + len(bodies[6]) and not sql.unchecked
+        stg = create_stage(conn, streams.ORDERS.table)
+        child = create_stage(conn, streams.ORDERS.child_table)  # type: ignore[arg-type]
+        assert sql.build(KnownReferences(), stg, child, []) == []
+        assert conn.execute(f"SELECT order_id FROM {stg} ORDER BY 1").fetchall() == [(1,), (2,), (7,)]
+        assert [n for n, _ in sql.staged_bodies()] == [1, 6, 7]
+        # A batch whose bodies are all JSON is read in one statement and nothing is dropped.
+        sql.clear()
+        sql.stage(bodies[0])
+        assert sql.check_staged() == [] and sql._rec_ready

@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import duckdb
 import orjson
@@ -505,7 +505,7 @@ class StreamSync:
         """GET the queued ids; the transformed rows are written once WRITE_BATCH records are buffered."""
         if self.pending:
             batch, self.pending = self.pending, {}
-            self.fetch(list(batch), batch)
+            self.fetch(list(batch), batch, read="unchecked")
             sql = self._sql
             if len(self.buffer.rows) + (sql.records if sql else 0) >= WRITE_BATCH or (sql and sql.bytes >= BATCH_BYTES):
                 self.write()
@@ -518,14 +518,21 @@ class StreamSync:
         return returned
 
     def fetch(
-        self, ids: list[int], search_rows: Mapping[int, Mapping[str, Any] | None], *, forget_missing: bool = False
+        self,
+        ids: list[int],
+        search_rows: Mapping[int, Mapping[str, Any] | None],
+        *,
+        forget_missing: bool = False,
+        read: Literal["checked", "unchecked", "python"] = "checked",
     ) -> set[int] | None:
         """GET one ID-set batch and transform it into the write buffer. Returns the ids Brightpearl returned (None
         if the batch itself failed and was quarantined). `forget_missing`: resolve dead letters of ids that no
-        longer exist."""
+        longer exist. `read`: how the bodies reach the buffer -- staged in DuckDB and checked at once, staged
+        unread (checked at write time: then the returned set leaves their ids out), or decoded in Python."""
         stream, id_set = self.stream, to_id_set(ids)
-        sql = self._staging()
+        sql = self._staging() if read != "python" else None
         mark = sql.bodies if sql else 0
+        decode = {} if sql is None else {"decode": sql.stage if read == "unchecked" else sql.decode}
         try:
             responses = list(
                 self.client.get_by_ids(
@@ -533,7 +540,7 @@ class StreamSync:
                     ids,
                     batch_size=stream.fetch_batch_size,
                     params=stream.fetch_params or None,
-                    **({"decode": sql.decode} if sql else {}),
+                    **decode,
                 )
             )
             records = [
@@ -549,11 +556,16 @@ class StreamSync:
                 raise
             self._quarantine(bk.IDS_PREFIX + id_set, f"GET batch refused: {exc}", {"ids": id_set})
             return None
-        buffer, returned = self.buffer, set()
+        buffer, returned, unread = self.buffer, set(), False
         for response in responses:
             if isinstance(response, Staged):  # rows are built in SQL at write time
                 buffer.id_sets[response.body_no] = id_set
-                returned.update(i for i in map(as_id, response.ids) if i is not None)
+                if response.ids is None:
+                    unread = True
+                else:
+                    returned.update(i for i in map(as_id, response.ids) if i is not None)
+        if sql is not None and unread:
+            sql.expect(len(ids))
         if sql is not None and sql.spec.search_columns:
             rows = {i: search_rows.get(i) for i in ids}
             sql.add_search_rows(rows)
@@ -612,8 +624,10 @@ class StreamSync:
     def write(self) -> None:
         """Upsert the buffered records (rows built in SQL and in Python, child rows, dead letters, resolutions) in
         one transaction."""
-        buffer, self.buffer = self.buffer, WriteBuffer()
         sql = self._sql
+        if sql is not None and sql.unchecked:
+            self._read_staged(sql)
+        buffer, self.buffer = self.buffer, WriteBuffer()
         if not (buffer.rows or buffer.bad or buffer.resolved or (sql is not None and sql.records)):
             return
         conn = self._conn()
@@ -637,6 +651,17 @@ class StreamSync:
             self._write_through_python(conn, buffer, sql, exc)
         if sql is not None:
             sql.clear()
+
+    def _read_staged(self, sql: SqlRows) -> None:
+        """Bodies staged unread are read now; one not usable as a whole (not JSON, an `errors` envelope, a
+        `response` of another shape) is fetched again and read by the client, which retries it and, failing that,
+        quarantines its batch -- as if it had been checked when it arrived."""
+        bad = sql.check_staged()
+        id_sets = dict.fromkeys(self.buffer.id_sets.pop(body_no, "") for body_no in bad)
+        for id_set in filter(None, id_sets):
+            self.log.warning(f"{self.stream.name}: the GET body of ids {id_set:.60} was not usable; fetching it again")
+            ids = expand_id_set(id_set)
+            self.fetch(ids, {i: self.buffer.search_rows.get(i) for i in ids}, read="python")
 
     def _write_through_python(
         self, conn: duckdb.DuckDBPyConnection, buffer: WriteBuffer, sql: SqlRows, exc: Exception
