@@ -553,7 +553,7 @@ class SqlRows:
             f" LEFT JOIN _search_vals s ON s.id = TRY_CAST({spec.id_expr} AS BIGINT)" if spec.search_columns else ""
         )
         self._schema = json.dumps({"errors": "JSON", "response": spec.response_type}).replace("'", "''")
-        conn.execute("CREATE OR REPLACE TEMP TABLE _raw_bodies (body_no INTEGER, body VARCHAR)")
+        self._new_bodies_table()
         if spec.search_columns:
             conn.execute(
                 "CREATE OR REPLACE TEMP TABLE _search_vals (id BIGINT, customer_text VARCHAR, company_text VARCHAR, "
@@ -792,9 +792,15 @@ class SqlRows:
         ).fetchall()
         return [orjson.loads(t) if t is not None else None for (t,) in texts]
 
+    def _new_bodies_table(self) -> None:
+        # Made anew for each write batch: a DELETE leaves the bodies' blocks allocated until a checkpoint, so the
+        # next batches pushed them out to DuckDB's temp files (a write and an unlink per body: ~1 CPU-s per 100k
+        # orders, measured on 100 order bodies as 0.40-0.57 against 0.30-0.35 CPU-s).
+        self.conn.execute("CREATE OR REPLACE TEMP TABLE _raw_bodies (body_no INTEGER, body VARCHAR)")
+
     def clear(self) -> None:
         """Forget the staged bodies (after their write)."""
-        self.conn.execute("DELETE FROM _raw_bodies")
+        self._new_bodies_table()
         if self.spec.search_columns:
             self.conn.execute("DELETE FROM _search_vals")
         self.records = self.bytes = 0
