@@ -10,7 +10,10 @@ every order, goods-out note and contact GET body of a full extraction is fetched
 - **read into structs**: DuckDB `json_transform` of every body into the STRUCT the pipeline reads
   (`sqlrows.SPECS`, every leaf as text), unnested to one value per record: the least any row build in DuckDB
   (issue 8, item 5) does before a single column is typed or a row is written;
-- **typed rows, as built**: the pipeline's own `SqlRows.decode` + `SqlRows.build` into staging tables (no upsert).
+- **typed rows, as built**: the pipeline's own `SqlRows.decode` + `SqlRows.build` into staging tables (no upsert);
+- **Dagster's own work** (`benchmarks/dagster_floor.py`, in a process of its own): a job shaped like
+  `brightpearl_sync` (same steps, assets and checks) whose steps do nothing, run once per fresh process as the
+  benchmark runs the real job.
 
 DuckDB runs in memory with one thread and the writer's batch size (`sqlrows.BATCH_BYTES` of JSON per statement).
 CPU = user + system of this process (the sandbox is another process). Raw: `benchmarks/floor_results.json`.
@@ -22,6 +25,8 @@ import json
 import os
 import platform
 import resource
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -171,12 +176,18 @@ def main() -> None:
         with Timer() as typed:
             typed_rows(conn, stream, group)
         rows[name].update(parse_only_s=parse.s, structs_s=structs.s, records=records, typed_rows_s=typed.s)
+    dagster = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "benchmarks.dagster_floor"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.splitlines()[-1]
+    )
     result = {
         "measured": started.strftime("%Y-%m-%d %H:%M UTC"),
         "orders": orders,
         "cpu": platform.processor() or platform.machine(),
         "duckdb": duckdb.__version__,
         "streams": rows,
+        "dagster": dagster,
     }
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     cols = (
@@ -196,6 +207,12 @@ def main() -> None:
         print(f"| {name} | " + " | ".join(f"{row[c]:,}" for c in cols) + " |")
     total = {c: round(sum(float(r[c]) for r in rows.values()), 2) for c in cols[3:]}
     print("| all | – | – | – | " + " | ".join(f"{total[c]:,}" for c in cols[3:]) + " |")
+    runs = " / ".join(f"{r:.2f}" for r in dagster["run_cpu_s"])
+    print(
+        f"Dagster's own work, {dagster['steps']} steps / {dagster['assets']} assets / {dagster['checks']} checks doing "
+        f"nothing: {runs} CPU-s per run (the first in a fresh process first); importing the definitions "
+        f"{dagster['definitions_import_s']:.2f} CPU-s (dagster already imported)"
+    )
     print(f"raw: {Path(RESULTS).relative_to(REPO)}")
 
 
