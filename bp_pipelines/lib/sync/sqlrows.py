@@ -15,6 +15,7 @@ quarantine with the raw record -- exactly the reasons and payloads the Python pa
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -633,14 +634,14 @@ class SqlRows:
             return []
         try:
             self._records()
-        except duckdb.InvalidInputException:  # a body is not JSON: find it, one body at a time
+        except (duckdb.InvalidInputException, duckdb.OutOfMemoryException) as exc:
+            # A body is not JSON (found one body at a time), or the batch does not fit the writer's memory (then
+            # `build` meets that too and writes the batch through Python, which needs JSON as well).
             bad = [b for b in unchecked if self._unusable(b)]
             self._drop(bad)
-            self._records()
-            return bad
-        except duckdb.OutOfMemoryException:  # `build` meets it too and goes through Python: which needs JSON
-            bad = [b for b in unchecked if self._unusable(b)]
-            self._drop(bad)
+            if isinstance(exc, duckdb.InvalidInputException):
+                with contextlib.suppress(duckdb.OutOfMemoryException):
+                    self._records()
             return bad
         # A body is usable when it gave a record that is not from an `errors` envelope; one that gave none is
         # looked at alone (an empty `response` is fine; null or another shape is not).
