@@ -10,7 +10,8 @@ every order, goods-out note and contact GET body of a full extraction is fetched
 - **read into structs**: DuckDB `json_transform` of every body into the STRUCT the pipeline reads
   (`sqlrows.SPECS`, every leaf as text), unnested to one value per record: the least any row build in DuckDB
   (issue 8, item 5) does before a single column is typed or a row is written;
-- **typed rows, as built**: the pipeline's own `SqlRows.decode` + `SqlRows.build` into staging tables (no upsert);
+- **typed rows, as built**: the pipeline's own row build (`SqlRows.stage`, `check_staged`, `build`) into staging
+  tables (no upsert);
 - **Dagster's own work** (`benchmarks/dagster_floor.py`, in a process of its own): a job shaped like
   `brightpearl_sync` (same steps, assets and checks) whose steps do nothing, run once per fresh process as the
   benchmark runs the real job.
@@ -113,18 +114,20 @@ def parse_only(conn: duckdb.DuckDBPyConnection, bodies: list[bytes]) -> None:
 
 
 def typed_rows(conn: duckdb.DuckDBPyConnection, stream: streams.Stream, bodies: list[bytes]) -> None:
-    """The pipeline's own row build (staging and typing), without the upsert into the stored tables."""
+    """The pipeline's own row build (staging and typing), without the upsert into the stored tables: bodies staged
+    unread and read at write time, as the bulk of a sync does (`StreamSync.flush`)."""
     sql = SqlRows(SPECS[stream.name], conn)
     known = KnownReferences()
 
     def write() -> None:
+        assert sql.check_staged() == []
         stg = create_stage(conn, stream.table)
         child = create_stage(conn, stream.child_table) if stream.child_table is not None else None
         sql.build(known, stg, child, [])
         sql.clear()
 
     for body in bodies:
-        sql.decode(body)
+        sql.stage(body)
         if sql.bytes >= BATCH_BYTES:
             write()
     write()
