@@ -635,9 +635,9 @@ class SqlRows:
         try:
             self._records()
         except (duckdb.InvalidInputException, duckdb.OutOfMemoryException) as exc:
-            # A body is not JSON (found one body at a time), or the batch does not fit the writer's memory (then
-            # `build` meets that too and writes the batch through Python, which needs JSON as well).
-            bad = [b for b in unchecked if self._unusable(b)]
+            # A body DuckDB cannot read (found one body at a time, among all the staged ones), or a batch beyond the
+            # writer's memory (then `build` meets that too and writes the batch through Python, which needs JSON).
+            bad = [b for b in self._sizes if self._unusable(b)]
             self._drop(bad)
             if isinstance(exc, duckdb.InvalidInputException):
                 with contextlib.suppress(duckdb.OutOfMemoryException):
@@ -654,8 +654,14 @@ class SqlRows:
         return bad
 
     def _unusable(self, body_no: int) -> bool:
+        """Whether one staged body cannot be read as a whole: not readable into the stream's STRUCT (not JSON), an
+        `errors` envelope, or a `response` that is null or of another shape."""
         try:
-            other, _ids = self.conn.execute(self._check, [body_no]).fetchone()  # type: ignore[misc]
+            (other,) = self.conn.execute(  # type: ignore[misc]
+                "SELECT j.errors IS NOT NULL OR j.response IS NULL FROM (SELECT json_transform(body, "
+                f"'{self._schema}') AS j FROM _raw_bodies WHERE body_no = $1)",
+                [body_no],
+            ).fetchone()
         except duckdb.InvalidInputException:
             return True
         return bool(other)
