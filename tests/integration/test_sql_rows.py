@@ -493,3 +493,21 @@ def test_bodies_staged_unread_that_are_not_usable_are_found_at_write_time(wareho
         sql.clear()
         sql.stage(bodies[0])
         assert sql.check_staged() == [] and sql._rec_ready
+
+
+def test_raw_records_of_flagged_records_are_the_records_as_sent(warehouse: DuckDBWarehouse) -> None:
+    # Several flagged records per body, list-shaped (orders) and keyed (goods-out notes) responses, in the order asked.
+    from bp_pipelines.lib.sync.sqlrows import SPECS, SqlRows
+
+    orders = [_order(i) for i in (1, 2, 3)]
+    orders[1]["totalValue"]["net"] = " 1.5 "
+    notes = {"7": {"orderId": 1, "orderRows": {"1": [{"productId": 9, "quantity": 1}]}}, 'x"y': {"orderId": 2}}
+    with warehouse.connect() as conn:
+        sql = SqlRows(SPECS["orders"], conn)
+        for ids in ((1, 2, 3), (4,)):
+            sql.stage(json.dumps({"response": [_order(i) if i == 4 else orders[i - 1] for i in ids]}).encode())
+        assert sql.raw_records([(1, "3"), (2, "1"), (1, "2")]) == [orders[2], _order(4), orders[1]]
+        keyed = SqlRows(SPECS["goods_out_notes"], conn)
+        keyed.stage(json.dumps({"response": notes}).encode())
+        assert keyed.raw_records([(1, 'x"y'), (1, "7")]) == [notes['x"y'], notes["7"]]
+        assert keyed.raw_records([]) == []

@@ -782,20 +782,22 @@ class SqlRows:
         return conn.execute("SELECT body_no, k FROM _flag WHERE bad ORDER BY body_no, k").fetchall()
 
     def raw_records(self, flagged: Sequence[tuple[int, str]]) -> list[Any]:
-        """The raw JSON of the flagged records, decoded (for the Python transform and the quarantine payload)."""
+        """The raw JSON of the flagged records, decoded (for the Python transform and the quarantine payload). Each
+        body holding one is parsed once, into its records' JSON texts: a path lookup per record parsed the whole
+        body for every record (contacts with an empty `emails` object, say, are flagged in numbers)."""
         if not flagged:
             return []
-        paths = []
-        for _body_no, key in flagged:
-            if self.spec.keyed:
-                paths.append('$.response."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
-            else:
-                paths.append(f"$.response[{int(key) - 1}]")
+        if self.spec.keyed:
+            schema, pick = '{"response": "MAP(VARCHAR, JSON)"}', "t.recs[f.k]"
+        else:
+            schema, pick = '{"response": "JSON[]"}', "t.recs[CAST(f.k AS INTEGER)]"
+        body_nos = [b for b, _ in flagged]
         texts = self.conn.execute(
-            "SELECT json_extract(b.body, f.path) FROM (SELECT unnest($1::INTEGER[]) AS body_no, "
-            "unnest($2::VARCHAR[]) AS path, generate_subscripts($1::INTEGER[], 1) AS i) f "
-            "JOIN _raw_bodies b USING (body_no) ORDER BY f.i",
-            [[b for b, _ in flagged], paths],
+            f"SELECT {pick} FROM (SELECT unnest($1::INTEGER[]) AS body_no, unnest($2::VARCHAR[]) AS k, "
+            "generate_subscripts($1::INTEGER[], 1) AS i) f "
+            f"JOIN (SELECT body_no, json_transform(body, '{schema}').response AS recs FROM _raw_bodies "
+            "WHERE list_contains($3::INTEGER[], body_no)) t USING (body_no) ORDER BY f.i",
+            [body_nos, [k for _, k in flagged], sorted(set(body_nos))],
         ).fetchall()
         return [orjson.loads(t) if t is not None else None for (t,) in texts]
 
