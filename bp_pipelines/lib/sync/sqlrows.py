@@ -625,10 +625,10 @@ class SqlRows:
         return body_no
 
     def check_staged(self) -> list[int]:
-        """Read the staged bodies (into the typed records `build` writes) and return the bodies staged unread that
-        are not usable as a whole -- not JSON, an `errors` envelope, a `response` that is null or of another shape
-        -- dropped from staging: the caller GETs them again through the client, which retries or refuses them as
-        `decode` would have made it do."""
+        """Read the staged bodies (into the typed records `build` writes) and return those not usable as a whole --
+        not JSON, an `errors` envelope, a `response` that is null or of another shape -- dropped from staging: the
+        caller GETs them again through the client, which retries or refuses them as `decode` would have made it do.
+        Bodies checked on arrival are looked at again only when the batch cannot be read at all."""
         unchecked, self.unchecked = self.unchecked, []
         if not unchecked:
             return []
